@@ -1,0 +1,323 @@
+//! The only keyring user: one logical entry per connector in the OS keyring
+//! (service `conntest`, account = connector name), split into `NAME#2`, `NAME#3`…
+//! when larger than the platform allows, written under a lock so concurrent
+//! runs never leave a half-written entry. Every call has a timeout and runs
+//! off the async runtime's worker threads.
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use keyring_core::Entry as KeyringEntry;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::http::CookieRecord;
+
+pub const SERVICE: &str = "conntest";
+pub const FORMAT_VERSION: u32 = 1;
+const CALL_TIMEOUT: Duration = Duration::from_secs(10);
+const MAGIC: &str = "conntest-cache";
+
+/// What is cached for one connector.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Entry {
+    pub version: u32,
+    pub connector: String,
+    /// RFC 3339.
+    pub saved_at: String,
+    pub outputs: Map<String, Value>,
+    /// Form values by step id.
+    pub inputs: Map<String, Value>,
+    pub cookies: Vec<CookieRecord>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CacheError {
+    /// The keyring cannot be reached or used (no bus, no provider, locked, timed out).
+    #[error("{0}")]
+    Unavailable(String),
+    /// An entry exists but cannot be read back.
+    #[error("{0}")]
+    Corrupt(String),
+}
+
+/// Largest text stored in one keyring item on this platform.
+fn chunk_chars() -> usize {
+    if let Some(n) = std::env::var("CONNTEST_CACHE_CHUNK_CHARS").ok().and_then(|v| v.parse::<usize>().ok()) {
+        return n.max(64);
+    }
+    if cfg!(target_os = "windows") {
+        // 2,560-byte credential blob holding UTF-16: 1,280 chars, minus the part header.
+        1_200
+    } else if cfg!(target_os = "macos") {
+        64 * 1024
+    } else {
+        256 * 1024
+    }
+}
+
+fn init_store() -> Result<(), String> {
+    static INIT: OnceLock<Result<(), String>> = OnceLock::new();
+    INIT.get_or_init(|| {
+        #[cfg(target_os = "linux")]
+        let store = zbus_secret_service_keyring_store::Store::new();
+        #[cfg(target_os = "macos")]
+        let store = apple_native_keyring_store::keychain::Store::new();
+        #[cfg(target_os = "windows")]
+        let store = windows_native_keyring_store::Store::new();
+        #[cfg(not(any(target_os = "linux", target_os = "macos", target_os = "windows")))]
+        let store: Result<std::sync::Arc<keyring_core::api::CredentialStore>, keyring_core::Error> =
+            Err(keyring_core::Error::NoDefaultStore);
+        let store = store.map_err(|e| describe(&e))?;
+        keyring_core::set_default_store(store);
+        Ok(())
+    })
+    .clone()
+}
+
+fn describe(e: &keyring_core::Error) -> String {
+    match e {
+        keyring_core::Error::NoStorageAccess(inner) => format!("the keyring is locked or refused access ({inner})"),
+        keyring_core::Error::PlatformFailure(inner) => format!("the keyring cannot be reached ({inner})"),
+        keyring_core::Error::NoDefaultStore => "no keyring is available on this platform".into(),
+        other => format!("keyring error: {other}"),
+    }
+}
+
+/// Runs a blocking keyring call on the blocking pool with a timeout.
+async fn call<T: Send + 'static>(f: impl FnOnce() -> Result<T, CacheError> + Send + 'static) -> Result<T, CacheError> {
+    let task = tokio::task::spawn_blocking(move || {
+        init_store().map_err(CacheError::Unavailable)?;
+        f()
+    });
+    match tokio::time::timeout(CALL_TIMEOUT, task).await {
+        Ok(Ok(result)) => result,
+        Ok(Err(join)) => Err(CacheError::Unavailable(format!("keyring call failed: {join}"))),
+        Err(_) => Err(CacheError::Unavailable(format!(
+            "the keyring did not answer within {} s (is it locked?)",
+            CALL_TIMEOUT.as_secs()
+        ))),
+    }
+}
+
+fn account(name: &str, part: usize) -> String {
+    if part == 1 { name.to_string() } else { format!("{name}#{part}") }
+}
+
+fn entry(name: &str, part: usize) -> Result<KeyringEntry, CacheError> {
+    KeyringEntry::new(SERVICE, &account(name, part)).map_err(|e| CacheError::Unavailable(describe(&e)))
+}
+
+/// Reads one item; `Ok(None)` when it does not exist.
+fn read_item(name: &str, part: usize) -> Result<Option<String>, CacheError> {
+    match entry(name, part)?.get_password() {
+        Ok(s) => Ok(Some(s)),
+        Err(keyring_core::Error::NoEntry) => Ok(None),
+        Err(keyring_core::Error::BadEncoding(_)) => {
+            Err(CacheError::Corrupt(format!("item `{}` is not text", account(name, part))))
+        }
+        Err(e) => Err(CacheError::Unavailable(describe(&e))),
+    }
+}
+
+fn write_item(name: &str, part: usize, text: &str) -> Result<(), CacheError> {
+    let e = entry(name, part)?;
+    e.set_password(text).map_err(|e| CacheError::Unavailable(describe(&e)))?;
+    // Lets `secret-tool lookup service conntest account NAME` find it; not every store has attributes.
+    let acct = account(name, part);
+    let _ = e.update_attributes(&HashMap::from([("account", acct.as_str()), ("application", SERVICE)]));
+    Ok(())
+}
+
+fn delete_item(name: &str, part: usize) -> Result<bool, CacheError> {
+    match entry(name, part)?.delete_credential() {
+        Ok(()) => Ok(true),
+        Err(keyring_core::Error::NoEntry) => Ok(false),
+        Err(e) => Err(CacheError::Unavailable(describe(&e))),
+    }
+}
+
+/// Serialises writers (and readers) of one connector's entry across processes.
+fn lock(name: &str, exclusive: bool) -> Option<std::fs::File> {
+    let dir = std::env::temp_dir().join("conntest-locks");
+    std::fs::create_dir_all(&dir).ok()?;
+    let safe: String =
+        name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' }).collect();
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(dir.join(format!("{safe}.lock")))
+        .ok()?;
+    let locked = if exclusive { file.lock() } else { file.lock_shared() };
+    locked.ok().map(|_| file)
+}
+
+/// `MAGIC gen part/total` then the data.
+fn header(generation: &str, part: usize, total: usize) -> String {
+    format!("{MAGIC} {generation} {part}/{total}\n")
+}
+
+fn parse_header(text: &str) -> Option<(&str, usize, usize, &str)> {
+    let (head, data) = text.split_once('\n')?;
+    let mut it = head.split(' ');
+    if it.next()? != MAGIC {
+        return None;
+    }
+    let generation = it.next()?;
+    let (part, total) = it.next()?.split_once('/')?;
+    Some((generation, part.parse().ok()?, total.parse().ok()?, data))
+}
+
+fn split(text: &str, size: usize) -> Vec<&str> {
+    let mut parts = Vec::new();
+    let mut start = 0;
+    let mut count = 0;
+    for (i, _) in text.char_indices() {
+        if count == size {
+            parts.push(&text[start..i]);
+            start = i;
+            count = 0;
+        }
+        count += 1;
+    }
+    parts.push(&text[start..]);
+    parts
+}
+
+pub async fn save(entry: Entry) -> Result<(), CacheError> {
+    call(move || {
+        let name = entry.connector.clone();
+        let json = serde_json::to_string(&entry).map_err(|e| CacheError::Corrupt(e.to_string()))?;
+        let parts = split(&json, chunk_chars());
+        let generation = format!(
+            "{}-{}",
+            std::process::id(),
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0)
+        );
+        let _guard = lock(&name, true);
+        let previous = read_item(&name, 1).ok().flatten().and_then(|t| parse_header(&t).map(|h| h.2)).unwrap_or(1);
+        // Later parts first: a reader that sees the new first part finds its parts complete.
+        for (i, data) in parts.iter().enumerate().skip(1) {
+            write_item(&name, i + 1, &format!("{}{data}", header(&generation, i + 1, parts.len())))?;
+        }
+        write_item(&name, 1, &format!("{}{}", header(&generation, 1, parts.len()), parts[0]))?;
+        for stale in parts.len() + 1..=previous.max(parts.len()) {
+            delete_item(&name, stale)?;
+        }
+        Ok(())
+    })
+    .await
+}
+
+/// The cached entry; `Ok(None)` on a miss, `Corrupt` when it cannot be read back.
+pub async fn load(name: &str) -> Result<Option<Entry>, CacheError> {
+    let name = name.to_string();
+    call(move || {
+        let _guard = lock(&name, false);
+        let Some(first) = read_item(&name, 1)? else { return Ok(None) };
+        let corrupt = |why: &str| CacheError::Corrupt(format!("cached entry for `{name}` cannot be read ({why})"));
+        let (generation, _, total, data) = parse_header(&first).ok_or_else(|| corrupt("unknown format"))?;
+        let mut json = data.to_string();
+        for part in 2..=total {
+            let text = read_item(&name, part)?.ok_or_else(|| corrupt(&format!("part {part} of {total} is missing")))?;
+            let (g, p, t, d) = parse_header(&text).ok_or_else(|| corrupt(&format!("part {part} is damaged")))?;
+            if g != generation || p != part || t != total {
+                return Err(corrupt(&format!("part {part} belongs to another save")));
+            }
+            json.push_str(d);
+        }
+        let entry: Entry = serde_json::from_str(&json).map_err(|e| corrupt(&e.to_string()))?;
+        if entry.version != FORMAT_VERSION {
+            return Err(corrupt(&format!("format version {}, expected {FORMAT_VERSION}", entry.version)));
+        }
+        Ok(Some(entry))
+    })
+    .await
+}
+
+/// Removes every item of one connector; returns how many were removed.
+pub async fn clear(name: &str) -> Result<usize, CacheError> {
+    let name = name.to_string();
+    call(move || {
+        let _guard = lock(&name, true);
+        let total = read_item(&name, 1).ok().flatten().and_then(|t| parse_header(&t).map(|h| h.2)).unwrap_or(1);
+        let mut removed = 0;
+        // Also sweep parts a crashed writer may have left beyond the recorded count.
+        let mut part = 1;
+        loop {
+            let gone = delete_item(&name, part)?;
+            removed += usize::from(gone);
+            if !gone && part >= total {
+                break;
+            }
+            part += 1;
+        }
+        Ok(removed)
+    })
+    .await
+}
+
+/// Every account conntest stored, found by searching the keyring.
+pub async fn accounts() -> Result<Vec<String>, CacheError> {
+    call(|| {
+        let found = KeyringEntry::search(&HashMap::from([("service", SERVICE)]))
+            .map_err(|e| CacheError::Unavailable(describe(&e)))?;
+        let mut names: Vec<String> = found
+            .iter()
+            .filter_map(|e| {
+                e.get_specifiers().map(|(_, user)| user).or_else(|| e.get_attributes().ok()?.get("username").cloned())
+            })
+            .collect();
+        names.sort();
+        names.dedup();
+        Ok(names)
+    })
+    .await
+}
+
+/// Removes every item conntest stored; returns how many.
+pub async fn clear_all() -> Result<usize, CacheError> {
+    call(|| {
+        let found = KeyringEntry::search(&HashMap::from([("service", SERVICE)]))
+            .map_err(|e| CacheError::Unavailable(describe(&e)))?;
+        let mut removed = 0;
+        for e in found {
+            match e.delete_credential() {
+                Ok(()) => removed += 1,
+                Err(keyring_core::Error::NoEntry) => {}
+                Err(err) => return Err(CacheError::Unavailable(describe(&err))),
+            }
+        }
+        Ok(removed)
+    })
+    .await
+}
+
+/// Connector names that have an entry (split parts folded into their entry).
+pub async fn cached_names() -> Result<Vec<String>, CacheError> {
+    let mut names: Vec<String> = accounts().await?.into_iter().filter(|a| !a.contains('#')).collect();
+    names.dedup();
+    Ok(names)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn split_keeps_every_char() {
+        let text = "héllo wörld ✔ ".repeat(50);
+        let parts = split(&text, 7);
+        assert!(parts.iter().all(|p| p.chars().count() <= 7));
+        assert_eq!(parts.concat(), text);
+    }
+
+    #[test]
+    fn headers_round_trip() {
+        let h = format!("{}data\nmore", header("g1", 2, 3));
+        assert_eq!(parse_header(&h), Some(("g1", 2, 3, "data\nmore")));
+        assert_eq!(parse_header("garbage"), None);
+    }
+}

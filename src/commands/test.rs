@@ -1,0 +1,253 @@
+//! `conntest test auth|refresh|api`: run connectors (concurrently), report,
+//! and keep the keyring cache in step with what succeeded.
+
+use std::io::IsTerminal as _;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use crate::cache::{self, CacheError};
+use crate::cli::{Format, Global, TestArgs};
+use crate::connector::load;
+use crate::connector::model::Connector;
+use crate::error::{EXIT_ENVIRONMENT, EXIT_USAGE, Error};
+use crate::flow::{Flow, Options, RunResult, Session};
+use crate::http::Exchange;
+use crate::prompt::{Prompter, can_prompt, collect_inputs};
+use crate::report;
+
+/// The keyring warning is said once per process, not once per connector.
+static WARNED_KEYRING: AtomicBool = AtomicBool::new(false);
+
+fn warn_keyring_once(message: &str) {
+    if !WARNED_KEYRING.swap(true, Ordering::Relaxed) {
+        report::warn(message);
+    }
+}
+
+fn parse_vars(vars: &[String]) -> Result<Vec<(String, String)>, Error> {
+    vars.iter()
+        .map(|v| {
+            v.split_once('=').map(|(k, v)| (k.to_string(), v.to_string())).ok_or_else(|| {
+                Error::usage(format!("--var `{v}` has no `=`"), Some("write --var NAME=VALUE".to_string()))
+            })
+        })
+        .collect()
+}
+
+fn failed_result(name: String, file: String, flow: Flow, code: u8, error: String, hint: Option<String>) -> RunResult {
+    RunResult {
+        connector: name,
+        flow: flow.name(),
+        ok: false,
+        exit_code: code,
+        refreshed: false,
+        steps: Vec::new(),
+        test_api: None,
+        error: Some(error),
+        file,
+        duration: Duration::ZERO,
+        hint,
+        warnings: Vec::new(),
+    }
+}
+
+pub async fn run(g: &Global, flow: Flow, args: &TestArgs, auth_first: bool) -> Result<(), Error> {
+    if !(args.timeout > 0.0 && args.timeout.is_finite()) {
+        return Err(Error::usage(format!("--timeout {} must be a positive number of seconds", args.timeout), None));
+    }
+    let files =
+        if args.all { load::discover(&g.dir)? } else { crate::commands::validate::targets(g, &args.connectors)? };
+    if files.is_empty() {
+        return Err(Error::usage(format!("no connectors in {}", g.dir.display()), Some("pass --dir DIR".to_string())));
+    }
+    let provided = collect_inputs(&args.inputs, &args.input_envs, args.inputs_file.as_deref())?;
+    let vars = parse_vars(&args.vars)?;
+    let interactive = can_prompt(g.non_interactive);
+    let single = files.len() == 1;
+    let live = single && g.format == Format::Text;
+    let exchanges: Arc<Mutex<Vec<Exchange>>> = Arc::new(Mutex::new(Vec::new()));
+    let verbose = g.verbose;
+    let har_log = exchanges.clone();
+    let keep_har = args.har.is_some();
+    let options = Arc::new(Options {
+        timeout: Duration::from_secs_f64(args.timeout),
+        vars,
+        on_exchange: (verbose || keep_har).then(|| {
+            Arc::new(move |e: &Exchange| {
+                if verbose {
+                    report::print_exchange(e);
+                }
+                if keep_har && let Ok(mut log) = har_log.lock() {
+                    log.push(e.clone());
+                }
+            }) as Arc<dyn Fn(&Exchange) + Send + Sync>
+        }),
+        on_step: live.then(|| {
+            Arc::new(|_: &str, step: &crate::flow::StepReport| report::out(&report::step_line(step)))
+                as Arc<dyn Fn(&str, &crate::flow::StepReport) + Send + Sync>
+        }),
+        spinner: std::io::stderr().is_terminal(),
+    });
+
+    let jobs = args
+        .jobs
+        .map(usize::from)
+        .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2));
+    let semaphore = Arc::new(tokio::sync::Semaphore::new(jobs.max(1)));
+    let mut tasks = tokio::task::JoinSet::new();
+    for (index, file) in files.iter().enumerate() {
+        let connector = match load::load(file) {
+            Ok(c) => Arc::new(c),
+            Err(inv) => {
+                if g.format == Format::Text {
+                    crate::commands::validate::print_invalid(&inv, false);
+                }
+                let name = inv.connector.clone().unwrap_or_else(|| file.display().to_string());
+                let n = inv.diagnostics.len();
+                let result = failed_result(
+                    name,
+                    file.display().to_string(),
+                    flow,
+                    EXIT_USAGE,
+                    format!("connector file is invalid ({n} problem(s))"),
+                    Some(format!("run `conntest validate {}`", file.display())),
+                );
+                tasks.spawn(async move { (index, result) });
+                continue;
+            }
+        };
+        if live {
+            report::out(&format!(
+                "{} {}",
+                console::style(&connector.name).bold(),
+                console::style(format!("({}, {})", flow.name(), file.display())).dim()
+            ));
+        }
+        let options = options.clone();
+        let provided = provided.clone();
+        let semaphore = semaphore.clone();
+        let no_cache = g.no_cache;
+        tasks.spawn(async move {
+            let _permit = semaphore.acquire_owned().await;
+            (index, run_one(connector, flow, options, Prompter::new(interactive, provided), no_cache, auth_first).await)
+        });
+    }
+    let mut results: Vec<(usize, RunResult)> = Vec::new();
+    while let Some(joined) = tasks.join_next().await {
+        match joined {
+            Ok(r) => results.push(r),
+            Err(e) => return Err(Error::failed(format!("a connector run crashed: {e}"))),
+        }
+    }
+    results.sort_by_key(|(i, _)| *i);
+    let results: Vec<RunResult> = results.into_iter().map(|(_, r)| r).collect();
+
+    match g.format {
+        Format::Json => report::print_json(&report::json_results(&results)),
+        Format::Text => {
+            for r in &results {
+                let lines = if live { report::result_footer(r) } else { report::result_block(r, &r.steps) };
+                for line in lines {
+                    report::out(&line);
+                }
+            }
+            if !single {
+                report::out(&report::summary(&results));
+            }
+        }
+    }
+    if let Some(path) = &args.junit {
+        report::write_junit(path, &results)?;
+    }
+    if let Some(path) = &args.har {
+        let log = exchanges.lock().map(|l| l.clone()).unwrap_or_default();
+        report::write_har(path, &log)?;
+    }
+    let code = results.iter().map(|r| r.exit_code).max().unwrap_or(0);
+    if code == 0 { Ok(()) } else { Err(Error::Reported { code }) }
+}
+
+async fn run_one(
+    connector: Arc<Connector>,
+    flow: Flow,
+    options: Arc<Options>,
+    prompter: Prompter,
+    no_cache: bool,
+    auth_first: bool,
+) -> RunResult {
+    let file = connector.file.display().to_string();
+    let name = connector.name.clone();
+    let mut session = match Session::new(connector.clone(), options, prompter) {
+        Ok(s) => s,
+        Err(e) => return failed_result(name, file, flow, e.exit_code(), e.to_string(), e.hint()),
+    };
+    let mut run_flow = flow;
+    let mut warnings = Vec::new();
+    if flow != Flow::Auth {
+        let missing = |why: String, hint: String| {
+            failed_result(name.clone(), file.clone(), flow, EXIT_ENVIRONMENT, why, Some(hint))
+        };
+        if no_cache {
+            return missing(
+                "nothing to read: --no-cache was given".into(),
+                format!("run without --no-cache after `conntest test auth {name}`"),
+            );
+        }
+        let cached = match cache::load(&name).await {
+            Ok(entry) => entry,
+            Err(CacheError::Corrupt(why)) => {
+                report::warn(&format!("{why}; treating it as not cached"));
+                None
+            }
+            Err(CacheError::Unavailable(why)) => {
+                return missing(
+                    format!("cannot read the cache: {why}"),
+                    "unlock the OS keyring (or start a Secret Service provider such as gnome-keyring) and retry".into(),
+                );
+            }
+        };
+        match cached {
+            Some(entry) => session.restore(entry.outputs, entry.inputs, &entry.cookies),
+            None if flow == Flow::Refresh && auth_first => run_flow = Flow::Auth,
+            None => {
+                return missing(
+                    format!("nothing cached for `{name}`"),
+                    format!(
+                        "run `conntest test auth {name}` first{}",
+                        if flow == Flow::Refresh { " (or pass --auth-first)" } else { "" }
+                    ),
+                );
+            }
+        }
+    }
+    let mut result = session.execute(run_flow).await;
+    if run_flow != flow && result.ok {
+        // --auth-first: the auth flow ran; now the refresh flow proper.
+        let first_steps = std::mem::take(&mut result.steps);
+        result = session.execute(Flow::Refresh).await;
+        let mut steps = first_steps;
+        steps.append(&mut result.steps);
+        result.steps = steps;
+    }
+    result.flow = flow.name();
+    if result.ok && !no_cache {
+        let entry = cache::Entry {
+            version: cache::FORMAT_VERSION,
+            connector: name.clone(),
+            saved_at: time::OffsetDateTime::now_utc()
+                .format(&time::format_description::well_known::Rfc3339)
+                .unwrap_or_default(),
+            outputs: session.outputs(),
+            inputs: session.form_values.clone(),
+            cookies: session.http.cookies(),
+        };
+        if let Err(e) = cache::save(entry).await {
+            let message = format!("nothing was cached: {e}");
+            warn_keyring_once(&message);
+            warnings.push(message);
+        }
+    }
+    result.warnings = warnings;
+    result
+}

@@ -1,0 +1,124 @@
+//! The validated connector: what the engine runs. It cannot be invalid.
+
+use std::path::PathBuf;
+
+use serde_json::Value;
+
+pub use super::raw::{Location, Method};
+use crate::steps::StepDef;
+use crate::template::Template;
+
+#[derive(Debug)]
+pub struct Connector {
+    pub name: String,
+    pub file: PathBuf,
+    pub description: Option<String>,
+    pub base_url: Option<Template>,
+    /// Declared variables, before `--var` / `CONNTEST_VAR_*` overrides.
+    pub variables: Vec<(String, String)>,
+    pub cookies: CookiePolicy,
+    pub auth_flow: Vec<StepDef>,
+    pub refresh: Option<Refresh>,
+    pub request_parameters: Vec<Parameter>,
+    pub test_api: Option<TestApi>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct CookiePolicy {
+    pub forward_all: bool,
+    pub double_submit: Option<DoubleSubmit>,
+}
+
+#[derive(Debug, Clone)]
+pub struct DoubleSubmit {
+    pub cookie: String,
+    pub name: String,
+    pub location: Location,
+}
+
+#[derive(Debug)]
+pub struct Refresh {
+    pub mode: RefreshMode,
+    /// Auth output path (segments) ← template value over refresh outputs.
+    pub update_variables: Vec<(Vec<String>, Value)>,
+}
+
+#[derive(Debug)]
+pub enum RefreshMode {
+    Steps(Vec<StepDef>),
+    SameAsAuth { use_stored_credentials: bool },
+}
+
+#[derive(Debug)]
+pub struct Parameter {
+    pub name: String,
+    pub location: Location,
+    pub value: Template,
+}
+
+#[derive(Debug)]
+pub struct RequestSpec {
+    pub method: Method,
+    pub url: Template,
+    pub headers: Vec<(String, Template)>,
+    pub query: Vec<(String, Template)>,
+    pub body: BodySpec,
+    pub follow_redirects: bool,
+}
+
+#[derive(Debug)]
+pub enum BodySpec {
+    Empty,
+    /// Any JSON value whose strings are templates.
+    Json(Value),
+    Form(Vec<(String, Template)>),
+    Text(Template),
+}
+
+#[derive(Debug)]
+pub struct TestApi {
+    pub name: String,
+    pub request: RequestSpec,
+    /// Accepted statuses; `None` means any 2xx.
+    pub status: Option<Vec<u16>>,
+    pub assertions: Vec<Assertion>,
+}
+
+#[derive(Debug)]
+pub struct Assertion {
+    pub path: serde_json_path::JsonPath,
+    pub source: String,
+    pub check: Check,
+}
+
+#[derive(Debug)]
+pub enum Check {
+    /// The first match must equal this (strings are templates).
+    Equals(Value),
+    Exists(bool),
+}
+
+impl Method {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::Post => "POST",
+            Method::Put => "PUT",
+            Method::Patch => "PATCH",
+            Method::Delete => "DELETE",
+            Method::Head => "HEAD",
+            Method::Options => "OPTIONS",
+        }
+    }
+}
+
+impl Connector {
+    /// Every step of the auth flow and the refresh flow, in order.
+    pub fn all_steps(&self) -> impl Iterator<Item = &StepDef> {
+        let refresh: &[StepDef] = match self.refresh.as_ref().map(|r| &r.mode) {
+            Some(RefreshMode::Steps(steps)) => steps,
+            _ => &[],
+        };
+        self.auth_flow.iter().chain(refresh.iter())
+    }
+}

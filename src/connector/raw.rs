@@ -1,0 +1,179 @@
+//! The connector file as serde reads it; also the source of `conntest schema`.
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::Deserialize;
+
+use crate::steps::RawStep;
+
+/// A connector: how to sign in to an API, refresh that sign-in, and prove it works.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(title = "conntest connector")]
+pub struct RawConnector {
+    /// Connector name, `[a-z0-9_-]+`; defaults to the file stem.
+    pub name: Option<String>,
+    /// What this connector signs in to.
+    pub description: Option<String>,
+    /// Relative request URLs are joined to this.
+    pub base_url: Option<String>,
+    /// Static values, available as `{{ vars.NAME }}`; overridable by `--var` and `CONNTEST_VAR_NAME`.
+    #[serde(default)]
+    pub variables: BTreeMap<String, Scalar>,
+    /// Cookie handling for every request of a run.
+    pub cookies: Option<RawCookies>,
+    /// Ordered sign-in steps; each step's outputs feed later steps.
+    pub auth_flow: Vec<RawStep>,
+    /// What to run after a 401, or by `conntest test refresh`.
+    pub refresh_flow: Option<RawRefresh>,
+    /// Values added to every resource call (the test API).
+    #[serde(default)]
+    pub request_parameters: Vec<RawParameter>,
+    /// The call that proves the credentials work.
+    pub test_api: Option<RawTestApi>,
+}
+
+/// A scalar template: strings, numbers and booleans are all accepted as text.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scalar(pub String);
+
+impl<'de> Deserialize<'de> for Scalar {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        match serde_json::Value::deserialize(d)? {
+            serde_json::Value::String(s) => Ok(Scalar(s)),
+            serde_json::Value::Number(n) => Ok(Scalar(n.to_string())),
+            serde_json::Value::Bool(b) => Ok(Scalar(b.to_string())),
+            other => Err(serde::de::Error::custom(format!("expected a string, found {other}"))),
+        }
+    }
+}
+
+impl JsonSchema for Scalar {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Template".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": ["string", "number", "boolean"],
+            "description": "A minijinja template, e.g. \"Bearer {{ login.body.access_token }}\""
+        })
+    }
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawCookies {
+    /// One cookie jar for every request of a run, the test API included.
+    #[serde(default)]
+    pub forward_all: bool,
+    /// CSRF double-submit: resend a cookie's value under another name.
+    pub double_submit: Option<RawDoubleSubmit>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawDoubleSubmit {
+    /// Incoming cookie name, e.g. `csrftoken`.
+    pub cookie: String,
+    /// Name to send its value as, e.g. `X-CSRFToken`.
+    pub name: String,
+    /// Where to send it.
+    #[serde(rename = "in")]
+    pub location: Location,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Location {
+    Header,
+    Query,
+    Body,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Method {
+    Get,
+    Post,
+    Put,
+    Patch,
+    Delete,
+    Head,
+    Options,
+}
+
+/// An HTTP request; every string is a template.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawRequest {
+    /// HTTP method (default GET).
+    pub method: Option<Method>,
+    /// Absolute, or relative to `base_url`.
+    pub url: String,
+    #[serde(default)]
+    pub headers: BTreeMap<String, Scalar>,
+    #[serde(default)]
+    pub query: BTreeMap<String, Scalar>,
+    /// JSON body (any value; strings are templates).
+    pub json: Option<serde_json::Value>,
+    /// URL-encoded form body.
+    pub form: Option<BTreeMap<String, Scalar>>,
+    /// Raw body text.
+    pub body: Option<String>,
+    /// Follow redirects, at most 10 (default true).
+    pub follow_redirects: Option<bool>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawRefresh {
+    /// Rerun `auth_flow` instead of `steps`.
+    #[serde(default)]
+    pub same_as_auth: bool,
+    /// With `same_as_auth`: Form values come from the cache, no prompt.
+    #[serde(default)]
+    pub use_stored_credentials: bool,
+    #[serde(default)]
+    pub steps: Vec<RawStep>,
+    /// Auth output path (`login.body.access_token`) ← template over refresh outputs.
+    #[serde(default)]
+    pub update_variables: BTreeMap<String, serde_json::Value>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawParameter {
+    pub name: String,
+    #[serde(rename = "in")]
+    pub location: Location,
+    pub value: Scalar,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawTestApi {
+    pub name: Option<String>,
+    pub request: RawRequest,
+    pub expect: Option<RawExpect>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawExpect {
+    /// Accepted statuses (default: any 2xx).
+    pub status: Option<Vec<u16>>,
+    /// JSONPath (RFC 9535) assertions on the body.
+    #[serde(default)]
+    pub json: Vec<RawAssertion>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawAssertion {
+    pub path: String,
+    /// The value found must equal this (strings are templates).
+    pub equals: Option<serde_json::Value>,
+    /// The path must (true) or must not (false) match.
+    pub exists: Option<bool>,
+}

@@ -1,0 +1,269 @@
+//! Structural checks of a parsed document against the connector's JSON Schema
+//! (generated from the raw types), collecting every error with its path:
+//! unknown keys with "did you mean", missing keys, wrong types, bad enum values.
+
+use serde_json::{Map, Value};
+
+use super::diagnostic::{Diagnostics, did_you_mean};
+use super::spans::{Path, Seg};
+
+pub fn check(root: &Value, doc: &Value, diags: &mut Diagnostics) {
+    Walker { root }.node(root, doc, &Path::root(), diags);
+}
+
+struct Walker<'s> {
+    root: &'s Value,
+}
+
+/// An object schema with `$ref` and `allOf` folded in.
+#[derive(Default)]
+struct ObjectView<'s> {
+    properties: Vec<(&'s str, &'s Value)>,
+    required: Vec<&'s str>,
+    closed: bool,
+    additional: Option<&'s Value>,
+}
+
+fn type_name(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(n) if n.is_i64() || n.is_u64() => "integer",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "list",
+        Value::Object(_) => "mapping",
+    }
+}
+
+fn schema_type_matches(expected: &str, v: &Value) -> bool {
+    match expected {
+        "null" => v.is_null(),
+        "boolean" => v.is_boolean(),
+        "integer" => v.is_i64() || v.is_u64(),
+        "number" => v.is_number(),
+        "string" => v.is_string(),
+        "array" => v.is_array(),
+        "object" => v.is_object(),
+        _ => true,
+    }
+}
+
+fn friendly(t: &str) -> &str {
+    match t {
+        "array" => "a list",
+        "object" => "a mapping",
+        "string" => "a string",
+        "integer" => "an integer",
+        "number" => "a number",
+        "boolean" => "true or false",
+        "null" => "nothing",
+        other => other,
+    }
+}
+
+fn last_key(path: &Path) -> String {
+    match path.0.last() {
+        Some(Seg::Key(k)) => k.clone(),
+        Some(Seg::Index(_)) => path.to_string(),
+        None => "connector".into(),
+    }
+}
+
+fn where_(path: &Path) -> String {
+    if path.0.is_empty() { "the connector".into() } else { format!("`{path}`") }
+}
+
+impl<'s> Walker<'s> {
+    fn resolve(&self, schema: &'s Value) -> &'s Value {
+        let mut s = schema;
+        for _ in 0..16 {
+            match s.get("$ref").and_then(Value::as_str) {
+                Some(r) if s.as_object().is_some_and(|o| o.len() == 1 || !o.contains_key("properties")) => {
+                    match r.strip_prefix("#/").map(|p| p.split('/').fold(Some(self.root), |acc, k| acc?.get(k))) {
+                        Some(Some(target)) => s = target,
+                        _ => return s,
+                    }
+                }
+                _ => return s,
+            }
+        }
+        s
+    }
+
+    fn object_view(&self, schema: &'s Value, view: &mut ObjectView<'s>) {
+        let schema = self.resolve(schema);
+        if schema.get("properties").is_some()
+            && let Some(name) = schema.get("$ref").and_then(Value::as_str).and_then(|r| r.strip_prefix("#/$defs/"))
+            && let Some(def) = self.root.get("$defs").and_then(|d| d.get(name))
+        {
+            self.object_view(def, view);
+        }
+        if let Some(all) = schema.get("allOf").and_then(Value::as_array) {
+            for part in all {
+                self.object_view(part, view);
+            }
+        }
+        if let Some(props) = schema.get("properties").and_then(Value::as_object) {
+            for (k, v) in props {
+                if !view.properties.iter().any(|(name, _)| name == k) {
+                    view.properties.push((k.as_str(), v));
+                }
+            }
+        }
+        if let Some(req) = schema.get("required").and_then(Value::as_array) {
+            view.required.extend(req.iter().filter_map(Value::as_str));
+        }
+        match schema.get("additionalProperties") {
+            Some(Value::Bool(false)) => view.closed = true,
+            Some(other @ Value::Object(_)) => view.additional = Some(other),
+            _ => {}
+        }
+    }
+
+    /// The discriminator value of a tagged-enum alternative (`type: const`).
+    fn tag_of(&self, alt: &'s Value) -> Option<&'s str> {
+        let mut view = ObjectView::default();
+        self.object_view(alt, &mut view);
+        let tag = view.properties.iter().find(|(k, _)| *k == "type")?.1;
+        let tag = self.resolve(tag);
+        tag.get("const").and_then(Value::as_str).or_else(|| tag.get("enum")?.as_array()?.first()?.as_str())
+    }
+
+    fn allows_null(&self, schema: &Value) -> bool {
+        let s = self.resolve(schema);
+        match s.get("type") {
+            Some(Value::String(t)) => t == "null",
+            Some(Value::Array(ts)) => ts.iter().any(|t| t == "null"),
+            _ => false,
+        }
+    }
+
+    fn node(&self, schema: &'s Value, v: &Value, path: &Path, d: &mut Diagnostics) {
+        let schema = self.resolve(schema);
+        if schema.as_bool() == Some(true) || schema.as_object().is_some_and(|o| o.is_empty()) {
+            return;
+        }
+        let alternatives = schema.get("oneOf").or_else(|| schema.get("anyOf")).and_then(Value::as_array);
+        if let Some(alts) = alternatives {
+            self.alternatives(alts, v, path, d);
+            return;
+        }
+        if let Some(t) = schema.get("type") {
+            let types: Vec<&str> = match t {
+                Value::String(s) => vec![s.as_str()],
+                Value::Array(a) => a.iter().filter_map(Value::as_str).collect(),
+                _ => vec![],
+            };
+            if !types.is_empty() && !types.iter().any(|t| schema_type_matches(t, v)) {
+                let expected: Vec<&str> = types.iter().filter(|t| **t != "null").map(|t| friendly(t)).collect();
+                d.value(
+                    path,
+                    format!("`{}` must be {}, found {}", last_key(path), expected.join(" or "), friendly(type_name(v))),
+                    "see `conntest schema` for the connector format",
+                );
+                return;
+            }
+        }
+        if let Some(options) = schema.get("enum").and_then(Value::as_array) {
+            if !options.contains(v) {
+                let names: Vec<&str> = options.iter().filter_map(Value::as_str).collect();
+                let shown = v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string());
+                let mut hint = format!("expected one of: {}", names.join(", "));
+                if let Some(m) = did_you_mean(&shown, names.iter().copied()) {
+                    hint = format!("did you mean `{m}`? {hint}");
+                }
+                d.value(path, format!("invalid value `{shown}` for `{}`", last_key(path)), hint);
+            }
+            return;
+        }
+        if let (Some(min), Some(n)) = (schema.get("minimum").and_then(Value::as_f64), v.as_f64())
+            && n < min
+        {
+            d.value(path, format!("`{}` must be at least {min}", last_key(path)), "");
+        }
+        if let (Some(max), Some(n)) = (schema.get("maximum").and_then(Value::as_f64), v.as_f64())
+            && n > max
+        {
+            d.value(path, format!("`{}` must be at most {max}", last_key(path)), "");
+        }
+        match v {
+            Value::Object(map) => self.object(schema, map, path, d),
+            Value::Array(items) => {
+                if let Some(item_schema) = schema.get("items") {
+                    for (i, item) in items.iter().enumerate() {
+                        self.node(item_schema, item, &path.index(i), d);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn object(&self, schema: &'s Value, map: &Map<String, Value>, path: &Path, d: &mut Diagnostics) {
+        let mut view = ObjectView::default();
+        self.object_view(schema, &mut view);
+        for (key, value) in map {
+            let child = path.key(key.clone());
+            if let Some((_, s)) = view.properties.iter().find(|(k, _)| k == key) {
+                self.node(s, value, &child, d);
+            } else if let Some(additional) = view.additional {
+                self.node(additional, value, &child, d);
+            } else if view.closed {
+                let names: Vec<&str> = view.properties.iter().map(|(k, _)| *k).collect();
+                let hint = match did_you_mean(key, names.iter().copied()) {
+                    Some(m) => format!("did you mean `{m}`?"),
+                    None => format!("expected one of: {}", names.join(", ")),
+                };
+                d.key(&child, format!("unknown key `{key}` in {}", where_(path)), hint);
+            }
+        }
+        for req in &view.required {
+            if !map.contains_key(*req) {
+                d.value(path, format!("missing required key `{req}` in {}", where_(path)), format!("add `{req}: …`"));
+            }
+        }
+    }
+
+    fn alternatives(&self, alts: &'s [Value], v: &Value, path: &Path, d: &mut Diagnostics) {
+        if v.is_null() && alts.iter().any(|a| self.allows_null(a)) {
+            return;
+        }
+        let tags: Vec<(&str, &Value)> = alts.iter().filter_map(|a| Some((self.tag_of(a)?, a))).collect();
+        if !tags.is_empty() && v.is_object() {
+            let names: Vec<&str> = tags.iter().map(|(t, _)| *t).collect();
+            match v.get("type") {
+                None => d.value(
+                    path,
+                    format!("missing required key `type` in {}", where_(path)),
+                    format!("one of: {}", names.join(", ")),
+                ),
+                Some(Value::String(t)) => match tags.iter().find(|(name, _)| name == t) {
+                    Some((_, alt)) => self.node(alt, v, path, d),
+                    None => {
+                        let mut hint = format!("step types: {}", names.join(", "));
+                        if let Some(m) = did_you_mean(t, names.iter().copied()) {
+                            hint = format!("did you mean `{m}`? {hint}");
+                        }
+                        d.value(&path.key("type"), format!("unknown step type `{t}`"), hint);
+                    }
+                },
+                Some(other) => d.value(&path.key("type"), format!("`type` must be a string, found {other}"), ""),
+            }
+            return;
+        }
+        let non_null: Vec<&Value> = alts.iter().filter(|a| !self.allows_null(a)).collect();
+        let mut first_errors = None;
+        for alt in &non_null {
+            let mut trial = Diagnostics::new(d.spans);
+            self.node(alt, v, path, &mut trial);
+            if trial.list.is_empty() {
+                return;
+            }
+            first_errors.get_or_insert(trial.list);
+        }
+        for diag in first_errors.unwrap_or_default() {
+            d.list.push(diag);
+        }
+    }
+}

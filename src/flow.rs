@@ -1,0 +1,468 @@
+//! Runs flows: render → execute each step → record outputs; calls the test
+//! API with request parameters; on a 401 refreshes once and retries.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::connector::model::{Check, Connector, RefreshMode};
+use crate::error::{EXIT_FAILED, EXIT_OK, EXIT_USAGE, Error};
+use crate::http::{Exchange, Http};
+use crate::prompt::Prompter;
+use crate::request::{excerpt, prepare};
+use crate::secret::{is_secret_name, masker};
+use crate::steps::{Step, StepCx, StepDef};
+use crate::template::{render_json, render_str};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flow {
+    Auth,
+    Refresh,
+    Api,
+}
+
+impl Flow {
+    pub fn name(self) -> &'static str {
+        match self {
+            Flow::Auth => "auth",
+            Flow::Refresh => "refresh",
+            Flow::Api => "api",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct StepReport {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub ok: bool,
+    pub duration_ms: u64,
+    #[serde(skip)]
+    pub summary: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub outputs: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Which flow ran the step (auth, or refresh after a 401).
+    #[serde(skip)]
+    pub phase: &'static str,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TestApiReport {
+    pub name: String,
+    pub status: Option<u16>,
+    pub ok: bool,
+    pub duration_ms: u64,
+    #[serde(skip)]
+    pub summary: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// The result of one connector and flow, as every report shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunResult {
+    pub connector: String,
+    pub flow: &'static str,
+    pub ok: bool,
+    pub exit_code: u8,
+    pub refreshed: bool,
+    pub steps: Vec<StepReport>,
+    pub test_api: Option<TestApiReport>,
+    pub error: Option<String>,
+    #[serde(skip)]
+    pub file: String,
+    #[serde(skip)]
+    pub duration: Duration,
+    #[serde(skip)]
+    pub hint: Option<String>,
+    #[serde(skip)]
+    pub warnings: Vec<String>,
+}
+
+pub struct Options {
+    pub timeout: Duration,
+    pub vars: Vec<(String, String)>,
+    pub on_exchange: Option<Arc<dyn Fn(&Exchange) + Send + Sync>>,
+    /// Called as each step or test API call finishes (live text output).
+    pub on_step: Option<Arc<dyn Fn(&str, &StepReport) + Send + Sync>>,
+    pub spinner: bool,
+}
+
+/// The state of one connector's run: the context templates read, cookies, Form values.
+pub struct Session {
+    pub connector: Arc<Connector>,
+    pub http: Http,
+    /// `vars` plus one entry per step id that has run.
+    pub ctx: Map<String, Value>,
+    /// Form values by step id, cached for `use_stored_credentials`.
+    pub form_values: Map<String, Value>,
+    pub prompter: Prompter,
+    base_url: Option<String>,
+    options: Arc<Options>,
+}
+
+/// The variables of a connector: file, then `CONNTEST_VAR_*`, then `--var`.
+fn variables(connector: &Connector, overrides: &[(String, String)]) -> Map<String, Value> {
+    let mut vars = Map::new();
+    for (k, v) in &connector.variables {
+        vars.insert(k.clone(), Value::String(v.clone()));
+    }
+    for (k, v) in std::env::vars() {
+        if let Some(name) = k.strip_prefix("CONNTEST_VAR_") {
+            vars.insert(name.to_string(), Value::String(v));
+        }
+    }
+    for (k, v) in overrides {
+        vars.insert(k.clone(), Value::String(v.clone()));
+    }
+    for (k, v) in &vars {
+        if is_secret_name(k)
+            && let Value::String(s) = v
+        {
+            masker().learn(s);
+        }
+    }
+    vars
+}
+
+impl Session {
+    pub fn new(connector: Arc<Connector>, options: Arc<Options>, prompter: Prompter) -> Result<Session, Error> {
+        let http = Http::new(connector.cookies.clone(), options.timeout, options.on_exchange.clone())
+            .map_err(|e| Error::environment(e, None))?;
+        let mut ctx = Map::new();
+        ctx.insert("vars".into(), Value::Object(variables(&connector, &options.vars)));
+        let base_url = match &connector.base_url {
+            Some(t) => {
+                Some(t.render(&Value::Object(ctx.clone())).map_err(|e| Error::failed(format!("base_url: {e}")))?)
+            }
+            None => None,
+        };
+        Ok(Session { connector, http, ctx, form_values: Map::new(), prompter, base_url, options })
+    }
+
+    /// Puts cached outputs, Form values and cookies back.
+    pub fn restore(
+        &mut self,
+        outputs: Map<String, Value>,
+        form_values: Map<String, Value>,
+        cookies: &[crate::http::CookieRecord],
+    ) {
+        for (id, v) in outputs {
+            masker().learn_json(&id, &v);
+            if id != "vars" {
+                self.ctx.insert(id, v);
+            }
+        }
+        for v in form_values.values() {
+            masker().learn_json("", v);
+        }
+        self.form_values = form_values;
+        self.http.load_cookies(cookies);
+    }
+
+    /// Step outputs as they stand (what gets cached).
+    pub fn outputs(&self) -> Map<String, Value> {
+        self.ctx.iter().filter(|(k, _)| *k != "vars").map(|(k, v)| (k.clone(), v.clone())).collect()
+    }
+
+    fn emit(&self, report: &StepReport) {
+        if let Some(f) = &self.options.on_step {
+            f(&self.connector.name, report);
+        }
+    }
+
+    async fn run_steps(
+        &mut self,
+        steps: &[StepDef],
+        phase: &'static str,
+        reports: &mut Vec<StepReport>,
+    ) -> Result<(), Error> {
+        for def in steps {
+            let started = Instant::now();
+            let spinner = (self.options.spinner && !matches!(def.kind, Step::Form(_)))
+                .then(|| crate::report::spinner(&format!("{}: {}", self.connector.name, def.id)));
+            let ctx = Value::Object(self.ctx.clone());
+            let cx = StepCx {
+                id: &def.id,
+                ctx: &ctx,
+                http: &self.http,
+                base_url: self.base_url.as_deref(),
+                prompter: &self.prompter,
+            };
+            let result = def.kind.run(&cx).await;
+            drop(spinner);
+            let duration_ms = started.elapsed().as_millis() as u64;
+            match result {
+                Ok(done) => {
+                    let outputs = Value::Object(done.outputs);
+                    masker().learn_json(&def.id, &outputs);
+                    if matches!(def.kind, Step::Form(_)) {
+                        self.form_values.insert(def.id.clone(), outputs.clone());
+                    }
+                    self.ctx.insert(def.id.clone(), outputs.clone());
+                    let report = StepReport {
+                        id: def.id.clone(),
+                        kind: def.kind.type_name(),
+                        ok: true,
+                        duration_ms,
+                        summary: done.summary,
+                        outputs: Some(outputs),
+                        error: None,
+                        phase,
+                    };
+                    self.emit(&report);
+                    reports.push(report);
+                }
+                Err(e) => {
+                    let report = StepReport {
+                        id: def.id.clone(),
+                        kind: def.kind.type_name(),
+                        ok: false,
+                        duration_ms,
+                        summary: String::new(),
+                        outputs: None,
+                        error: Some(e.to_string()),
+                        phase,
+                    };
+                    self.emit(&report);
+                    reports.push(report);
+                    return Err(e);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs the refresh flow and applies `update_variables`.
+    pub async fn refresh(&mut self, reports: &mut Vec<StepReport>) -> Result<(), Error> {
+        let connector = self.connector.clone();
+        let Some(refresh) = &connector.refresh else {
+            return Err(Error::usage(
+                format!("connector `{}` has no refresh_flow", connector.name),
+                Some("add a `refresh_flow:` to the connector file".to_string()),
+            ));
+        };
+        match &refresh.mode {
+            RefreshMode::Steps(steps) => self.run_steps(steps, "refresh", reports).await?,
+            RefreshMode::SameAsAuth { use_stored_credentials } => {
+                self.prompter.use_stored(use_stored_credentials.then(|| self.form_values.clone()));
+                let result = self.run_steps(&connector.auth_flow, "refresh", reports).await;
+                self.prompter.use_stored(None);
+                result?;
+            }
+        }
+        let ctx = Value::Object(self.ctx.clone());
+        for (path, template) in &refresh.update_variables {
+            let value = render_json(template, &ctx)
+                .map_err(|e| Error::failed(format!("update_variables `{}`: {e}", path.join("."))))?;
+            masker().learn_json(path.last().map(String::as_str).unwrap_or(""), &value);
+            set_path(&mut self.ctx, path, value);
+        }
+        Ok(())
+    }
+
+    /// Calls the test API with request parameters applied.
+    pub async fn call_test_api(&self) -> Option<TestApiReport> {
+        let test = self.connector.test_api.as_ref()?;
+        let started = Instant::now();
+        let spinner =
+            self.options.spinner.then(|| crate::report::spinner(&format!("{}: {}", self.connector.name, test.name)));
+        let ctx = Value::Object(self.ctx.clone());
+        let mut report = TestApiReport {
+            name: test.name.clone(),
+            status: None,
+            ok: false,
+            duration_ms: 0,
+            summary: String::new(),
+            error: None,
+        };
+        let outcome = async {
+            let mut req = prepare(&test.request, &ctx, self.base_url.as_deref()).map_err(|e| format!("request.{e}"))?;
+            for p in &self.connector.request_parameters {
+                let value =
+                    render_str(p.value.source(), &ctx).map_err(|e| format!("request parameter `{}`: {e}", p.name))?;
+                req.add(p.location, &p.name, &value);
+            }
+            report.summary = req.summary();
+            let resp = self.http.send(req).await?;
+            report.status = Some(resp.status);
+            report.summary = format!("{} → {}", report.summary, resp.status);
+            let status_ok = match &test.status {
+                Some(list) => list.contains(&resp.status),
+                None => (200..300).contains(&resp.status),
+            };
+            if !status_ok {
+                let expected = match &test.status {
+                    Some(list) => list.iter().map(u16::to_string).collect::<Vec<_>>().join(", "),
+                    None => "2xx".into(),
+                };
+                return Err(format!("{}: expected status {expected} ({})", report.summary, excerpt(&resp.body)));
+            }
+            for a in &test.assertions {
+                let found = a.path.query(&resp.body).all();
+                match &a.check {
+                    Check::Exists(want) if found.is_empty() == *want => {
+                        return Err(if *want {
+                            format!("`{}` matched nothing in the response ({})", a.source, excerpt(&resp.body))
+                        } else {
+                            format!("`{}` should not exist but matched {}", a.source, found.len())
+                        });
+                    }
+                    Check::Equals(expected) => {
+                        let expected =
+                            render_json(expected, &ctx).map_err(|e| format!("expect `{}`: {e}", a.source))?;
+                        match found.first() {
+                            Some(v) if **v == expected => {}
+                            Some(v) => return Err(format!("`{}` is {v}, expected {expected}", a.source)),
+                            None => {
+                                return Err(format!(
+                                    "`{}` matched nothing, expected {expected} ({})",
+                                    a.source,
+                                    excerpt(&resp.body)
+                                ));
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            Ok(())
+        }
+        .await;
+        drop(spinner);
+        report.duration_ms = started.elapsed().as_millis() as u64;
+        match outcome {
+            Ok(()) => report.ok = true,
+            Err(e) => report.error = Some(e),
+        }
+        Some(report)
+    }
+
+    /// Runs `flow` for this connector; the caller has restored the cache for refresh/api.
+    pub async fn execute(&mut self, flow: Flow) -> RunResult {
+        let started = Instant::now();
+        let mut steps = Vec::new();
+        let mut refreshed = false;
+        let outcome: Result<Option<TestApiReport>, Error> = async {
+            match flow {
+                Flow::Auth => self.run_steps(&self.connector.clone().auth_flow, "auth", &mut steps).await?,
+                Flow::Refresh => {
+                    self.refresh(&mut steps).await?;
+                    refreshed = true;
+                }
+                Flow::Api => {}
+            }
+            let mut test = self.call_test_api().await;
+            if !refreshed && self.connector.refresh.is_some() && test.as_ref().is_some_and(|t| t.status == Some(401)) {
+                if let Some(t) = &test {
+                    self.emit_test(t, true);
+                }
+                self.refresh(&mut steps).await?;
+                refreshed = true;
+                test = self.call_test_api().await;
+            }
+            Ok(test)
+        }
+        .await;
+        let mut result = RunResult {
+            connector: self.connector.name.clone(),
+            flow: flow.name(),
+            ok: false,
+            exit_code: EXIT_FAILED,
+            refreshed,
+            steps,
+            test_api: None,
+            error: None,
+            file: self.connector.file.display().to_string(),
+            duration: Duration::ZERO,
+            hint: None,
+            warnings: Vec::new(),
+        };
+        match outcome {
+            Ok(test) => {
+                if let Some(t) = &test {
+                    self.emit_test(t, false);
+                }
+                let failure = test.as_ref().and_then(|t| t.error.clone());
+                result.ok = failure.is_none();
+                result.exit_code = if result.ok { EXIT_OK } else { EXIT_FAILED };
+                result.error = failure.map(|e| {
+                    format!(
+                        "test API `{}`: {e}",
+                        self.connector.test_api.as_ref().map(|t| t.name.as_str()).unwrap_or("")
+                    )
+                });
+                result.test_api = test;
+            }
+            Err(e) => {
+                result.exit_code = e.exit_code().max(EXIT_FAILED);
+                if matches!(e, Error::Usage { .. }) {
+                    result.exit_code = EXIT_USAGE;
+                }
+                let failed_step = result.steps.iter().rev().find(|s| !s.ok).map(|s| s.id.clone());
+                result.error = Some(match failed_step {
+                    Some(id) => format!("step `{id}`: {e}"),
+                    None => e.to_string(),
+                });
+                result.hint = e.hint();
+            }
+        }
+        result.duration = started.elapsed();
+        result
+    }
+
+    fn emit_test(&self, t: &TestApiReport, retrying: bool) {
+        if let Some(f) = &self.options.on_step {
+            let mut error = t.error.clone();
+            if retrying {
+                error = Some("401: refreshing and retrying once".into());
+            }
+            let report = StepReport {
+                id: t.name.clone(),
+                kind: "test_api",
+                ok: t.ok,
+                duration_ms: t.duration_ms,
+                summary: t.summary.clone(),
+                outputs: None,
+                error,
+                phase: if retrying { "retry" } else { "test" },
+            };
+            f(&self.connector.name, &report);
+        }
+    }
+}
+
+/// Sets `ctx[a][b][c] = value`, creating mappings on the way.
+fn set_path(ctx: &mut Map<String, Value>, path: &[String], value: Value) {
+    let Some((first, rest)) = path.split_first() else { return };
+    if rest.is_empty() {
+        ctx.insert(first.clone(), value);
+        return;
+    }
+    let entry = ctx.entry(first.clone()).or_insert_with(|| Value::Object(Map::new()));
+    if !entry.is_object() {
+        *entry = Value::Object(Map::new());
+    }
+    if let Value::Object(map) = entry {
+        set_path(map, rest, value);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::set_path;
+    use serde_json::{Map, json};
+
+    #[test]
+    fn set_path_updates_nested_outputs() {
+        let mut ctx: Map<String, serde_json::Value> =
+            json!({"login": {"body": {"access_token": "old", "keep": 1}}}).as_object().cloned().unwrap_or_default();
+        set_path(&mut ctx, &["login".into(), "body".into(), "access_token".into()], json!("new"));
+        assert_eq!(serde_json::Value::Object(ctx), json!({"login": {"body": {"access_token": "new", "keep": 1}}}));
+    }
+}

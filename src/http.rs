@@ -1,0 +1,441 @@
+//! The only user of reqwest: one client per run, the cookie jar (Domain, Path,
+//! expiry), the CSRF double-submit value, redirects, size and time limits,
+//! and the log of every exchange (for `-v` and HAR).
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
+
+use cookie_store::{CookieStore, RawCookie};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use url::Url;
+
+use crate::connector::model::{CookiePolicy, Location};
+use crate::secret::{Secret, is_secret_name, masker};
+
+pub const MAX_REDIRECTS: usize = 10;
+/// Responses larger than this are refused rather than read into memory.
+pub const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
+
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub method: String,
+    pub url: Url,
+    pub headers: Vec<(String, String)>,
+    pub body: Body,
+    pub follow_redirects: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Body {
+    Empty,
+    Json(Value),
+    Form(Vec<(String, String)>),
+    Text(String),
+}
+
+impl Request {
+    pub fn new(method: &str, url: Url) -> Self {
+        Request { method: method.to_string(), url, headers: Vec::new(), body: Body::Empty, follow_redirects: true }
+    }
+
+    /// Adds `name=value` where `location` says: a header, a query parameter, or a body field.
+    pub fn add(&mut self, location: Location, name: &str, value: &str) {
+        match location {
+            Location::Header => {
+                self.headers.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
+                self.headers.push((name.to_string(), value.to_string()));
+            }
+            Location::Query => {
+                self.url.query_pairs_mut().append_pair(name, value);
+            }
+            Location::Body => match &mut self.body {
+                Body::Json(Value::Object(map)) => {
+                    map.insert(name.to_string(), Value::String(value.to_string()));
+                }
+                Body::Form(pairs) => {
+                    pairs.retain(|(n, _)| n != name);
+                    pairs.push((name.to_string(), value.to_string()));
+                }
+                Body::Empty if !matches!(self.method.as_str(), "GET" | "HEAD") => {
+                    self.body = Body::Form(vec![(name.to_string(), value.to_string())]);
+                }
+                _ => {}
+            },
+        }
+    }
+
+    pub fn summary(&self) -> String {
+        format!("{} {}", self.method, self.url)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Response {
+    pub status: u16,
+    /// Lower-case names, in arrival order.
+    pub headers: Vec<(String, String)>,
+    /// Parsed JSON, or the text when the body is not JSON.
+    pub body: Value,
+    /// Cookies set while answering this request (redirect hops included).
+    pub cookies: Map<String, Value>,
+    pub url: Url,
+}
+
+/// One request and its answer, as `-v` and HAR show them.
+#[derive(Debug, Clone)]
+pub struct Exchange {
+    pub started: SystemTime,
+    pub duration: Duration,
+    pub method: String,
+    pub url: String,
+    pub request_headers: Vec<(String, String)>,
+    pub request_body: Option<String>,
+    pub status: Option<u16>,
+    pub response_headers: Vec<(String, String)>,
+    pub response_body: Option<String>,
+    pub error: Option<String>,
+}
+
+/// A cookie as cached and shown by `cache show`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct CookieRecord {
+    pub name: String,
+    pub value: Secret,
+    pub domain: String,
+    pub path: String,
+    /// RFC 3339, or `None` for a session cookie.
+    pub expires: Option<String>,
+    #[serde(default)]
+    pub secure: bool,
+    #[serde(default)]
+    pub http_only: bool,
+    #[serde(default)]
+    pub host_only: bool,
+}
+
+pub struct Http {
+    client: reqwest::Client,
+    jar: Mutex<CookieStore>,
+    policy: CookiePolicy,
+    double_submit_value: Mutex<Option<String>>,
+    log: Mutex<Vec<Exchange>>,
+    on_exchange: Option<Arc<dyn Fn(&Exchange) + Send + Sync>>,
+    timeout: Duration,
+}
+
+impl Http {
+    pub fn new(
+        policy: CookiePolicy,
+        timeout: Duration,
+        on_exchange: Option<Arc<dyn Fn(&Exchange) + Send + Sync>>,
+    ) -> Result<Http, String> {
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(timeout)
+            .connect_timeout(timeout)
+            .user_agent(concat!("conntest/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| format!("cannot start the HTTP client: {e}"))?;
+        Ok(Http {
+            client,
+            jar: Mutex::new(CookieStore::new()),
+            policy,
+            double_submit_value: Mutex::new(None),
+            log: Mutex::new(Vec::new()),
+            on_exchange,
+            timeout,
+        })
+    }
+
+    pub fn exchanges(&self) -> Vec<Exchange> {
+        self.log.lock().map(|l| l.clone()).unwrap_or_default()
+    }
+
+    /// Sends `req`, following redirects, keeping cookies; an error says what failed and where.
+    pub async fn send(&self, req: Request) -> Result<Response, String> {
+        let mut req = req;
+        let mut cookies_set = Map::new();
+        for _ in 0..=MAX_REDIRECTS {
+            let sent = self.decorate(req.clone());
+            let (status, headers, text) = self.exchange(&sent, &mut cookies_set).await?;
+            let location = headers.iter().find(|(n, _)| n == "location").map(|(_, v)| v.clone());
+            if req.follow_redirects
+                && matches!(status, 301 | 302 | 303 | 307 | 308)
+                && let Some(location) = location
+            {
+                let next = sent
+                    .url
+                    .join(&location)
+                    .map_err(|e| format!("{}: bad redirect location `{location}`: {e}", sent.summary()))?;
+                if status == 303 || (matches!(status, 301 | 302) && req.method == "POST") {
+                    req.method = "GET".into();
+                    req.body = Body::Empty;
+                    req.headers.retain(|(n, _)| !n.eq_ignore_ascii_case("content-type"));
+                }
+                req.url = next;
+                continue;
+            }
+            return Ok(Response { status, headers, body: parse_body(&text), cookies: cookies_set, url: sent.url });
+        }
+        Err(format!(
+            "{} {}: too many redirects (more than {MAX_REDIRECTS}); last location {}",
+            req.method, req.url, req.url
+        ))
+    }
+
+    /// Adds the cookie header and the double-submit value to one hop.
+    fn decorate(&self, mut req: Request) -> Request {
+        let cookie_header = {
+            let Ok(jar) = self.jar.lock() else { return req };
+            let pairs: Vec<String> = jar
+                .get_request_values(&req.url)
+                .filter(|(name, _)| {
+                    self.policy.forward_all || self.policy.double_submit.as_ref().is_some_and(|d| d.cookie == *name)
+                })
+                .map(|(n, v)| format!("{n}={v}"))
+                .collect();
+            pairs.join("; ")
+        };
+        if !cookie_header.is_empty() && !req.headers.iter().any(|(n, _)| n.eq_ignore_ascii_case("cookie")) {
+            req.headers.push(("Cookie".into(), cookie_header));
+        }
+        if let Some(ds) = &self.policy.double_submit
+            && let Some(value) = self.double_submit_value.lock().ok().and_then(|v| v.clone())
+        {
+            req.add(ds.location, &ds.name, &value);
+        }
+        req
+    }
+
+    async fn exchange(
+        &self,
+        req: &Request,
+        cookies_set: &mut Map<String, Value>,
+    ) -> Result<(u16, Vec<(String, String)>, String), String> {
+        learn_request_secrets(req);
+        let method = reqwest::Method::from_bytes(req.method.as_bytes()).map_err(|e| format!("bad method: {e}"))?;
+        let mut builder = self.client.request(method, req.url.clone());
+        let mut headers = req.headers.clone();
+        let has_content_type = headers.iter().any(|(n, _)| n.eq_ignore_ascii_case("content-type"));
+        let body_text = match &req.body {
+            Body::Empty => None,
+            Body::Json(v) => {
+                if !has_content_type {
+                    headers.push(("Content-Type".into(), "application/json".into()));
+                }
+                Some(v.to_string())
+            }
+            Body::Form(pairs) => {
+                if !has_content_type {
+                    headers.push(("Content-Type".into(), "application/x-www-form-urlencoded".into()));
+                }
+                Some(url::form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish())
+            }
+            Body::Text(t) => Some(t.clone()),
+        };
+        for (n, v) in &headers {
+            builder = builder.header(n.as_str(), v.as_str());
+        }
+        if let Some(b) = &body_text {
+            builder = builder.body(b.clone());
+        }
+        let started = SystemTime::now();
+        let clock = Instant::now();
+        let mut record = Exchange {
+            started,
+            duration: Duration::ZERO,
+            method: req.method.clone(),
+            url: req.url.to_string(),
+            request_headers: headers,
+            request_body: body_text,
+            status: None,
+            response_headers: Vec::new(),
+            response_body: None,
+            error: None,
+        };
+        let result = self.read(builder).await;
+        record.duration = clock.elapsed();
+        match result {
+            Ok((status, resp_headers, text)) => {
+                for (name, value) in resp_headers.iter().filter(|(n, _)| n == "set-cookie") {
+                    let _ = name;
+                    self.store_cookie(value, &req.url, cookies_set);
+                }
+                record.status = Some(status);
+                record.response_headers = resp_headers.clone();
+                if let Ok(json) = serde_json::from_str::<Value>(&text) {
+                    masker().learn_json("", &json);
+                }
+                record.response_body = Some(text.clone());
+                self.record(record);
+                Ok((status, resp_headers, text))
+            }
+            Err(e) => {
+                let message = self.describe(req, &e);
+                record.error = Some(message.clone());
+                self.record(record);
+                Err(message)
+            }
+        }
+    }
+
+    async fn read(&self, builder: reqwest::RequestBuilder) -> Result<(u16, Vec<(String, String)>, String), ReadError> {
+        let mut resp = builder.send().await.map_err(ReadError::Http)?;
+        let status = resp.status().as_u16();
+        let headers: Vec<(String, String)> = resp
+            .headers()
+            .iter()
+            .map(|(n, v)| (n.as_str().to_ascii_lowercase(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+            .collect();
+        if resp.content_length().is_some_and(|n| n as usize > MAX_BODY_BYTES) {
+            return Err(ReadError::TooLarge);
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = resp.chunk().await.map_err(ReadError::Http)? {
+            if body.len() + chunk.len() > MAX_BODY_BYTES {
+                return Err(ReadError::TooLarge);
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok((status, headers, String::from_utf8_lossy(&body).into_owned()))
+    }
+
+    fn describe(&self, req: &Request, e: &ReadError) -> String {
+        let what = req.summary();
+        match e {
+            ReadError::TooLarge => format!("{what}: response body larger than {} MiB", MAX_BODY_BYTES / 1024 / 1024),
+            ReadError::Http(e) if e.is_timeout() => {
+                format!("{what}: no answer within {}s (raise --timeout)", self.timeout.as_secs_f64())
+            }
+            ReadError::Http(e) => {
+                let mut cause: &dyn std::error::Error = e;
+                while let Some(next) = cause.source() {
+                    cause = next;
+                }
+                if e.is_connect() { format!("{what}: cannot connect ({cause})") } else { format!("{what}: {cause}") }
+            }
+        }
+    }
+
+    fn record(&self, ex: Exchange) {
+        if let Some(f) = &self.on_exchange {
+            f(&ex);
+        }
+        if let Ok(mut log) = self.log.lock() {
+            log.push(ex);
+        }
+    }
+
+    fn store_cookie(&self, header: &str, url: &Url, cookies_set: &mut Map<String, Value>) {
+        let Ok(raw) = RawCookie::parse(header.to_string()) else { return };
+        let (name, value) = (raw.name().to_string(), raw.value().to_string());
+        masker().learn(&value);
+        if let Ok(mut jar) = self.jar.lock() {
+            let _ = jar.insert_raw(&raw, url);
+        }
+        if self.policy.double_submit.as_ref().is_some_and(|d| d.cookie == name)
+            && let Ok(mut v) = self.double_submit_value.lock()
+        {
+            *v = Some(value.clone());
+        }
+        cookies_set.insert(name, Value::String(value));
+    }
+
+    /// Every unexpired cookie in the jar, for the cache.
+    pub fn cookies(&self) -> Vec<CookieRecord> {
+        let Ok(jar) = self.jar.lock() else { return Vec::new() };
+        jar.iter_unexpired()
+            .map(|c| {
+                let (domain, host_only) = match &c.domain {
+                    cookie_store::CookieDomain::HostOnly(d) => (d.clone(), true),
+                    cookie_store::CookieDomain::Suffix(d) => (d.clone(), false),
+                    _ => (String::new(), true),
+                };
+                let expires = match &c.expires {
+                    cookie_store::CookieExpiration::AtUtc(t) => {
+                        t.format(&time::format_description::well_known::Rfc3339).ok()
+                    }
+                    cookie_store::CookieExpiration::SessionEnd => None,
+                };
+                CookieRecord {
+                    name: c.name().to_string(),
+                    value: Secret::new(c.value()),
+                    domain,
+                    path: String::from(&c.path as &str),
+                    expires,
+                    secure: c.secure().unwrap_or(false),
+                    http_only: c.http_only().unwrap_or(false),
+                    host_only,
+                }
+            })
+            .collect()
+    }
+
+    /// Restores cached cookies into the jar.
+    pub fn load_cookies(&self, cookies: &[CookieRecord]) {
+        let Ok(mut jar) = self.jar.lock() else { return };
+        for c in cookies {
+            let scheme = if c.secure { "https" } else { "http" };
+            let Ok(url) = Url::parse(&format!("{scheme}://{}{}", c.domain, c.path)) else { continue };
+            let mut builder = RawCookie::build((c.name.clone(), c.value.expose().to_string()))
+                .path(c.path.clone())
+                .secure(c.secure)
+                .http_only(c.http_only);
+            if !c.host_only {
+                builder = builder.domain(c.domain.clone());
+            }
+            if let Some(exp) = c
+                .expires
+                .as_deref()
+                .and_then(|e| time::OffsetDateTime::parse(e, &time::format_description::well_known::Rfc3339).ok())
+            {
+                builder = builder.expires(exp);
+            }
+            let _ = jar.insert_raw(&builder.build(), &url);
+            if self.policy.double_submit.as_ref().is_some_and(|d| d.cookie == c.name)
+                && let Ok(mut v) = self.double_submit_value.lock()
+            {
+                *v = Some(c.value.expose().to_string());
+            }
+        }
+    }
+}
+
+enum ReadError {
+    Http(reqwest::Error),
+    TooLarge,
+}
+
+/// Teaches the masker the secrets a request carries, before anything can print it.
+fn learn_request_secrets(req: &Request) {
+    let m = masker();
+    for (name, value) in &req.headers {
+        if is_secret_name(name) || name.eq_ignore_ascii_case("proxy-authorization") {
+            m.learn(value);
+            if let Some((_, credential)) = value.split_once(' ') {
+                m.learn(credential.trim());
+            }
+        }
+    }
+    for (name, value) in req.url.query_pairs() {
+        if is_secret_name(&name) {
+            m.learn(&value);
+        }
+    }
+    match &req.body {
+        Body::Json(v) => m.learn_json("", v),
+        Body::Form(pairs) => pairs.iter().filter(|(n, _)| is_secret_name(n)).for_each(|(_, v)| m.learn(v)),
+        _ => {}
+    }
+}
+
+fn parse_body(text: &str) -> Value {
+    let trimmed = text.trim_start();
+    if (trimmed.starts_with('{') || trimmed.starts_with('['))
+        && let Ok(v) = serde_json::from_str(text)
+    {
+        return v;
+    }
+    Value::String(text.to_string())
+}

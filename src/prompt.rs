@@ -1,0 +1,197 @@
+//! The only dialoguer user: Form values from flags, from the cache, or from a
+//! person at a terminal — and a clear "needs input" error when none can be asked.
+
+use std::collections::HashMap;
+use std::io::IsTerminal as _;
+use std::sync::Mutex;
+
+use dialoguer::theme::ColorfulTheme;
+use serde_json::{Map, Value};
+
+use crate::error::Error;
+use crate::secret::Secret;
+use crate::steps::form::{Field, FieldKind, Form};
+
+/// Where Form values come from during one run.
+pub struct Prompter {
+    interactive: bool,
+    /// `--input`, `--input-env` and `--inputs` values, by (step, field).
+    provided: HashMap<(String, String), Secret>,
+    /// Form values from the cache (`use_stored_credentials`), by step then field.
+    stored: Mutex<Option<Map<String, Value>>>,
+}
+
+/// One prompt at a time, even with several connectors running.
+static TERMINAL: Mutex<()> = Mutex::new(());
+
+/// Whether a person can be asked: not forced off, stdin and stderr are terminals, not CI.
+pub fn can_prompt(non_interactive: bool) -> bool {
+    let ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false");
+    !non_interactive && !ci && std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
+}
+
+impl Prompter {
+    pub fn new(interactive: bool, provided: HashMap<(String, String), Secret>) -> Self {
+        Prompter { interactive, provided, stored: Mutex::new(None) }
+    }
+
+    /// Form values to reuse without asking (refresh with `use_stored_credentials`).
+    pub fn use_stored(&self, values: Option<Map<String, Value>>) {
+        if let Ok(mut s) = self.stored.lock() {
+            *s = values;
+        }
+    }
+
+    /// Fills every field of `form`; returns the outputs and where they came from.
+    pub async fn fill(&self, step: &str, form: &Form) -> Result<(Map<String, Value>, String), Error> {
+        let mut outputs = Map::new();
+        let mut to_ask: Vec<Field> = Vec::new();
+        let mut from_input = Vec::new();
+        let stored = self.stored.lock().ok().and_then(|s| s.as_ref().and_then(|m| m.get(step).cloned()));
+        for field in &form.fields {
+            if let Some(value) = self.provided.get(&(step.to_string(), field.key.clone())) {
+                let parsed = field.parse(value.expose()).map_err(|e| {
+                    Error::usage(format!("input {step}.{}: {e}", field.key), Some("fix the --input value".to_string()))
+                })?;
+                from_input.push(field.key.clone());
+                outputs.insert(field.key.clone(), parsed);
+            } else if let Some(v) = stored.as_ref().and_then(|s| s.get(&field.key)) {
+                from_input.push(field.key.clone());
+                outputs.insert(field.key.clone(), v.clone());
+            } else if self.interactive {
+                to_ask.push(field.clone());
+            } else if let Some(default) = &field.default {
+                outputs.insert(field.key.clone(), field.parse(default).map_err(Error::failed)?);
+            } else if !field.required {
+                outputs.insert(field.key.clone(), field.parse("").map_err(Error::failed)?);
+            } else {
+                return Err(Error::NeedsInput { step: step.to_string(), field: field.key.clone() });
+            }
+        }
+        let asked: Vec<String> = to_ask.iter().map(|f| f.key.clone()).collect();
+        if !to_ask.is_empty() {
+            let title = form.title.clone();
+            let answers = tokio::task::spawn_blocking(move || ask(&title, &to_ask))
+                .await
+                .map_err(|e| Error::Prompt(e.to_string()))??;
+            outputs.extend(answers);
+        }
+        for field in &form.fields {
+            if field.kind == FieldKind::Password
+                && let Some(Value::String(s)) = outputs.get(&field.key)
+            {
+                Secret::new(s.clone());
+            }
+        }
+        let mut parts = Vec::new();
+        if !asked.is_empty() {
+            parts.push(format!("asked {}", asked.join(", ")));
+        }
+        if !from_input.is_empty() {
+            parts.push(format!("given {}", from_input.join(", ")));
+        }
+        if parts.is_empty() {
+            parts.push("defaults".into());
+        }
+        Ok((outputs, parts.join("; ")))
+    }
+}
+
+fn ask(title: &str, fields: &[Field]) -> Result<Map<String, Value>, Error> {
+    let _guard = TERMINAL.lock().unwrap_or_else(|p| p.into_inner());
+    let theme = ColorfulTheme::default();
+    let term = console::Term::stderr();
+    let _ = term.write_line(&console::style(title).bold().to_string());
+    let mut out = Map::new();
+    for field in fields {
+        let value = if field.kind == FieldKind::Password {
+            let f = field.clone();
+            let default = field.default.clone();
+            let has_default = default.is_some();
+            let prompt = match has_default {
+                true => format!("{} (Enter keeps the default)", field.label),
+                false => field.label.clone(),
+            };
+            let mut text = dialoguer::Password::with_theme(&theme)
+                .with_prompt(prompt)
+                .allow_empty_password(!field.required || has_default)
+                .validate_with(
+                    move |s: &String| if s.is_empty() && has_default { Ok(()) } else { f.parse(s).map(|_| ()) },
+                )
+                .interact_on(&term)
+                .map_err(|e| Error::Prompt(e.to_string()))?;
+            if text.is_empty()
+                && let Some(d) = default
+            {
+                text = d;
+            }
+            let secret = Secret::new(text);
+            field.parse(secret.expose()).map_err(Error::failed)?
+        } else {
+            let f = field.clone();
+            let mut input = dialoguer::Input::<String>::with_theme(&theme)
+                .with_prompt(&field.label)
+                .allow_empty(!field.required)
+                .validate_with(move |s: &String| f.parse(s).map(|_| ()));
+            if let Some(d) = &field.default {
+                input = input.default(d.clone());
+            }
+            let text = input.interact_text_on(&term).map_err(|e| Error::Prompt(e.to_string()))?;
+            field.parse(&text).map_err(Error::failed)?
+        };
+        out.insert(field.key.clone(), value);
+    }
+    Ok(out)
+}
+
+/// Parses `--input`, `--input-env` and `--inputs FILE` into values by (step, field).
+pub fn collect_inputs(
+    inputs: &[String],
+    input_envs: &[String],
+    file: Option<&std::path::Path>,
+) -> Result<HashMap<(String, String), Secret>, Error> {
+    let mut out = HashMap::new();
+    if let Some(path) = file {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Error::usage(format!("cannot read --inputs {}: {e}", path.display()), None))?;
+        let doc: HashMap<String, HashMap<String, serde_yaml::Value>> = serde_yaml::from_str(&text).map_err(|e| {
+            Error::usage(
+                format!("--inputs {}: {e}", path.display()),
+                Some("the file is a YAML mapping `step: {field: value}`".to_string()),
+            )
+        })?;
+        for (step, fields) in doc {
+            for (field, value) in fields {
+                let text = match value {
+                    serde_yaml::Value::String(s) => s,
+                    serde_yaml::Value::Number(n) => n.to_string(),
+                    serde_yaml::Value::Bool(b) => b.to_string(),
+                    _ => {
+                        return Err(Error::usage(
+                            format!("--inputs {}: {step}.{field} must be a scalar", path.display()),
+                            None,
+                        ));
+                    }
+                };
+                out.insert((step.clone(), field), Secret::unlearned(text));
+            }
+        }
+    }
+    for (flag, raw) in input_envs.iter().map(|v| ("--input-env", v)).chain(inputs.iter().map(|v| ("--input", v))) {
+        let (target, value) = raw.split_once('=').ok_or_else(|| {
+            Error::usage(format!("{flag} `{raw}` has no `=`"), Some(format!("write {flag} STEP.FIELD=…")))
+        })?;
+        let (step, field) = target.split_once('.').ok_or_else(|| {
+            Error::usage(format!("{flag} `{target}` is not STEP.FIELD"), Some(format!("write {flag} STEP.FIELD=…")))
+        })?;
+        let value = if flag == "--input-env" {
+            std::env::var(value).map_err(|_| {
+                Error::usage(format!("--input-env {target}: environment variable `{value}` is not set"), None)
+            })?
+        } else {
+            value.to_string()
+        };
+        out.insert((step.to_string(), field.to_string()), Secret::unlearned(value));
+    }
+    Ok(out)
+}

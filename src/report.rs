@@ -1,0 +1,287 @@
+//! Every output conntest writes: text lines, the JSON document, JUnit XML, HAR,
+//! `-v` exchange logs and spinners. All of it goes through the one masker.
+
+use std::path::Path;
+use std::time::Duration;
+
+use console::style;
+use serde_json::{Value, json};
+
+use crate::error::Error;
+use crate::flow::{RunResult, StepReport};
+use crate::http::Exchange;
+use crate::secret::{MASK, is_secret_name, masker};
+
+pub fn out(line: &str) {
+    println!("{}", masker().mask(line));
+}
+
+pub fn err(line: &str) {
+    eprintln!("{}", masker().mask(line));
+}
+
+pub fn warn(message: &str) {
+    err(&format!("{} {message}", style("warning:").yellow().bold()));
+}
+
+fn mark(ok: bool) -> String {
+    if ok { style("✔").green().to_string() } else { style("✘").red().to_string() }
+}
+
+fn ms(d: u64) -> String {
+    style(format!("{d} ms")).dim().to_string()
+}
+
+/// One line for a finished step or test API call.
+pub fn step_line(step: &StepReport) -> String {
+    let what = match (&step.error, step.ok) {
+        (Some(e), true) => format!("{} — {e}", step.summary),
+        (Some(e), false) => e.clone(),
+        (None, _) => step.summary.clone(),
+    };
+    let kind = if step.kind == "test_api" { "test API".to_string() } else { step.kind.to_string() };
+    let ok = step.ok || step.phase == "retry";
+    let mark = if step.phase == "retry" { style("↻").yellow().to_string() } else { mark(ok) };
+    let phase = if step.phase == "refresh" { style(" (refresh)").dim().to_string() } else { String::new() };
+    format!("  {mark} {}{phase} {} {what} {}", style(&step.id).bold(), style(kind).cyan(), ms(step.duration_ms))
+}
+
+/// Header and closing lines of one connector's result, in text mode.
+pub fn result_header(r: &RunResult) -> String {
+    format!("{} {}", style(&r.connector).bold(), style(format!("({}, {})", r.flow, r.file)).dim())
+}
+
+pub fn result_footer(r: &RunResult) -> Vec<String> {
+    let mut lines = Vec::new();
+    let took = style(format!("in {} ms", r.duration.as_millis())).dim();
+    let refreshed = if r.refreshed { " after a refresh" } else { "" };
+    if r.ok {
+        let what = if r.test_api.is_some() { "passed" } else { "passed (no test_api defined)" };
+        lines.push(format!("{} {} {} {what}{refreshed} {took}", mark(true), r.connector, r.flow));
+    } else {
+        lines.push(format!(
+            "{} {} {} failed: {} {took}",
+            mark(false),
+            r.connector,
+            r.flow,
+            r.error.as_deref().unwrap_or("unknown error")
+        ));
+        if let Some(h) = &r.hint {
+            lines.push(format!("  {} {h}", style("hint:").cyan()));
+        }
+    }
+    lines
+}
+
+/// The whole text block of a result (used when connectors ran concurrently).
+pub fn result_block(r: &RunResult, steps: &[StepReport]) -> Vec<String> {
+    let mut lines = vec![result_header(r)];
+    lines.extend(steps.iter().map(step_line));
+    lines.extend(result_footer(r));
+    lines
+}
+
+pub fn summary(results: &[RunResult]) -> String {
+    let passed = results.iter().filter(|r| r.ok).count();
+    let failed = results.len() - passed;
+    let text = format!("{passed} passed, {failed} failed");
+    if failed == 0 { style(text).green().to_string() } else { style(text).red().to_string() }
+}
+
+/// The JSON document of `test` commands (SPEC §1), masked.
+pub fn json_results(results: &[RunResult]) -> Value {
+    let value = json!({ "results": results });
+    masker().mask_json(&value)
+}
+
+pub fn print_json(value: &Value) {
+    let masked = masker().mask_json(value);
+    println!("{}", serde_json::to_string_pretty(&masked).unwrap_or_default());
+}
+
+fn xml_escape(s: &str) -> String {
+    s.chars()
+        .filter(|c| !c.is_control() || *c == '\n' || *c == '\t')
+        .map(|c| match c {
+            '&' => "&amp;".into(),
+            '<' => "&lt;".into(),
+            '>' => "&gt;".into(),
+            '"' => "&quot;".into(),
+            '\'' => "&apos;".into(),
+            c => c.to_string(),
+        })
+        .collect()
+}
+
+/// JUnit XML: one testsuite, one testcase per connector and flow.
+pub fn write_junit(path: &Path, results: &[RunResult]) -> Result<(), Error> {
+    let failures = results.iter().filter(|r| !r.ok).count();
+    let total: Duration = results.iter().map(|r| r.duration).sum();
+    let mut xml = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuite name=\"conntest\" tests=\"{}\" failures=\"{failures}\" errors=\"0\" time=\"{:.3}\">\n",
+        results.len(),
+        total.as_secs_f64()
+    );
+    for r in results {
+        xml.push_str(&format!(
+            "  <testcase classname=\"conntest.{}\" name=\"{} {}\" file=\"{}\" time=\"{:.3}\"",
+            xml_escape(&r.connector),
+            xml_escape(&r.connector),
+            r.flow,
+            xml_escape(&r.file),
+            r.duration.as_secs_f64()
+        ));
+        if r.ok {
+            xml.push_str("/>\n");
+        } else {
+            let step = r.steps.iter().find(|s| !s.ok).map(|s| s.id.clone()).unwrap_or_else(|| "test_api".into());
+            let message = masker().mask(r.error.as_deref().unwrap_or("failed"));
+            xml.push_str(&format!(
+                ">\n    <failure message=\"step {} failed\" type=\"{}\">{}</failure>\n  </testcase>\n",
+                xml_escape(&step),
+                xml_escape(&step),
+                xml_escape(&message)
+            ));
+        }
+    }
+    xml.push_str("</testsuite>\n");
+    std::fs::write(path, xml).map_err(|source| Error::Write { path: path.to_path_buf(), source })
+}
+
+fn mask_header(name: &str, value: &str) -> String {
+    let n = name.to_ascii_lowercase();
+    if !masker().revealing() && (is_secret_name(&n) || n == "proxy-authorization") {
+        MASK.to_string()
+    } else {
+        masker().mask(value)
+    }
+}
+
+fn rfc3339(t: std::time::SystemTime) -> String {
+    time::OffsetDateTime::from(t).format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
+}
+
+/// HAR 1.2 of every exchange, secrets masked.
+pub fn write_har(path: &Path, exchanges: &[Exchange]) -> Result<(), Error> {
+    let headers = |list: &[(String, String)]| -> Vec<Value> {
+        list.iter().map(|(n, v)| json!({"name": n, "value": mask_header(n, v)})).collect()
+    };
+    let entries: Vec<Value> = exchanges
+        .iter()
+        .map(|e| {
+            let url = url::Url::parse(&e.url).ok();
+            let query: Vec<Value> = url
+                .as_ref()
+                .map(|u| u.query_pairs().map(|(n, v)| json!({"name": n, "value": masker().mask(&v)})).collect())
+                .unwrap_or_default();
+            let content_type = |list: &[(String, String)]| {
+                list.iter()
+                    .find(|(n, _)| n.eq_ignore_ascii_case("content-type"))
+                    .map(|(_, v)| v.clone())
+                    .unwrap_or_default()
+            };
+            let mut request = json!({
+                "method": e.method, "url": masker().mask(&e.url), "httpVersion": "HTTP/1.1",
+                "headers": headers(&e.request_headers), "queryString": query, "cookies": [],
+                "headersSize": -1, "bodySize": e.request_body.as_ref().map(|b| b.len() as i64).unwrap_or(0),
+            });
+            if let Some(body) = &e.request_body {
+                request["postData"] = json!({"mimeType": content_type(&e.request_headers), "text": mask_body(body)});
+            }
+            let body = e.response_body.clone().unwrap_or_default();
+            let time_ms = e.duration.as_secs_f64() * 1000.0;
+            json!({
+                "startedDateTime": rfc3339(e.started),
+                "time": time_ms,
+                "request": request,
+                "response": {
+                    "status": e.status.unwrap_or(0), "statusText": e.error.clone().map(|m| masker().mask(&m)).unwrap_or_default(),
+                    "httpVersion": "HTTP/1.1", "headers": headers(&e.response_headers), "cookies": [],
+                    "content": {"size": body.len(), "mimeType": content_type(&e.response_headers), "text": mask_body(&body)},
+                    "redirectURL": e.response_headers.iter().find(|(n, _)| n == "location").map(|(_, v)| v.clone()).unwrap_or_default(),
+                    "headersSize": -1, "bodySize": body.len(),
+                },
+                "cache": {},
+                "timings": {"send": 0, "wait": time_ms, "receive": 0},
+            })
+        })
+        .collect();
+    let har = json!({"log": {"version": "1.2", "creator": {"name": "conntest", "version": env!("CARGO_PKG_VERSION")}, "entries": entries}});
+    let text = serde_json::to_string_pretty(&har).unwrap_or_default();
+    std::fs::write(path, text).map_err(|source| Error::Write { path: path.to_path_buf(), source })
+}
+
+/// A body with secret JSON fields masked by name and known secrets by value.
+fn mask_body(body: &str) -> String {
+    match serde_json::from_str::<Value>(body) {
+        Ok(v) if v.is_object() || v.is_array() => masker().mask_json(&v).to_string(),
+        _ => {
+            // Form bodies: mask values of secret-named fields.
+            if body.contains('=') && !body.contains(' ') && !masker().revealing() {
+                let pairs: Vec<String> = url::form_urlencoded::parse(body.as_bytes())
+                    .map(|(n, v)| {
+                        let v = if is_secret_name(&n) { MASK.to_string() } else { masker().mask(&v) };
+                        format!("{n}={v}")
+                    })
+                    .collect();
+                return masker().mask(&pairs.join("&"));
+            }
+            masker().mask(body)
+        }
+    }
+}
+
+const VERBOSE_BODY_LIMIT: usize = 4000;
+
+/// `-v`: one exchange on stderr.
+pub fn print_exchange(e: &Exchange) {
+    let mut lines = vec![format!("{} {} {}", style(">").cyan(), style(&e.method).bold(), e.url)];
+    for (n, v) in &e.request_headers {
+        lines.push(format!("{} {n}: {}", style(">").cyan(), mask_header(n, v)));
+    }
+    if let Some(b) = &e.request_body {
+        lines.push(format!("{} {}", style(">").cyan(), truncate(&mask_body(b))));
+    }
+    match (e.status, &e.error) {
+        (Some(s), _) => {
+            lines.push(format!("{} {} {}", style("<").magenta(), style(s).bold(), ms(e.duration.as_millis() as u64)))
+        }
+        (None, Some(err)) => lines.push(format!("{} {} {}", style("<").magenta(), style("error").red(), err)),
+        _ => {}
+    }
+    for (n, v) in &e.response_headers {
+        lines.push(format!("{} {n}: {}", style("<").magenta(), mask_header(n, v)));
+    }
+    if let Some(b) = &e.response_body
+        && !b.is_empty()
+    {
+        lines.push(format!("{} {}", style("<").magenta(), truncate(&mask_body(b))));
+    }
+    err(&lines.join("\n"));
+}
+
+fn truncate(s: &str) -> String {
+    if s.len() > VERBOSE_BODY_LIMIT {
+        let cut: String = s.chars().take(VERBOSE_BODY_LIMIT).collect();
+        format!("{cut}… ({} bytes)", s.len())
+    } else {
+        s.to_string()
+    }
+}
+
+/// A spinner on stderr while something waits; cleared when dropped.
+pub struct Spinner(indicatif::ProgressBar);
+
+pub fn spinner(label: &str) -> Spinner {
+    let bar = indicatif::ProgressBar::new_spinner();
+    bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+    bar.set_message(masker().mask(label));
+    bar.enable_steady_tick(Duration::from_millis(80));
+    Spinner(bar)
+}
+
+impl Drop for Spinner {
+    fn drop(&mut self) {
+        self.0.finish_and_clear();
+    }
+}

@@ -1,0 +1,249 @@
+//! Templates (minijinja): the one environment with strict undefined, the
+//! SPEC filters, rendering against a run's context, and static analysis of
+//! what a template references.
+
+use std::sync::OnceLock;
+
+use base64::Engine as _;
+use hmac::Mac as _;
+use minijinja::{Environment, ErrorKind, UndefinedBehavior, Value as JValue};
+use serde_json::Value;
+use sha2::Digest as _;
+
+/// A template source that has passed validation (syntax and references).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Template(String);
+
+impl Template {
+    pub fn new(source: impl Into<String>) -> Self {
+        Template(source.into())
+    }
+    pub fn source(&self) -> &str {
+        &self.0
+    }
+    /// Renders to text against `ctx`.
+    pub fn render(&self, ctx: &Value) -> Result<String, String> {
+        render_str(&self.0, ctx)
+    }
+}
+
+fn env() -> &'static Environment<'static> {
+    static ENV: OnceLock<Environment<'static>> = OnceLock::new();
+    ENV.get_or_init(|| {
+        let mut env = Environment::new();
+        env.set_undefined_behavior(UndefinedBehavior::Strict);
+        env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
+        env.add_filter("base64_encode", |s: String| base64::engine::general_purpose::STANDARD.encode(s));
+        env.add_filter("base64_decode", base64_decode);
+        env.add_filter("sha256", |s: String| hex(&sha2::Sha256::digest(s.as_bytes())));
+        env.add_filter("hmac_sha256", hmac_sha256);
+        env.add_filter("jwt_claims", jwt_claims);
+        env.add_filter("totp", |secret: String| totp_now(&secret, 6, 30, "SHA1").map_err(invalid));
+        env.add_function("now", || unix_now() as i64);
+        env
+    })
+}
+
+/// Names a template may use besides `vars` and step ids.
+pub const GLOBALS: [&str; 2] = ["now", "redirect_uri"];
+
+fn invalid(message: String) -> minijinja::Error {
+    minijinja::Error::new(ErrorKind::InvalidOperation, message)
+}
+
+pub fn unix_now() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+}
+
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn base64_decode(s: String) -> Result<String, minijinja::Error> {
+    let engines = [
+        base64::engine::general_purpose::STANDARD,
+        base64::engine::general_purpose::URL_SAFE,
+        base64::engine::general_purpose::STANDARD_NO_PAD,
+        base64::engine::general_purpose::URL_SAFE_NO_PAD,
+    ];
+    let bytes = engines
+        .iter()
+        .find_map(|e| e.decode(s.trim()).ok())
+        .ok_or_else(|| invalid("base64_decode: input is not base64".into()))?;
+    String::from_utf8(bytes).map_err(|_| invalid("base64_decode: decoded bytes are not UTF-8".into()))
+}
+
+fn hmac_sha256(message: String, key: String) -> Result<String, minijinja::Error> {
+    let mut mac =
+        hmac::Hmac::<sha2::Sha256>::new_from_slice(key.as_bytes()).map_err(|e| invalid(format!("hmac_sha256: {e}")))?;
+    mac.update(message.as_bytes());
+    Ok(hex(&mac.finalize().into_bytes()))
+}
+
+fn jwt_claims(token: String) -> Result<JValue, minijinja::Error> {
+    let payload = token.split('.').nth(1).ok_or_else(|| invalid("jwt_claims: not a JWT (no payload part)".into()))?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload.trim_end_matches('='))
+        .map_err(|_| invalid("jwt_claims: payload is not base64url".into()))?;
+    let claims: Value =
+        serde_json::from_slice(&bytes).map_err(|_| invalid("jwt_claims: payload is not JSON".into()))?;
+    Ok(JValue::from(minijinja::value::Serde(claims)))
+}
+
+/// The current TOTP code (RFC 6238) of a base32 secret.
+pub fn totp_now(secret: &str, digits: u8, period: u64, algorithm: &str) -> Result<String, String> {
+    let secret = totp_rs::Secret::try_from_base32(secret.replace([' ', '-'], "").to_uppercase().trim_end_matches('='))
+        .map_err(|_| "totp: the secret is not valid base32".to_string())?;
+    let algorithm = match algorithm {
+        "SHA256" => totp_rs::Algorithm::SHA256,
+        "SHA512" => totp_rs::Algorithm::SHA512,
+        _ => totp_rs::Algorithm::SHA1,
+    };
+    let totp = totp_rs::Builder::new()
+        .with_algorithm(algorithm)
+        .with_digits(digits)
+        .with_step_duration(period)
+        .with_secret(secret)
+        .build_noncompliant();
+    Ok(totp.generate(unix_now()).to_string())
+}
+
+/// A template that is exactly one `{{ expression }}`: its value keeps its type.
+fn sole_expression(src: &str) -> Option<&str> {
+    let inner = src.trim().strip_prefix("{{")?.strip_suffix("}}")?;
+    let inner = inner.trim_start_matches('-').trim_end_matches('-');
+    (!inner.contains("{{") && !inner.contains("}}") && !inner.contains("{%")).then_some(inner)
+}
+
+fn is_template(src: &str) -> bool {
+    src.contains("{{") || src.contains("{%") || src.contains("{#")
+}
+
+pub fn render_str(src: &str, ctx: &Value) -> Result<String, String> {
+    if !is_template(src) {
+        return Ok(src.to_string());
+    }
+    env().render_str(src, JValue::from(minijinja::value::Serde(ctx))).map_err(|e| explain(src, e, ctx))
+}
+
+/// Renders every string inside `value`; a string that is one expression keeps its type.
+pub fn render_json(value: &Value, ctx: &Value) -> Result<Value, String> {
+    Ok(match value {
+        Value::String(s) if is_template(s) => match sole_expression(s) {
+            Some(expr) => {
+                let compiled = env().compile_expression(expr).map_err(|e| explain(s, e, ctx))?;
+                let result =
+                    compiled.eval(JValue::from(minijinja::value::Serde(ctx))).map_err(|e| explain(s, e, ctx))?;
+                if result.is_undefined() {
+                    return Err(explain(s, minijinja::Error::new(ErrorKind::UndefinedError, ""), ctx));
+                }
+                serde_json::to_value(&result).map_err(|e| format!("`{s}`: {e}"))?
+            }
+            None => Value::String(render_str(s, ctx)?),
+        },
+        Value::Array(items) => Value::Array(items.iter().map(|v| render_json(v, ctx)).collect::<Result<_, _>>()?),
+        Value::Object(map) => Value::Object(
+            map.iter().map(|(k, v)| Ok((k.clone(), render_json(v, ctx)?))).collect::<Result<_, String>>()?,
+        ),
+        other => other.clone(),
+    })
+}
+
+/// A readable reason: for undefined values, the missing path and what exists instead.
+fn explain(src: &str, err: minijinja::Error, ctx: &Value) -> String {
+    if err.kind() == ErrorKind::UndefinedError {
+        for path in references(src).unwrap_or_default() {
+            if let Some(reason) = missing(&path, ctx) {
+                return reason;
+            }
+        }
+    }
+    let detail = err.detail().map(str::to_string).unwrap_or_else(|| err.kind().to_string());
+    format!("template `{src}`: {detail}")
+}
+
+/// Why `path` does not resolve in `ctx`, or `None` when it does.
+pub fn missing(path: &[String], ctx: &Value) -> Option<String> {
+    let mut node = ctx;
+    for (i, seg) in path.iter().enumerate() {
+        let next = match node {
+            Value::Object(map) => map.get(seg),
+            Value::Array(items) => seg.parse::<usize>().ok().and_then(|n| items.get(n)),
+            _ => None,
+        };
+        match next {
+            Some(n) => node = n,
+            None => {
+                let full = path.join(".");
+                let available = match node {
+                    Value::Object(map) if map.is_empty() => "nothing".to_string(),
+                    Value::Object(map) => map.keys().cloned().collect::<Vec<_>>().join(", "),
+                    Value::Array(items) => format!("a list of {} item(s)", items.len()),
+                    other => format!("a {} value", crate::connector::check::json_kind(other)),
+                };
+                return Some(if i == 0 {
+                    format!("`{full}` is undefined; available: {available}")
+                } else {
+                    format!("`{full}` is undefined; `{}` has: {available}", path[..i].join("."))
+                });
+            }
+        }
+    }
+    None
+}
+
+/// Checks syntax; returns every variable path the template reads (`login.body.token` → segments).
+pub fn references(src: &str) -> Result<Vec<Vec<String>>, String> {
+    if !is_template(src) {
+        return Ok(Vec::new());
+    }
+    let tmpl = env().template_from_str(src).map_err(|e| {
+        let detail = e.detail().map(str::to_string).unwrap_or_else(|| e.kind().to_string());
+        format!("template syntax error: {detail}")
+    })?;
+    let mut paths: Vec<Vec<String>> =
+        tmpl.undeclared_variables(true).into_iter().map(|p| p.split('.').map(str::to_string).collect()).collect();
+    paths.sort();
+    Ok(paths)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn filters_follow_the_spec() {
+        let ctx = json!({"vars": {"s": "hello"}});
+        let r = |src: &str| render_str(src, &ctx).unwrap();
+        assert_eq!(r("{{ vars.s | base64_encode }}"), "aGVsbG8=");
+        assert_eq!(r("{{ 'aGVsbG8=' | base64_decode }}"), "hello");
+        assert_eq!(r("{{ vars.s | sha256 }}"), "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824");
+        assert_eq!(
+            r("{{ 'msg' | hmac_sha256('key') }}"),
+            "2d93cbc1be167bcb1637a4a23cbff01a7878f0c50ee833954ea5221bb1b8c628"
+        );
+        assert_eq!(r("{{ 'a b&c' | urlencode }}"), "a%20b%26c");
+        assert_eq!(r("{{ 'x.eyJzdWIiOiJhbGljZSJ9.y' | jwt_claims | attr('sub') }}"), "alice");
+        assert_eq!(r("{{ 'JBSWY3DPEHPK3PXP' | totp }}").len(), 6);
+        assert!(r("{{ now() }}").parse::<u64>().unwrap() > 1_700_000_000);
+    }
+
+    #[test]
+    fn undefined_names_the_path_and_what_exists() {
+        let ctx = json!({"vars": {}, "login": {"body": {"access_token": "t"}}});
+        let err = render_str("Bearer {{ login.body.acces_token }}", &ctx).unwrap_err();
+        assert_eq!(err, "`login.body.acces_token` is undefined; `login.body` has: access_token");
+        let err = render_str("{{ logn.x }}", &ctx).unwrap_err();
+        assert!(err.starts_with("`logn.x` is undefined; available: vars, login"), "{err}");
+    }
+
+    #[test]
+    fn sole_expressions_keep_their_type() {
+        let ctx = json!({"f": {"n": 5}});
+        assert_eq!(
+            render_json(&json!({"a": "{{ f.n }}", "b": "n={{ f.n }}"}), &ctx).unwrap(),
+            json!({"a": 5, "b": "n=5"})
+        );
+    }
+}

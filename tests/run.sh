@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# The project's test command:  bash tests/run.sh [extra `cargo test` args...]
+#
+# 1. installs the test peers (tests/peers/setup.sh: Debian packages + venv with Django),
+# 2. starts the real Django peer on a free 127.0.0.1 port with a random password,
+# 3. runs `cargo test --locked --all-targets "$@"` inside a private keyring
+#    session (tests/keyring-session.sh) and exits with its code.
+#
+# Environment given to the tests:
+#   CONNTEST_DJANGO_URL       http://127.0.0.1:PORT of the Django peer
+#   CONNTEST_DJANGO_PASSWORD  alice's password there (random per run: a canary
+#                             that must never show up unmasked in any output)
+#   CONNTEST_DJANGO_USER      alice   (CONNTEST_DJANGO_EMAIL alice@example.com)
+#   CONNTEST_KEYRING_SESSION  absolute path of tests/keyring-session.sh, for tests
+#                             that need their own (e.g. --locked) keyring session
+#   CONNTEST_KEYRING_READY=1  set by keyring-session.sh: an unlocked private keyring
+#   CONNTEST_PEERS_PYTHON     the venv python (to start more Python peers)
+# Works with no stdin and CI=true.
+# RUN_SH_TEST_CMD (for smoke-testing this script only) replaces the cargo command.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+ROOT="$PWD"
+
+bash tests/peers/setup.sh </dev/null
+
+PY="$ROOT/target/peers-venv/bin/python"
+export CONNTEST_PEERS_PYTHON="$PY"
+
+export CONNTEST_DJANGO_PASSWORD="canary-pw-$RANDOM$RANDOM$RANDOM"
+export CONNTEST_DJANGO_USER=alice
+export CONNTEST_DJANGO_EMAIL=alice@example.com
+
+# The peer's request log is kept after the run for debugging.
+django_log="$ROOT/target/django-peer.log"
+django_pid=
+cleanup() {
+    if [ -n "$django_pid" ]; then
+        kill "$django_pid" 2>/dev/null || true
+        wait "$django_pid" 2>/dev/null || true
+    fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# --port 0: the server binds a free port itself (no pick-then-bind race) and
+# prints "LISTENING http://127.0.0.1:PORT" once it accepts connections.
+"$PY" tests/peers/django/app.py --port 0 </dev/null >"$django_log" 2>&1 &
+django_pid=$!
+
+started=$SECONDS
+CONNTEST_DJANGO_URL=
+until [ -n "$CONNTEST_DJANGO_URL" ] && curl -fsS -o /dev/null --max-time 2 "$CONNTEST_DJANGO_URL/api/csrf" 2>/dev/null; do
+    if ! kill -0 "$django_pid" 2>/dev/null || [ $((SECONDS - started)) -ge 30 ]; then
+        echo "tests/run.sh: the Django peer did not answer on ${CONNTEST_DJANGO_URL:-(no port yet)}/api/csrf within 30 s; its log:" >&2
+        cat "$django_log" >&2
+        exit 1
+    fi
+    sleep 0.1
+    CONNTEST_DJANGO_URL="$(sed -n 's/^LISTENING \(http:[^ ]*\)$/\1/p' "$django_log" | head -n1)"
+done
+export CONNTEST_DJANGO_URL
+
+export CONNTEST_KEYRING_SESSION="$ROOT/tests/keyring-session.sh"
+
+set +e
+if [ -n "${RUN_SH_TEST_CMD:-}" ]; then
+    bash tests/keyring-session.sh -- bash -c "$RUN_SH_TEST_CMD" </dev/null
+else
+    bash tests/keyring-session.sh -- cargo test --locked --all-targets "$@" </dev/null
+fi
+rc=$?
+set -e
+exit "$rc"
