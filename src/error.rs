@@ -21,9 +21,6 @@ pub enum Error {
     #[error("{message}")]
     Usage { message: String, hint: Option<String> },
 
-    #[error("{count} connector file(s) invalid")]
-    InvalidConnectors { count: usize },
-
     #[error("connector `{name}` not found in {dir}")]
     ConnectorNotFound { name: String, dir: PathBuf, available: Vec<String> },
 
@@ -63,7 +60,7 @@ impl Error {
     /// The one place that decides how each error ends the process.
     pub fn exit_code(&self) -> u8 {
         match self {
-            Error::Usage { .. } | Error::InvalidConnectors { .. } | Error::ConnectorNotFound { .. } => EXIT_USAGE,
+            Error::Usage { .. } | Error::ConnectorNotFound { .. } => EXIT_USAGE,
             Error::NeedsInput { .. } => EXIT_NEEDS_INPUT,
             Error::Environment { .. } | Error::Write { .. } => EXIT_ENVIRONMENT,
             Error::Failed { .. } | Error::Prompt(_) => EXIT_FAILED,
@@ -83,10 +80,7 @@ impl Error {
             Error::NeedsInput { step, field } => {
                 Some(format!("pass --input {step}.{field}=VALUE, --input-env {step}.{field}=ENV_NAME or --inputs FILE"))
             }
-            Error::InvalidConnectors { .. } => Some("run `conntest validate` for details".into()),
             _ => None,
         }
     }
 }
-
-pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 
 use crate::connector::model::{Check, Connector, RefreshMode};
 use crate::error::{EXIT_FAILED, EXIT_OK, EXIT_USAGE, Error};
-use crate::http::{Exchange, Http};
+use crate::http::{ExchangeHook, Http};
 use crate::prompt::Prompter;
 use crate::request::{excerpt, prepare};
 use crate::secret::{is_secret_name, masker};
@@ -84,12 +84,15 @@ pub struct RunResult {
     pub warnings: Vec<String>,
 }
 
+/// Called with the connector name and each finished step (live text output).
+pub type StepHook = Arc<dyn Fn(&str, &StepReport) + Send + Sync>;
+
 pub struct Options {
     pub timeout: Duration,
     pub vars: Vec<(String, String)>,
-    pub on_exchange: Option<Arc<dyn Fn(&Exchange) + Send + Sync>>,
+    pub on_exchange: Option<ExchangeHook>,
     /// Called as each step or test API call finishes (live text output).
-    pub on_step: Option<Arc<dyn Fn(&str, &StepReport) + Send + Sync>>,
+    pub on_step: Option<StepHook>,
     pub spinner: bool,
 }
 

@@ -79,8 +79,10 @@ pub struct Response {
     pub body: Value,
     /// Cookies set while answering this request (redirect hops included).
     pub cookies: Map<String, Value>,
-    pub url: Url,
 }
+
+/// Called with every exchange as it completes (`-v`, HAR).
+pub type ExchangeHook = Arc<dyn Fn(&Exchange) + Send + Sync>;
 
 /// One request and its answer, as `-v` and HAR show them.
 #[derive(Debug, Clone)]
@@ -120,16 +122,12 @@ pub struct Http {
     policy: CookiePolicy,
     double_submit_value: Mutex<Option<String>>,
     log: Mutex<Vec<Exchange>>,
-    on_exchange: Option<Arc<dyn Fn(&Exchange) + Send + Sync>>,
+    on_exchange: Option<ExchangeHook>,
     timeout: Duration,
 }
 
 impl Http {
-    pub fn new(
-        policy: CookiePolicy,
-        timeout: Duration,
-        on_exchange: Option<Arc<dyn Fn(&Exchange) + Send + Sync>>,
-    ) -> Result<Http, String> {
+    pub fn new(policy: CookiePolicy, timeout: Duration, on_exchange: Option<ExchangeHook>) -> Result<Http, String> {
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .timeout(timeout)
@@ -146,10 +144,6 @@ impl Http {
             on_exchange,
             timeout,
         })
-    }
-
-    pub fn exchanges(&self) -> Vec<Exchange> {
-        self.log.lock().map(|l| l.clone()).unwrap_or_default()
     }
 
     /// Sends `req`, following redirects, keeping cookies; an error says what failed and where.
@@ -176,7 +170,7 @@ impl Http {
                 req.url = next;
                 continue;
             }
-            return Ok(Response { status, headers, body: parse_body(&text), cookies: cookies_set, url: sent.url });
+            return Ok(Response { status, headers, body: parse_body(&text), cookies: cookies_set });
         }
         Err(format!(
             "{} {}: too many redirects (more than {MAX_REDIRECTS}); last location {}",

@@ -54,7 +54,7 @@ pub fn result_header(r: &RunResult) -> String {
 pub fn result_footer(r: &RunResult) -> Vec<String> {
     let mut lines = Vec::new();
     let took = style(format!("in {} ms", r.duration.as_millis())).dim();
-    let refreshed = if r.refreshed { " after a refresh" } else { "" };
+    let refreshed = if r.refreshed && r.flow != "refresh" { " after a refresh" } else { "" };
     if r.ok {
         let what = if r.test_api.is_some() { "passed" } else { "passed (no test_api defined)" };
         lines.push(format!("{} {} {} {what}{refreshed} {took}", mark(true), r.connector, r.flow));

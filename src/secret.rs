@@ -55,7 +55,7 @@ impl fmt::Display for Secret {
 
 /// Whether a field, header, variable or output named `name` holds a secret (SPEC §1).
 pub fn is_secret_name(name: &str) -> bool {
-    let name = name.to_ascii_lowercase();
+    let name = name.to_ascii_lowercase().replace('-', "_");
     const NOT_SECRET_SUFFIXES: [&str; 6] = ["_type", "_url", "_uri", "_in", "_at", "_method"];
     if NOT_SECRET_SUFFIXES.iter().any(|s| name.ends_with(s)) {
         return false;
@@ -166,33 +166,35 @@ impl Masker {
         if self.revealing() {
             return value.clone();
         }
-        self.mask_json_named("", value)
+        self.mask_json_named(value)
     }
 
-    fn mask_json_named(&self, name: &str, value: &Value) -> Value {
+    fn mask_json_named(&self, value: &Value) -> Value {
         match value {
             Value::Object(map) => Value::Object(
                 map.iter()
                     .map(|(k, v)| {
-                        let masked = if is_secret_name(k) && !v.is_null() && !v.is_object() {
+                        let masked = if is_secret_name(k) && (v.is_string() || v.is_number() || v.is_array()) {
                             mask_scalar(v)
                         } else {
-                            self.mask_json_named(k, v)
+                            self.mask_json_named(v)
                         };
                         (k.clone(), masked)
                     })
                     .collect(),
             ),
-            Value::Array(items) => Value::Array(items.iter().map(|v| self.mask_json_named(name, v)).collect()),
+            Value::Array(items) => Value::Array(items.iter().map(|v| self.mask_json_named(v)).collect()),
             Value::String(s) => Value::String(self.mask(s)),
             other => other.clone(),
         }
     }
 }
 
+/// A value under a secret name: scalars become `****`, containers are walked.
 fn mask_scalar(value: &Value) -> Value {
     match value {
         Value::Array(items) => Value::Array(items.iter().map(mask_scalar).collect()),
+        Value::Object(_) => masker().mask_json_named(value),
         _ => Value::String(MASK.to_string()),
     }
 }

@@ -40,12 +40,9 @@ pub async fn run(g: &Global) -> Result<(), Error> {
     let options = Arc::new(Options {
         timeout: Duration::from_secs(10),
         vars: vec![("base_url".into(), server.url.clone())],
-        on_exchange: g
-            .verbose
-            .then(|| Arc::new(report::print_exchange) as Arc<dyn Fn(&crate::http::Exchange) + Send + Sync>),
+        on_exchange: g.verbose.then(|| Arc::new(report::print_exchange) as crate::http::ExchangeHook),
         on_step: live.then(|| {
-            Arc::new(|_: &str, s: &crate::flow::StepReport| report::out(&report::step_line(s)))
-                as Arc<dyn Fn(&str, &crate::flow::StepReport) + Send + Sync>
+            Arc::new(|_: &str, s: &crate::flow::StepReport| report::out(&report::step_line(s))) as crate::flow::StepHook
         }),
         spinner: false,
     });

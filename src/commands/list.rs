@@ -25,7 +25,9 @@ pub async fn run(g: &Global) -> Result<(), Error> {
     let mut rows = Vec::new();
     for file in &files {
         let (name, steps, valid) = match load::load(file) {
-            Ok(c) => (c.name.clone(), c.all_steps().map(|s| s.kind.type_name().to_string()).collect::<Vec<_>>(), true),
+            Ok(c) => {
+                (c.name.clone(), c.auth_flow.iter().map(|s| s.kind.type_name().to_string()).collect::<Vec<_>>(), true)
+            }
             Err(inv) => (inv.connector.unwrap_or_default(), Vec::new(), false),
         };
         let is_cached = cached.contains(&name);

@@ -81,11 +81,11 @@ pub async fn run(g: &Global, flow: Flow, args: &TestArgs, auth_first: bool) -> R
                 if keep_har && let Ok(mut log) = har_log.lock() {
                     log.push(e.clone());
                 }
-            }) as Arc<dyn Fn(&Exchange) + Send + Sync>
+            }) as crate::http::ExchangeHook
         }),
         on_step: live.then(|| {
             Arc::new(|_: &str, step: &crate::flow::StepReport| report::out(&report::step_line(step)))
-                as Arc<dyn Fn(&str, &crate::flow::StepReport) + Send + Sync>
+                as crate::flow::StepHook
         }),
         spinner: std::io::stderr().is_terminal(),
     });

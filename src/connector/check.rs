@@ -340,17 +340,16 @@ pub fn build(
                 Some(Assertion { path: parsed?, source: a.path.clone(), check: check? })
             })
             .collect();
-        TestApi { name: t.name.clone().unwrap_or_else(|| "test API".into()), request, status, assertions }
+        let name = t.name.clone().unwrap_or_else(|| format!("{} {}", request.method.as_str(), t.request.url));
+        TestApi { name, request, status, assertions }
     });
 
-    let diagnostics = ck.d.sorted();
-    if !diagnostics.is_empty() {
-        return (None, diagnostics);
+    if !ck.d.list.is_empty() {
+        return (None, ck.d.sorted());
     }
     let connector = Connector {
         name,
         file: file.to_path_buf(),
-        description: raw.description.clone(),
         base_url,
         variables,
         cookies,
@@ -359,7 +358,7 @@ pub fn build(
         request_parameters,
         test_api,
     };
-    (Some(connector), diagnostics)
+    (Some(connector), Vec::new())
 }
 
 fn steps(ck: &mut Checker, raws: &[RawStep], path: &Path, seen: &mut Vec<String>, refresh: bool) -> Vec<StepDef> {

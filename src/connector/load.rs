@@ -142,9 +142,14 @@ pub fn load_str(file: &FsPath, text: &str) -> Result<Connector, (Vec<Diagnostic>
         );
         return Err((d.sorted(), name));
     }
-    super::structure::check(schema(), &doc, &mut d);
-    if !d.list.is_empty() {
+    let mut doc = doc;
+    let unknown = super::structure::check(schema(), &doc, &mut d);
+    if d.list.len() > unknown.len() {
         return Err((d.sorted(), name));
+    }
+    // Only unknown keys: drop them and go on, so the semantic checks report too.
+    for path in &unknown {
+        super::structure::remove(&mut doc, path);
     }
     let raw: RawConnector = match serde_json::from_value(doc) {
         Ok(raw) => raw,

@@ -12,7 +12,6 @@ use crate::template::Template;
 pub struct Connector {
     pub name: String,
     pub file: PathBuf,
-    pub description: Option<String>,
     pub base_url: Option<Template>,
     /// Declared variables, before `--var` / `CONNTEST_VAR_*` overrides.
     pub variables: Vec<(String, String)>,

@@ -15,6 +15,7 @@ pub struct RawConnector {
     /// Connector name, `[a-z0-9_-]+`; defaults to the file stem.
     pub name: Option<String>,
     /// What this connector signs in to.
+    #[expect(dead_code, reason = "for people and editors (it is in the schema); the engine has no use for it")]
     pub description: Option<String>,
     /// Relative request URLs are joined to this.
     pub base_url: Option<String>,

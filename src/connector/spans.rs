@@ -34,11 +34,6 @@ impl Path {
         p.0.push(Seg::Index(i));
         p
     }
-    pub fn parent(&self) -> Self {
-        let mut p = self.clone();
-        p.0.pop();
-        p
-    }
 }
 
 impl fmt::Display for Path {
@@ -184,8 +179,8 @@ mod tests {
         let text = "name: a\nauth_flow:\n  - id: f\n    fields:\n      - {key: email, type: emial}\n";
         let spans = Spans::index(text);
         let field = Path::root().key("auth_flow").index(0).key("fields").index(0);
-        assert_eq!(spans.value(&field.key("type")), Pos { line: 5, column: 29 });
-        assert_eq!(spans.key(&field.key("type")), Pos { line: 5, column: 23 });
+        assert_eq!(spans.value(&field.key("type")), Pos { line: 5, column: 28 });
+        assert_eq!(spans.key(&field.key("type")), Pos { line: 5, column: 22 });
         assert_eq!(spans.key(&Path::root().key("name")), Pos { line: 1, column: 1 });
     }
 

@@ -7,12 +7,39 @@ use serde_json::{Map, Value};
 use super::diagnostic::{Diagnostics, did_you_mean};
 use super::spans::{Path, Seg};
 
-pub fn check(root: &Value, doc: &Value, diags: &mut Diagnostics) {
-    Walker { root }.node(root, doc, &Path::root(), diags);
+/// Checks `doc`; returns the paths of unknown keys, which the caller may drop
+/// to go on with the semantic checks.
+pub fn check(root: &Value, doc: &Value, diags: &mut Diagnostics) -> Vec<Path> {
+    let mut walker = Walker { root, unknown: Vec::new() };
+    walker.node(root, doc, &Path::root(), diags);
+    walker.unknown
+}
+
+/// Removes the node at `path` from `doc`.
+pub fn remove(doc: &mut Value, path: &Path) {
+    let Some((last, parents)) = path.0.split_last() else { return };
+    let mut node = doc;
+    for seg in parents {
+        node = match (seg, node) {
+            (Seg::Key(k), Value::Object(m)) => match m.get_mut(k) {
+                Some(n) => n,
+                None => return,
+            },
+            (Seg::Index(i), Value::Array(a)) => match a.get_mut(*i) {
+                Some(n) => n,
+                None => return,
+            },
+            _ => return,
+        };
+    }
+    if let (Seg::Key(k), Value::Object(m)) = (last, node) {
+        m.remove(k);
+    }
 }
 
 struct Walker<'s> {
     root: &'s Value,
+    unknown: Vec<Path>,
 }
 
 /// An object schema with `$ref` and `allOf` folded in.
@@ -80,7 +107,7 @@ impl<'s> Walker<'s> {
         for _ in 0..16 {
             match s.get("$ref").and_then(Value::as_str) {
                 Some(r) if s.as_object().is_some_and(|o| o.len() == 1 || !o.contains_key("properties")) => {
-                    match r.strip_prefix("#/").map(|p| p.split('/').fold(Some(self.root), |acc, k| acc?.get(k))) {
+                    match r.strip_prefix("#/").map(|p| p.split('/').try_fold(self.root, |acc, k| acc.get(k))) {
                         Some(Some(target)) => s = target,
                         _ => return s,
                     }
@@ -139,7 +166,7 @@ impl<'s> Walker<'s> {
         }
     }
 
-    fn node(&self, schema: &'s Value, v: &Value, path: &Path, d: &mut Diagnostics) {
+    fn node(&mut self, schema: &'s Value, v: &Value, path: &Path, d: &mut Diagnostics) {
         let schema = self.resolve(schema);
         if schema.as_bool() == Some(true) || schema.as_object().is_some_and(|o| o.is_empty()) {
             return;
@@ -200,7 +227,7 @@ impl<'s> Walker<'s> {
         }
     }
 
-    fn object(&self, schema: &'s Value, map: &Map<String, Value>, path: &Path, d: &mut Diagnostics) {
+    fn object(&mut self, schema: &'s Value, map: &Map<String, Value>, path: &Path, d: &mut Diagnostics) {
         let mut view = ObjectView::default();
         self.object_view(schema, &mut view);
         for (key, value) in map {
@@ -216,6 +243,7 @@ impl<'s> Walker<'s> {
                     None => format!("expected one of: {}", names.join(", ")),
                 };
                 d.key(&child, format!("unknown key `{key}` in {}", where_(path)), hint);
+                self.unknown.push(child);
             }
         }
         for req in &view.required {
@@ -225,7 +253,7 @@ impl<'s> Walker<'s> {
         }
     }
 
-    fn alternatives(&self, alts: &'s [Value], v: &Value, path: &Path, d: &mut Diagnostics) {
+    fn alternatives(&mut self, alts: &'s [Value], v: &Value, path: &Path, d: &mut Diagnostics) {
         if v.is_null() && alts.iter().any(|a| self.allows_null(a)) {
             return;
         }
@@ -256,7 +284,9 @@ impl<'s> Walker<'s> {
         let mut first_errors = None;
         for alt in &non_null {
             let mut trial = Diagnostics::new(d.spans);
+            let known = self.unknown.len();
             self.node(alt, v, path, &mut trial);
+            self.unknown.truncate(known);
             if trial.list.is_empty() {
                 return;
             }

@@ -1,0 +1,261 @@
+//! Steps, request parameters, test API expectations and exit codes against an in-process server.
+
+use serde_json::json;
+
+use crate::harness::Conntest;
+use crate::server::{Resp, Server};
+
+/// A JSON token login: form → POST /login → Bearer on /me.
+pub fn token_connector(url: &str) -> String {
+    format!(
+        r#"
+name: token
+base_url: {url}
+variables:
+  tenant: acme
+auth_flow:
+  - id: creds
+    type: form
+    title: Sign in
+    fields:
+      - {{key: email, type: email, label: Email}}
+      - {{key: password, type: password, label: Password}}
+      - {{key: seats, type: number, required: false}}
+  - id: login
+    type: api_request
+    request:
+      method: POST
+      url: /login
+      json: {{email: "{{{{ creds.email }}}}", password: "{{{{ creds.password }}}}", seats: "{{{{ creds.seats }}}}"}}
+request_parameters:
+  - {{name: Authorization, in: header, value: "Bearer {{{{ login.body.access_token }}}}"}}
+  - {{name: tenant, in: query, value: "{{{{ vars.tenant }}}}"}}
+test_api:
+  name: Current user
+  request: {{url: /me}}
+  expect:
+    status: [200]
+    json:
+      - {{path: "$.email", equals: "{{{{ creds.email }}}}"}}
+      - {{path: "$.id", exists: true}}
+"#
+    )
+}
+
+pub fn token_server(token: &'static str) -> Server {
+    Server::start(move |req| match req.path_only() {
+        "/login" => {
+            let body: serde_json::Value = serde_json::from_str(&req.body).unwrap_or_default();
+            if body["password"] == "right" {
+                Resp::json(200, json!({"access_token": token, "token_type": "Bearer"}))
+            } else {
+                Resp::json(401, json!({"error": "bad credentials"}))
+            }
+        }
+        "/me" if req.header("authorization") == Some(&format!("Bearer {token}")) => {
+            Resp::json(200, json!({"id": 7, "email": "ann@example.com"}))
+        }
+        _ => Resp::json(401, json!({"error": "unauthorized"})),
+    })
+}
+
+fn inputs(password: &str) -> Vec<String> {
+    vec!["--input".into(), "creds.email=ann@example.com".into(), "--input".into(), format!("creds.password={password}")]
+}
+
+#[test]
+fn token_login_passes_and_reports_each_step() {
+    let server = token_server("tok-123456");
+    let out = Conntest::new()
+        .connector("token", &token_connector(&server.url))
+        .args(["--no-cache", "test", "auth", "token"])
+        .args(inputs("right"))
+        .run();
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stdout.contains("✔ creds form"), "{out:?}");
+    assert!(out.stdout.contains(&format!("✔ login api_request POST {}/login → 200", server.url)), "{out:?}");
+    assert!(out.stdout.contains("✔ Current user test API GET"), "{out:?}");
+    // What reached the server: JSON body with typed values, the header and the query parameter.
+    let reqs = server.requests();
+    let login = reqs.iter().find(|r| r.path_only() == "/login").expect("login");
+    let body: serde_json::Value = serde_json::from_str(&login.body).expect("json body");
+    assert_eq!(body, json!({"email": "ann@example.com", "password": "right", "seats": null}));
+    let me = reqs.iter().find(|r| r.path_only() == "/me").expect("me");
+    assert_eq!(me.header("authorization"), Some("Bearer tok-123456"));
+    assert_eq!(me.path, "/me?tenant=acme");
+}
+
+#[test]
+fn wrong_password_fails_with_exit_1_naming_the_step() {
+    let server = token_server("tok-1");
+    let out = Conntest::new()
+        .connector("token", &token_connector(&server.url))
+        .args(["--no-cache", "test", "auth", "token"])
+        .args(inputs("wrong"))
+        .run();
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(out.stdout.contains("✘ login api_request"), "{out:?}");
+    assert!(out.stdout.contains("→ 401"), "{out:?}");
+    assert!(out.stdout.contains("bad credentials"), "{out:?}");
+    assert_eq!(server.count("/me"), 0, "the test API must not be called after a failed step");
+}
+
+#[test]
+fn json_output_matches_the_spec_shape() {
+    let server = token_server("tok-json-1");
+    let out = Conntest::new()
+        .connector("token", &token_connector(&server.url))
+        .args(["--no-cache", "--format", "json", "test", "auth", "token"])
+        .args(inputs("right"))
+        .run();
+    assert_eq!(out.code, 0, "{out:?}");
+    let doc = out.json();
+    let r = &doc["results"][0];
+    assert_eq!(r["connector"], "token");
+    assert_eq!(r["flow"], "auth");
+    assert_eq!(r["ok"], true);
+    assert_eq!(r["exit_code"], 0);
+    assert_eq!(r["refreshed"], false);
+    assert_eq!(r["error"], serde_json::Value::Null);
+    assert_eq!(r["steps"][1]["id"], "login");
+    assert_eq!(r["steps"][1]["type"], "api_request");
+    assert_eq!(r["steps"][1]["outputs"]["status"], 200);
+    assert_eq!(r["steps"][1]["outputs"]["body"]["access_token"], "****");
+    assert_eq!(r["steps"][1]["outputs"]["body"]["token_type"], "Bearer");
+    assert!(r["steps"][1]["duration_ms"].is_u64());
+    assert_eq!(r["test_api"]["name"], "Current user");
+    assert_eq!(r["test_api"]["status"], 200);
+    assert_eq!(r["test_api"]["ok"], true);
+}
+
+#[test]
+fn missing_input_in_ci_exits_3_naming_step_field_and_flag() {
+    let out = Conntest::new()
+        .connector("token", &token_connector("http://127.0.0.1:9"))
+        .args(["--no-cache", "test", "auth", "token", "--input", "creds.email=ann@example.com"])
+        .run();
+    assert_eq!(out.code, 3, "{out:?}");
+    assert!(out.all().contains("step `creds` needs a value for `password`"), "{out:?}");
+    assert!(out.all().contains("--input creds.password=VALUE"), "{out:?}");
+}
+
+#[test]
+fn inputs_file_and_input_env_supply_values() {
+    let server = token_server("tok-2");
+    let out = Conntest::new()
+        .connector("token", &token_connector(&server.url))
+        .file("inputs.yaml", "creds:\n  email: ann@example.com\n")
+        .env("MY_PW", "right")
+        .args(["--no-cache", "test", "auth", "token", "--inputs", "inputs.yaml", "--input-env", "creds.password=MY_PW"])
+        .run();
+    assert_eq!(out.code, 0, "{out:?}");
+}
+
+#[test]
+fn invalid_input_value_is_a_usage_error() {
+    let out = Conntest::new()
+        .connector("token", &token_connector("http://127.0.0.1:9"))
+        .args([
+            "--no-cache",
+            "test",
+            "auth",
+            "token",
+            "--input",
+            "creds.email=not-an-email",
+            "--input",
+            "creds.password=x",
+        ])
+        .run();
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(out.all().contains("`not-an-email` is not an email address"), "{out:?}");
+}
+
+#[test]
+fn unknown_connector_is_exit_2_and_lists_what_exists() {
+    let out =
+        Conntest::new().connector("token", &token_connector("http://127.0.0.1:9")).args(["test", "auth", "tokn"]).run();
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(out.stderr.contains("connector `tokn` not found"), "{out:?}");
+    assert!(out.stderr.contains("available: token"), "{out:?}");
+}
+
+#[test]
+fn test_api_expectations_fail_with_exit_1() {
+    let server = Server::start(|req| match req.path_only() {
+        "/login" => Resp::json(200, json!({"access_token": "tok-expect"})),
+        _ => Resp::json(200, json!({"id": 7, "email": "someone-else@example.com"})),
+    });
+    let out = Conntest::new()
+        .connector("token", &token_connector(&server.url))
+        .args(["--no-cache", "test", "auth", "token"])
+        .args(inputs("right"))
+        .run();
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(out.stdout.contains("`$.email` is \"someone-else@example.com\", expected \"ann@example.com\""), "{out:?}");
+}
+
+#[test]
+fn basic_auth_and_totp_steps_send_what_they_promise() {
+    let server = Server::start(|req| match req.path_only() {
+        "/verify" | "/me" if req.header("authorization") == Some("Basic YW5uOnMzY3JldA==") => {
+            Resp::json(200, json!({"ok": true}))
+        }
+        "/otp" => Resp::json(200, json!({"ok": true})),
+        _ => Resp::json(401, json!({})),
+    });
+    let yaml = format!(
+        r#"
+base_url: {}
+variables: {{otp_seed: JBSWY3DPEHPK3PXP}}
+auth_flow:
+  - {{id: creds, type: basic_auth, username: ann, password: s3cret, verify_url: /verify}}
+  - {{id: otp, type: totp, secret: "{{{{ vars.otp_seed }}}}"}}
+  - id: second
+    type: api_request
+    request: {{method: POST, url: /otp, form: {{code: "{{{{ otp.code }}}}"}}}}
+request_parameters:
+  - {{name: Authorization, in: header, value: "{{{{ creds.header }}}}"}}
+test_api: {{request: {{url: /me}}}}
+"#,
+        server.url
+    );
+    let out = Conntest::new().connector("basic", &yaml).args(["--no-cache", "test", "auth", "basic"]).run();
+    assert_eq!(out.code, 0, "{out:?}");
+    let otp = server.requests().into_iter().find(|r| r.path_only() == "/otp").expect("otp request");
+    let code = otp.body.strip_prefix("code=").expect("form body");
+    assert_eq!(code.len(), 6);
+    assert!(code.chars().all(|c| c.is_ascii_digit()));
+}
+
+#[test]
+fn several_connectors_report_the_highest_exit_code() {
+    let server = token_server("tok-multi");
+    let good = token_connector(&server.url);
+    let out = Conntest::new()
+        .connector("good", &good.replace("name: token", "name: good"))
+        .connector("broken", "name: broken\nauth_flow: []\ntest_api: {request: {url: /x}}\n")
+        .args(["--no-cache", "--format", "json", "test", "auth", "--all", "--jobs", "2"])
+        .args(inputs("right"))
+        .run();
+    assert_eq!(out.code, 2, "{out:?}");
+    let doc = out.json();
+    let codes: Vec<i64> =
+        doc["results"].as_array().expect("results").iter().map(|r| r["exit_code"].as_i64().unwrap_or(-1)).collect();
+    assert_eq!(codes, vec![2, 0], "{out:?}");
+}
+
+#[test]
+fn junit_report_names_the_failing_step() {
+    let server = token_server("tok-junit");
+    let t = Conntest::new()
+        .connector("token", &token_connector(&server.url))
+        .args(["--no-cache", "test", "auth", "token", "--junit", "report.xml"])
+        .args(inputs("wrong-password-canary"));
+    let out = t.run();
+    assert_eq!(out.code, 1, "{out:?}");
+    let xml = std::fs::read_to_string(t.path().join("report.xml")).expect("junit written");
+    assert!(xml.contains(r#"<testsuite name="conntest" tests="1" failures="1""#), "{xml}");
+    assert!(xml.contains(r#"<testcase classname="conntest.token" name="token auth""#), "{xml}");
+    assert!(xml.contains(r#"<failure message="step login failed""#), "{xml}");
+    assert!(!xml.contains("wrong-password-canary"), "{xml}");
+}

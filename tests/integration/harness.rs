@@ -1,0 +1,113 @@
+//! `Conntest`: run the real binary with a clean environment and a temp connector dir.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+pub fn bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_conntest"))
+}
+
+pub struct Output {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Output {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}\nstderr:\n{}", self.stdout, self.stderr))
+    }
+    pub fn all(&self) -> String {
+        format!("{}\n{}", self.stdout, self.stderr)
+    }
+}
+
+impl std::fmt::Debug for Output {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "exit {}\n--- stdout\n{}\n--- stderr\n{}", self.code, self.stdout, self.stderr)
+    }
+}
+
+/// A builder for one invocation of `conntest`.
+pub struct Conntest {
+    dir: tempfile::TempDir,
+    args: Vec<String>,
+    env: Vec<(String, String)>,
+}
+
+impl Conntest {
+    pub fn new() -> Self {
+        Conntest { dir: tempfile::tempdir().expect("temp dir"), args: Vec::new(), env: Vec::new() }
+    }
+
+    /// Writes `connectors/NAME.yaml` in this invocation's dir.
+    pub fn connector(self, name: &str, yaml: &str) -> Self {
+        let dir = self.dir.path().join("connectors");
+        std::fs::create_dir_all(&dir).expect("mkdir");
+        std::fs::write(dir.join(format!("{name}.yaml")), yaml).expect("write connector");
+        self
+    }
+
+    pub fn file(self, name: &str, text: &str) -> Self {
+        std::fs::write(self.dir.path().join(name), text).expect("write file");
+        self
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn args<I: IntoIterator<Item = S>, S: AsRef<str>>(mut self, args: I) -> Self {
+        self.args.extend(args.into_iter().map(|a| a.as_ref().to_string()));
+        self
+    }
+
+    pub fn env(mut self, k: &str, v: &str) -> Self {
+        self.env.push((k.into(), v.into()));
+        self
+    }
+
+    pub fn command(&self) -> Command {
+        let mut cmd = Command::new(bin());
+        cmd.current_dir(self.dir.path());
+        for (k, _) in std::env::vars() {
+            if k.starts_with("CONNTEST_VAR_") || k == "CONNTEST_DIR" {
+                cmd.env_remove(k);
+            }
+        }
+        cmd.env("CI", "true").env("NO_COLOR", "1");
+        for (k, v) in &self.env {
+            cmd.env(k, v);
+        }
+        cmd.args(&self.args);
+        cmd.stdin(std::process::Stdio::null());
+        cmd
+    }
+
+    pub fn run(&self) -> Output {
+        let out = self.command().output().expect("run conntest");
+        Output {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+}
+
+/// A connector name no other test uses (the keyring is shared by all tests).
+pub fn unique(prefix: &str) -> String {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static N: AtomicUsize = AtomicUsize::new(0);
+    format!("{prefix}-{}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed))
+}
+
+/// Whether the test runs inside `tests/keyring-session.sh` (a real unlocked Secret Service).
+pub fn keyring_ready() -> bool {
+    std::env::var("CONNTEST_KEYRING_READY").is_ok_and(|v| v == "1")
+}
+
+/// Tests that need the real peers fail loudly rather than pass without them.
+pub fn require_keyring() {
+    assert!(keyring_ready(), "needs a real Secret Service: run the suite with `bash tests/run.sh`");
+}

@@ -1,0 +1,232 @@
+//! The cache against a real Secret Service (gnome-keyring in a private session bus).
+
+use std::process::Command;
+
+use serde_json::json;
+
+use crate::harness::{Conntest, Output, bin, require_keyring, unique};
+use crate::server::{Resp, Server};
+
+fn secret_tool(args: &[&str]) -> (i32, String) {
+    let out = Command::new("secret-tool").args(args).output().expect("secret-tool installed");
+    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+fn lookup(account: &str) -> Option<String> {
+    let (code, text) = secret_tool(&["lookup", "service", "conntest", "account", account]);
+    (code == 0 && !text.is_empty()).then_some(text)
+}
+
+fn server(payload_len: usize) -> Server {
+    Server::start(move |req| match req.path_only() {
+        "/login" => Resp::json(200, json!({"access_token": "kr-token-abc", "blob": "z".repeat(payload_len)}))
+            .header("Set-Cookie", "sid=kr-cookie-123; Path=/; Max-Age=3600"),
+        "/me" if req.header("authorization") == Some("Bearer kr-token-abc") => Resp::json(200, json!({"ok": true})),
+        _ => Resp::json(401, json!({})),
+    })
+}
+
+fn connector(name: &str, url: &str) -> String {
+    format!(
+        "name: {name}\nbase_url: {url}\ncookies: {{forward_all: true}}\nauth_flow:\n  - {{id: f, type: form, fields: [{{key: user}}]}}\n  - {{id: login, type: api_request, request: {{method: POST, url: /login}}}}\nrequest_parameters:\n  - {{name: Authorization, in: header, value: 'Bearer {{{{ login.body.access_token }}}}'}}\ntest_api: {{request: {{url: /me}}}}\n"
+    )
+}
+
+fn conntest(name: &str, url: &str) -> Conntest {
+    Conntest::new().connector(name, &connector(name, url))
+}
+
+#[test]
+fn auth_stores_an_entry_that_show_reads_and_clear_removes() {
+    require_keyring();
+    let server = server(10);
+    let name = unique("kr");
+    let auth = conntest(&name, &server.url).args(["test", "auth", &name, "--input", "f.user=ann"]).run();
+    assert_eq!(auth.code, 0, "{auth:?}");
+    assert!(!auth.stderr.contains("warning"), "{auth:?}");
+    let stored = lookup(&name).expect("secret-tool finds the entry");
+    assert!(stored.contains(&format!("\"connector\":\"{name}\"")), "{stored}");
+
+    let show = conntest(&name, &server.url).args(["--format", "json", "cache", "show", &name]).run();
+    assert_eq!(show.code, 0, "{show:?}");
+    let doc = show.json();
+    assert_eq!(doc["connector"], name.as_str());
+    assert!(doc["saved_at"].as_str().is_some_and(|s| s.contains('T')));
+    assert_eq!(doc["outputs"]["login"]["body"]["access_token"], "****");
+    assert_eq!(doc["inputs"]["f"]["user"], "ann");
+    assert_eq!(doc["cookies"][0]["name"], "sid", "{show:?}");
+    assert_eq!(doc["cookies"][0]["value"], "****");
+    assert_eq!(doc["cookies"][0]["domain"], "127.0.0.1");
+    assert_eq!(doc["cookies"][0]["path"], "/");
+    assert!(doc["cookies"][0]["expires"].is_string());
+    assert!(!show.stdout.contains("kr-token-abc") && !show.stdout.contains("kr-cookie-123"));
+    let reveal = conntest(&name, &server.url).args(["--format", "json", "--reveal", "cache", "show", &name]).run();
+    assert_eq!(reveal.json()["outputs"]["login"]["body"]["access_token"], "kr-token-abc");
+
+    let list = conntest(&name, &server.url).args(["--format", "json", "list"]).run();
+    assert_eq!(list.json()["connectors"][0]["cached"], true, "{list:?}");
+
+    let clear = conntest(&name, &server.url).args(["cache", "clear", &name]).run();
+    assert_eq!(clear.code, 0, "{clear:?}");
+    assert_eq!(lookup(&name), None);
+    let gone = conntest(&name, &server.url).args(["cache", "show", &name]).run();
+    assert_eq!(gone.code, 4, "{gone:?}");
+    assert!(gone.stderr.contains("nothing cached"), "{gone:?}");
+}
+
+#[test]
+fn a_large_entry_is_split_and_round_trips_intact() {
+    require_keyring();
+    let server = server(6000);
+    let name = unique("big");
+    let t = || conntest(&name, &server.url).env("CONNTEST_CACHE_CHUNK_CHARS", "1000");
+    let auth = t().args(["test", "auth", &name, "--input", "f.user=ann"]).run();
+    assert_eq!(auth.code, 0, "{auth:?}");
+    assert!(lookup(&format!("{name}#2")).is_some(), "split parts use accounts NAME#2…");
+    let show = t().args(["--format", "json", "--reveal", "cache", "show", &name]).run();
+    assert_eq!(show.json()["outputs"]["login"]["body"]["blob"], "z".repeat(6000));
+    let api = t().args(["test", "api", &name]).run();
+    assert_eq!(api.code, 0, "{api:?}");
+    t().args(["cache", "clear", &name]).run();
+    for part in 1..9 {
+        let account = if part == 1 { name.clone() } else { format!("{name}#{part}") };
+        assert_eq!(lookup(&account), None, "{account} left behind");
+    }
+}
+
+#[test]
+fn a_corrupt_entry_is_a_warning_and_a_miss() {
+    require_keyring();
+    let server = server(10);
+    let name = unique("corrupt");
+    let mut store = Command::new("secret-tool")
+        .args(["store", "--label=junk", "service", "conntest", "username", &name, "account", &name])
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .expect("secret-tool");
+    use std::io::Write as _;
+    store.stdin.take().expect("stdin").write_all(b"{not a conntest entry").expect("write");
+    assert!(store.wait().expect("wait").success());
+
+    let api = conntest(&name, &server.url).args(["test", "api", &name]).run();
+    assert_eq!(api.code, 4, "{api:?}");
+    assert!(api.stderr.contains("warning:") && api.stderr.contains("cannot be read"), "{api:?}");
+    let fresh =
+        conntest(&name, &server.url).args(["test", "refresh", &name, "--auth-first", "--input", "f.user=ann"]).run();
+    // There is no refresh flow: the auth flow ran fresh, then the refresh flow is reported missing.
+    assert!(fresh.stderr.contains("cannot be read"), "{fresh:?}");
+    let auth = conntest(&name, &server.url).args(["test", "auth", &name, "--input", "f.user=ann"]).run();
+    assert_eq!(auth.code, 0, "{auth:?}");
+    let show = conntest(&name, &server.url).args(["cache", "show", &name]).run();
+    assert_eq!(show.code, 0, "the fresh run replaced the corrupt entry: {show:?}");
+    conntest(&name, &server.url).args(["cache", "clear", &name]).run();
+}
+
+#[test]
+fn twenty_concurrent_runs_leave_a_complete_entry() {
+    require_keyring();
+    let server = server(3000);
+    let name = unique("conc");
+    let t = conntest(&name, &server.url).env("CONNTEST_CACHE_CHUNK_CHARS", "700").args([
+        "test",
+        "auth",
+        &name,
+        "--input",
+        "f.user=ann",
+    ]);
+    let children: Vec<_> = (0..20).map(|_| t.command().spawn().expect("spawn")).collect();
+    for mut c in children {
+        assert!(c.wait().expect("wait").success());
+    }
+    let show = conntest(&name, &server.url)
+        .env("CONNTEST_CACHE_CHUNK_CHARS", "700")
+        .args(["--format", "json", "--reveal", "cache", "show", &name])
+        .run();
+    assert_eq!(show.code, 0, "{show:?}");
+    assert_eq!(show.json()["outputs"]["login"]["body"]["blob"], "z".repeat(3000));
+    conntest(&name, &server.url).args(["cache", "clear", &name]).run();
+}
+
+fn unreachable(t: Conntest) -> Output {
+    t.env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/bus").run()
+}
+
+#[test]
+fn without_a_keyring_auth_runs_and_warns_and_api_exits_4() {
+    let server = server(10);
+    let name = unique("nokr");
+    let auth = unreachable(conntest(&name, &server.url).args(["test", "auth", &name, "--input", "f.user=ann"]));
+    assert_eq!(auth.code, 0, "{auth:?}");
+    assert_eq!(auth.stderr.matches("nothing was cached").count(), 1, "{auth:?}");
+    let api = unreachable(conntest(&name, &server.url).args(["test", "api", &name]));
+    assert_eq!(api.code, 4, "{api:?}");
+    assert!(api.all().contains("cannot read the cache"), "{api:?}");
+    assert!(api.all().contains("unlock the OS keyring"), "{api:?}");
+    let show = unreachable(conntest(&name, &server.url).args(["cache", "show", &name]));
+    assert_eq!(show.code, 4, "{show:?}");
+    let no_cache =
+        unreachable(conntest(&name, &server.url).args(["--no-cache", "test", "auth", &name, "--input", "f.user=ann"]));
+    assert_eq!(no_cache.code, 0);
+    assert!(!no_cache.stderr.contains("warning"), "--no-cache never touches the keyring: {no_cache:?}");
+}
+
+/// Runs `conntest ARGS` inside a fresh session (`--locked` or not) of tests/keyring-session.sh.
+fn in_session(locked: bool, dir: &std::path::Path, args: &[&str]) -> Output {
+    let session = std::env::var("CONNTEST_KEYRING_SESSION").expect("CONNTEST_KEYRING_SESSION (run tests/run.sh)");
+    let mut cmd = Command::new(session);
+    if locked {
+        cmd.arg("--locked");
+    }
+    let out = cmd
+        .arg("--")
+        .arg(bin())
+        .args(args)
+        .current_dir(dir)
+        .env("CI", "true")
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("keyring session");
+    Output {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+#[test]
+fn a_locked_keyring_is_a_warning_for_auth_and_exit_4_for_api() {
+    require_keyring();
+    let server = server(10);
+    let t = conntest("locked", &server.url);
+    let auth = in_session(true, t.path(), &["test", "auth", "locked", "--input", "f.user=ann"]);
+    assert_eq!(auth.code, 0, "{auth:?}");
+    assert!(auth.stderr.contains("nothing was cached"), "{auth:?}");
+    let api = in_session(true, t.path(), &["test", "api", "locked"]);
+    assert_eq!(api.code, 4, "{api:?}");
+}
+
+#[test]
+fn clear_all_removes_every_item_even_of_deleted_connectors() {
+    require_keyring();
+    let server = server(3000);
+    let t = conntest("one", &server.url).connector("two", &connector("two", &server.url));
+    // One private keyring for the whole scenario: clear --all must not race other tests.
+    let script = format!(
+        "set -e; export CONNTEST_CACHE_CHUNK_CHARS=1000; C={bin}; $C test auth one two --input f.user=ann; rm connectors/two.yaml; \
+         secret-tool search --all service conntest 2>&1 | grep -c '^attribute.account' ; $C cache clear --all; \
+         echo left=$(secret-tool search --all service conntest 2>&1 | grep -c '^attribute.account' || true)",
+        bin = bin().display()
+    );
+    let session = std::env::var("CONNTEST_KEYRING_SESSION").expect("session");
+    let run = Command::new(session)
+        .args(["--", "bash", "-c", &script])
+        .current_dir(t.path())
+        .env("CI", "true")
+        .output()
+        .expect("run");
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert!(run.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&run.stderr));
+    let first: usize = stdout.lines().find_map(|l| l.trim().parse().ok()).unwrap_or(0);
+    assert!(first >= 4, "two split entries stored: {stdout}");
+    assert!(stdout.contains("left=0"), "{stdout}");
+}

@@ -1,0 +1,25 @@
+//! The one integration-test binary: drives the real `conntest` binary.
+//!
+//! - `harness`: the `Conntest` builder (args, env, stdin → code, stdout, stderr)
+//! - `server`: an in-process HTTP server for fault injection and request capture
+//! - `validate`: diagnostics of invalid connectors (insta snapshots), example connectors
+//! - `flows`: steps, request parameters, test API expectations, exit codes
+//! - `faults`: refused, slow, malformed, 5xx, huge and redirecting servers
+//! - `masking`: canary secrets on every output channel
+//! - `django`: a real Django app with session and CSRF middleware
+//! - `pty`: the Form prompt in a real pseudo-terminal
+//! - `refresh`: 401 → refresh → retry, update_variables, stored credentials
+//! - `keyring`: the cache against a real Secret Service (gnome-keyring)
+//! - `commands`: demo, schema, completions, list, --help
+
+mod commands;
+mod django;
+mod faults;
+mod flows;
+mod harness;
+mod keyring;
+mod masking;
+mod pty;
+mod refresh;
+mod server;
+mod validate;

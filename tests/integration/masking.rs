@@ -1,0 +1,129 @@
+//! Planted canary secrets never reach any output channel unless --reveal is given.
+
+use serde_json::json;
+
+use crate::harness::Conntest;
+use crate::server::{Resp, Server};
+
+const PASSWORD: &str = "canary-pw-4f1d9";
+const ACCESS: &str = "canary-access-8c2e7";
+const REFRESH: &str = "canary-refresh-1b6a3";
+const COOKIE: &str = "canary-cookie-93d0f";
+const API_KEY: &str = "canary-apikey-55e1c";
+
+fn server() -> Server {
+    Server::start(|req| match req.path_only() {
+        "/login" => Resp::json(
+            200,
+            json!({"access_token": ACCESS, "refresh_token": REFRESH, "token_type": "Bearer", "echo": PASSWORD}),
+        )
+        .header("Set-Cookie", &format!("sessionid={COOKIE}; Path=/; HttpOnly")),
+        // A server that echoes credentials back in a field with an innocent name.
+        "/me" => {
+            Resp::json(200, json!({"user": "ann", "seen": req.header("authorization"), "cookie": req.header("cookie")}))
+        }
+        _ => Resp::json(404, json!({})),
+    })
+}
+
+fn connector(url: &str) -> String {
+    format!(
+        r#"
+base_url: {url}
+variables: {{api_key: {API_KEY}}}
+cookies: {{forward_all: true}}
+auth_flow:
+  - id: creds
+    type: form
+    fields: [{{key: user, type: text}}, {{key: password, type: password}}]
+  - id: login
+    type: api_request
+    request:
+      method: POST
+      url: /login
+      headers: {{X-Api-Key: "{{{{ vars.api_key }}}}"}}
+      form: {{user: "{{{{ creds.user }}}}", password: "{{{{ creds.password }}}}"}}
+request_parameters:
+  - {{name: Authorization, in: header, value: "Bearer {{{{ login.body.access_token }}}}"}}
+test_api:
+  request: {{url: /me}}
+"#
+    )
+}
+
+const CANARIES: [&str; 5] = [PASSWORD, ACCESS, REFRESH, COOKIE, API_KEY];
+
+fn run(extra: &[&str]) -> (String, String, String) {
+    let server = server();
+    let t = Conntest::new()
+        .connector("mask", &connector(&server.url))
+        .args(["--no-cache", "-v", "test", "auth", "mask"])
+        .args(extra)
+        .args([
+            "--input",
+            "creds.user=ann",
+            "--input",
+            &format!("creds.password={PASSWORD}"),
+            "--har",
+            "out.har",
+            "--junit",
+            "out.xml",
+        ]);
+    let out = t.run();
+    assert_eq!(out.code, 0, "{out:?}");
+    let har = std::fs::read_to_string(t.path().join("out.har")).expect("har");
+    let junit = std::fs::read_to_string(t.path().join("out.xml")).expect("junit");
+    (out.all(), har, junit)
+}
+
+#[test]
+fn no_canary_in_text_verbose_har_or_junit() {
+    let (all, har, junit) = run(&[]);
+    for canary in CANARIES {
+        assert!(!all.contains(canary), "`{canary}` leaked to stdout/stderr:\n{all}");
+        assert!(!har.contains(canary), "`{canary}` leaked to HAR");
+        assert!(!junit.contains(canary), "`{canary}` leaked to JUnit");
+    }
+    assert!(all.contains("authorization: ****") || all.contains("Authorization: ****"), "{all}");
+    assert!(all.contains("set-cookie: ****"), "{all}");
+    let har: serde_json::Value = serde_json::from_str(&har).expect("HAR is JSON");
+    assert_eq!(har["log"]["version"], "1.2");
+    assert_eq!(har["log"]["entries"].as_array().map(Vec::len), Some(2));
+}
+
+#[test]
+fn no_canary_in_json_output() {
+    let (all, _, _) = run(&["--format", "json"]);
+    for canary in CANARIES {
+        assert!(!all.contains(canary), "`{canary}` leaked in JSON mode:\n{all}");
+    }
+}
+
+#[test]
+fn reveal_shows_secrets() {
+    let (all, har, _) = run(&["--reveal", "--format", "json"]);
+    assert!(all.contains(ACCESS), "{all}");
+    assert!(all.contains(PASSWORD), "{all}");
+    assert!(har.contains(COOKIE));
+}
+
+#[test]
+fn failing_runs_mask_secrets_in_error_messages() {
+    let server = Server::start(|_| Resp::json(500, json!({"detail": format!("bad password {PASSWORD}")})));
+    let out = Conntest::new()
+        .connector("mask", &connector(&server.url))
+        .args([
+            "--no-cache",
+            "test",
+            "auth",
+            "mask",
+            "--input",
+            "creds.user=ann",
+            "--input",
+            &format!("creds.password={PASSWORD}"),
+        ])
+        .run();
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(out.all().contains("bad password ****"), "{out:?}");
+    assert!(!out.all().contains(PASSWORD), "{out:?}");
+}

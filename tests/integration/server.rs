@@ -1,0 +1,137 @@
+//! A tiny in-process HTTP/1.1 server: a closure answers each request; every
+//! request is recorded so tests can assert what reached the server.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+#[derive(Debug, Clone)]
+pub struct Req {
+    pub method: String,
+    pub path: String,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl Req {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+    pub fn path_only(&self) -> &str {
+        self.path.split('?').next().unwrap_or("")
+    }
+}
+
+pub struct Resp {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+    pub delay: Duration,
+}
+
+impl Resp {
+    pub fn json(status: u16, body: serde_json::Value) -> Resp {
+        Resp {
+            status,
+            headers: vec![("Content-Type".into(), "application/json".into())],
+            body: body.to_string().into_bytes(),
+            delay: Duration::ZERO,
+        }
+    }
+    pub fn text(status: u16, body: &str) -> Resp {
+        Resp {
+            status,
+            headers: vec![("Content-Type".into(), "text/plain".into())],
+            body: body.as_bytes().to_vec(),
+            delay: Duration::ZERO,
+        }
+    }
+    pub fn header(mut self, n: &str, v: &str) -> Resp {
+        self.headers.push((n.into(), v.into()));
+        self
+    }
+    pub fn delay(mut self, d: Duration) -> Resp {
+        self.delay = d;
+        self
+    }
+}
+
+pub struct Server {
+    pub url: String,
+    pub requests: Arc<Mutex<Vec<Req>>>,
+}
+
+impl Server {
+    pub fn start(handler: impl Fn(&Req) -> Resp + Send + Sync + 'static) -> Server {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let url = format!("http://{}", listener.local_addr().expect("addr"));
+        let requests = Arc::new(Mutex::new(Vec::new()));
+        let handler = Arc::new(handler);
+        let log = requests.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let (handler, log) = (handler.clone(), log.clone());
+                std::thread::spawn(move || serve(stream, &*handler, &log));
+            }
+        });
+        Server { url, requests }
+    }
+
+    pub fn requests(&self) -> Vec<Req> {
+        self.requests.lock().map(|r| r.clone()).unwrap_or_default()
+    }
+
+    pub fn count(&self, path: &str) -> usize {
+        self.requests().iter().filter(|r| r.path_only() == path).count()
+    }
+}
+
+fn serve(stream: TcpStream, handler: &(dyn Fn(&Req) -> Resp + Send + Sync), log: &Mutex<Vec<Req>>) {
+    let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+    let mut stream = stream;
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+            return;
+        }
+        let mut parts = line.split_whitespace();
+        let method = parts.next().unwrap_or("").to_string();
+        let path = parts.next().unwrap_or("").to_string();
+        let mut headers = Vec::new();
+        loop {
+            let mut h = String::new();
+            if reader.read_line(&mut h).unwrap_or(0) == 0 {
+                return;
+            }
+            let h = h.trim_end();
+            if h.is_empty() {
+                break;
+            }
+            if let Some((n, v)) = h.split_once(':') {
+                headers.push((n.trim().to_string(), v.trim().to_string()));
+            }
+        }
+        let len = headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case("content-length"))
+            .and_then(|(_, v)| v.parse().ok())
+            .unwrap_or(0);
+        let mut body = vec![0; len];
+        if reader.read_exact(&mut body).is_err() {
+            return;
+        }
+        let req = Req { method, path, headers, body: String::from_utf8_lossy(&body).into_owned() };
+        log.lock().expect("log").push(req.clone());
+        let resp = handler(&req);
+        std::thread::sleep(resp.delay);
+        let mut head = format!("HTTP/1.1 {} X\r\nContent-Length: {}\r\n", resp.status, resp.body.len());
+        for (n, v) in &resp.headers {
+            head.push_str(&format!("{n}: {v}\r\n"));
+        }
+        head.push_str("\r\n");
+        if stream.write_all(head.as_bytes()).and_then(|_| stream.write_all(&resp.body)).is_err() {
+            return;
+        }
+    }
+}

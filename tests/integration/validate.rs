@@ -1,0 +1,86 @@
+//! `conntest validate`: every error, with file:line:column and a hint (snapshots), every file.
+
+use std::path::PathBuf;
+
+use crate::harness::Conntest;
+
+fn fixtures() -> PathBuf {
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/invalid"))
+}
+
+fn validate(file: &str, format: &str) -> crate::harness::Output {
+    let path = fixtures().join(file);
+    let out = Conntest::new().args(["--format", format, "validate", path.to_str().expect("utf-8")]).run();
+    assert_eq!(out.code, 2, "{out:?}");
+    out
+}
+
+fn relative(text: &str) -> String {
+    text.replace(&format!("{}/", fixtures().display()), "")
+}
+
+#[test]
+fn every_problem_of_a_file_is_reported_with_position_and_hint() {
+    insta::assert_snapshot!(relative(&validate("everything.yaml", "text").stdout));
+}
+
+#[test]
+fn semantic_problems_are_reported_alongside_unknown_keys() {
+    insta::assert_snapshot!(relative(&validate("semantic.yaml", "text").stdout));
+}
+
+#[test]
+fn json_diagnostics_match_the_spec_shape() {
+    let out = validate("everything.yaml", "json");
+    let doc = out.json();
+    let r = &doc["results"][0];
+    assert_eq!(r["ok"], false);
+    assert_eq!(r["connector"], "Bad Name");
+    let first = &r["errors"][0];
+    for key in ["line", "column", "message", "hint"] {
+        assert!(!first[key].is_null(), "{key} missing in {first}");
+    }
+    insta::assert_json_snapshot!(r["errors"]);
+}
+
+#[test]
+fn yaml_syntax_errors_have_a_position() {
+    insta::assert_snapshot!(relative(&validate("syntax.yaml", "text").stdout));
+}
+
+#[test]
+fn duplicate_keys_point_at_the_second_one() {
+    insta::assert_snapshot!(relative(&validate("duplicate-key.yaml", "text").stdout));
+}
+
+#[test]
+fn all_files_are_checked_after_the_first_error() {
+    let out = Conntest::new()
+        .connector("a-bad", "auth_flow: [{id: x, type: nope}]\n")
+        .connector("b-good", "auth_flow: []\n")
+        .connector("c-bad", "auth_flow: 3\n")
+        .args(["--format", "json", "validate"])
+        .run();
+    assert_eq!(out.code, 2, "{out:?}");
+    let oks: Vec<bool> =
+        out.json()["results"].as_array().expect("results").iter().map(|r| r["ok"].as_bool().unwrap_or(true)).collect();
+    assert_eq!(oks, [false, true, false]);
+}
+
+#[test]
+fn every_example_connector_is_valid() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/connectors");
+    let out = Conntest::new().args(["--dir", dir, "--format", "json", "validate"]).run();
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.json()["results"].as_array().is_some_and(|r| r.len() >= 3), "{out:?}");
+}
+
+#[test]
+fn valid_connector_exits_0() {
+    let out = Conntest::new()
+        .connector("fine", "base_url: http://127.0.0.1:1\nauth_flow: []\ntest_api: {request: {url: /me}}\n")
+        .args(["validate", "fine"])
+        .run();
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stdout.contains("1 valid, 0 invalid"), "{out:?}");
+}
