@@ -259,11 +259,19 @@ pub async fn clear(name: &str) -> Result<usize, CacheError> {
     .await
 }
 
+/// What to search for: every item with service `conntest` (Windows searches target names).
+fn search_spec() -> HashMap<&'static str, &'static str> {
+    if cfg!(target_os = "windows") {
+        HashMap::from([("pattern", r"\.conntest$")])
+    } else {
+        HashMap::from([("service", SERVICE)])
+    }
+}
+
 /// Every account conntest stored, found by searching the keyring.
 pub async fn accounts() -> Result<Vec<String>, CacheError> {
     call(|| {
-        let found = KeyringEntry::search(&HashMap::from([("service", SERVICE)]))
-            .map_err(|e| CacheError::Unavailable(describe(&e)))?;
+        let found = KeyringEntry::search(&search_spec()).map_err(|e| CacheError::Unavailable(describe(&e)))?;
         let mut names: Vec<String> = found
             .iter()
             .filter_map(|e| {
@@ -280,8 +288,7 @@ pub async fn accounts() -> Result<Vec<String>, CacheError> {
 /// Removes every item conntest stored; returns how many.
 pub async fn clear_all() -> Result<usize, CacheError> {
     call(|| {
-        let found = KeyringEntry::search(&HashMap::from([("service", SERVICE)]))
-            .map_err(|e| CacheError::Unavailable(describe(&e)))?;
+        let found = KeyringEntry::search(&search_spec()).map_err(|e| CacheError::Unavailable(describe(&e)))?;
         let mut removed = 0;
         for e in found {
             match e.delete_credential() {

@@ -18,6 +18,19 @@ use crate::error::Error;
 use crate::http::Http;
 use crate::prompt::Prompter;
 
+/// Step types of the SPEC catalogue that this version does not run yet.
+pub const PLANNED: [&str; 9] = [
+    "callback",
+    "js",
+    "jwt_bearer",
+    "ntlm",
+    "oauth1",
+    "oauth2",
+    "oauth2_pkce",
+    "oauth2_client_credentials",
+    "sso_token",
+];
+
 /// One step of a flow, as written in the file.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]

@@ -11,6 +11,7 @@ use super::raw::{RawConnector, RawRequest, Scalar};
 use super::spans::Path;
 use crate::steps::{RawStep, Step, StepDef};
 use crate::template::{self, GLOBALS, Template};
+use url::Url;
 
 /// Names minijinja itself provides.
 const BUILTINS: [&str; 8] = ["range", "dict", "namespace", "loop", "self", "lipsum", "cycler", "joiner"];
@@ -45,6 +46,8 @@ pub struct Checker<'a> {
     later: Vec<String>,
     variables: Vec<String>,
     has_base_url: bool,
+    /// Steps set aside for structural errors: known ids, outputs unchecked.
+    opaque: Vec<Path>,
 }
 
 impl<'a> Checker<'a> {
@@ -176,13 +179,13 @@ impl<'a> Checker<'a> {
     }
 }
 
-use url::Url;
-
-/// Builds the model from a structurally valid document; `None` when any check failed.
+/// Builds the model (`None` when any check failed, this one or an earlier one in `d`).
+/// `opaque` steps were set aside for structural errors: their outputs are not checked.
 pub fn build(
     raw: &RawConnector,
     file: &FsPath,
     d: Diagnostics<'_>,
+    opaque: &[Path],
 ) -> (Option<Connector>, Vec<super::diagnostic::Diagnostic>) {
     let root = Path::root();
     let mut ck = Checker {
@@ -191,6 +194,7 @@ pub fn build(
         later: Vec::new(),
         variables: raw.variables.keys().cloned().collect(),
         has_base_url: raw.base_url.is_some(),
+        opaque: opaque.to_vec(),
     };
     let stem = file.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
     let name = raw.name.clone().unwrap_or_else(|| stem.clone());
@@ -391,7 +395,8 @@ fn steps(ck: &mut Checker, raws: &[RawStep], path: &Path, seen: &mut Vec<String>
             );
         }
         seen.push(id.clone());
-        ck.visible.push((id.clone(), step.output_names()));
+        let outputs = if ck.opaque.contains(&spath) { Vec::new() } else { step.output_names() };
+        ck.visible.push((id.clone(), outputs));
         out.push(StepDef { id, kind: step });
     }
     out

@@ -85,13 +85,13 @@ pub fn load(file: &FsPath) -> Result<Connector, Invalid> {
         diagnostics,
     };
     let text = std::fs::read_to_string(file).map_err(|e| {
+        let hint = if e.kind() == std::io::ErrorKind::InvalidData {
+            "save the file as UTF-8"
+        } else {
+            "check the path and permissions"
+        };
         invalid(
-            vec![Diagnostic {
-                line: 1,
-                column: 1,
-                message: format!("cannot read file: {e}"),
-                hint: "check the path and permissions".into(),
-            }],
+            vec![Diagnostic { line: 1, column: 1, message: format!("cannot read file: {e}"), hint: hint.into() }],
             None,
         )
     })?;
@@ -144,26 +144,72 @@ pub fn load_str(file: &FsPath, text: &str) -> Result<Connector, (Vec<Diagnostic>
     }
     let mut doc = doc;
     let unknown = super::structure::check(schema(), &doc, &mut d);
-    if d.list.len() > unknown.len() {
-        return Err((d.sorted(), name));
-    }
-    // Only unknown keys: drop them and go on, so the semantic checks report too.
+    let structural = !d.list.is_empty();
+    // Set broken parts aside so that the semantic checks still report on the rest.
+    let opaque = salvage(&mut doc, &spans);
     for path in &unknown {
         super::structure::remove(&mut doc, path);
     }
     let raw: RawConnector = match serde_json::from_value(doc) {
         Ok(raw) => raw,
         Err(e) => {
-            d.at(
-                super::spans::Pos { line: 1, column: 1 },
-                e.to_string(),
-                "see `conntest schema` for the connector format",
-            );
+            if !structural {
+                let hint = "see `conntest schema` for the connector format";
+                d.at(super::spans::Pos { line: 1, column: 1 }, e.to_string(), hint);
+            }
             return Err((d.sorted(), name));
         }
     };
-    match super::check::build(&raw, file, d) {
+    match super::check::build(&raw, file, d, &opaque) {
         (Some(c), _) => Ok(c),
         (None, diagnostics) => Err((diagnostics, name)),
     }
+}
+
+/// Replaces structurally broken steps with placeholders (their ids stay known,
+/// their outputs unchecked) and drops other broken top-level keys, so that the
+/// semantic checks run over what is left. Returns the placeholder steps' paths.
+fn salvage(doc: &mut Value, spans: &Spans) -> Vec<super::spans::Path> {
+    use super::spans::Path;
+    use super::structure::probe;
+    let root = schema();
+    let step_schema = &root["$defs"]["RawStep"];
+    let mut opaque = Vec::new();
+    for flow in [Path::root().key("auth_flow"), Path::root().key("refresh_flow").key("steps")] {
+        let node = flow.0.iter().try_fold(&mut *doc, |node, seg| match seg {
+            super::spans::Seg::Key(k) => node.get_mut(k.as_str()),
+            super::spans::Seg::Index(i) => node.get_mut(*i),
+        });
+        let Some(Value::Array(steps)) = node else { continue };
+        for (i, step) in steps.iter_mut().enumerate() {
+            let (errors, _) = probe(root, step_schema, step, &flow.index(i), spans);
+            if errors > 0 {
+                let id = step
+                    .get("id")
+                    .and_then(Value::as_str)
+                    .filter(|id| super::check::valid_id(id))
+                    .map(str::to_string)
+                    .unwrap_or_else(|| format!("_broken_step_{i}"));
+                *step = serde_json::json!({"id": id, "type": "api_request", "request": {"url": "http://placeholder.invalid/"}});
+                opaque.push(flow.index(i));
+            }
+        }
+    }
+    let Some(props) = root.get("properties").and_then(Value::as_object) else { return opaque };
+    let Some(map) = doc.as_object_mut() else { return opaque };
+    let broken: Vec<String> = map
+        .iter()
+        .filter(|(k, v)| {
+            props.get(k.as_str()).is_some_and(|s| probe(root, s, v, &Path::root().key(k.as_str()), spans).0 > 0)
+        })
+        .map(|(k, _)| k.clone())
+        .collect();
+    for key in broken {
+        if key == "auth_flow" {
+            map.insert(key, Value::Array(Vec::new()));
+        } else {
+            map.remove(&key);
+        }
+    }
+    opaque
 }

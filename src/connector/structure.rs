@@ -15,6 +15,21 @@ pub fn check(root: &Value, doc: &Value, diags: &mut Diagnostics) -> Vec<Path> {
     walker.unknown
 }
 
+/// Checks `value` at `path` against `schema` (a part of `root`) without reporting:
+/// how many errors that are not unknown keys, and the unknown keys' paths.
+pub fn probe(
+    root: &Value,
+    schema: &Value,
+    value: &Value,
+    path: &Path,
+    spans: &super::spans::Spans,
+) -> (usize, Vec<Path>) {
+    let mut scratch = Diagnostics::new(spans);
+    let mut walker = Walker { root, unknown: Vec::new() };
+    walker.node(schema, value, path, &mut scratch);
+    (scratch.list.len().saturating_sub(walker.unknown.len()), walker.unknown)
+}
+
 /// Removes the node at `path` from `doc`.
 pub fn remove(doc: &mut Value, path: &Path) {
     let Some((last, parents)) = path.0.split_last() else { return };
@@ -268,6 +283,11 @@ impl<'s> Walker<'s> {
                 ),
                 Some(Value::String(t)) => match tags.iter().find(|(name, _)| name == t) {
                     Some((_, alt)) => self.node(alt, v, path, d),
+                    None if crate::steps::PLANNED.contains(&t.as_str()) => d.value(
+                        &path.key("type"),
+                        format!("step type `{t}` is not supported by this version of conntest"),
+                        format!("supported step types: {}", names.join(", ")),
+                    ),
                     None => {
                         let mut hint = format!("step types: {}", names.join(", "));
                         if let Some(m) = did_you_mean(t, names.iter().copied()) {
