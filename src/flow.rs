@@ -156,7 +156,8 @@ impl Session {
         cookies: &[crate::http::CookieRecord],
     ) {
         for (id, v) in outputs {
-            masker().learn_json(&id, &v);
+            // Outputs are secret by their own names; a step id is not a field name.
+            masker().learn_json("", &v);
             if id != "vars" {
                 self.ctx.insert(id, v);
             }
@@ -203,7 +204,7 @@ impl Session {
             match result {
                 Ok(done) => {
                     let outputs = Value::Object(done.outputs);
-                    masker().learn_json(&def.id, &outputs);
+                    masker().learn_json("", &outputs);
                     if matches!(def.kind, Step::Form(_)) {
                         self.form_values.insert(def.id.clone(), outputs.clone());
                     }

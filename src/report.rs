@@ -12,12 +12,19 @@ use crate::flow::{RunResult, StepReport};
 use crate::http::Exchange;
 use crate::secret::{MASK, is_secret_name, masker};
 
+/// Writes a line to stdout as is; a closed pipe (`| head`) is not an error worth a panic.
+pub fn raw_out(text: &str) {
+    use std::io::Write as _;
+    let _ = writeln!(std::io::stdout().lock(), "{text}");
+}
+
 pub fn out(line: &str) {
-    println!("{}", masker().mask(line));
+    raw_out(&masker().mask(line));
 }
 
 pub fn err(line: &str) {
-    eprintln!("{}", masker().mask(line));
+    use std::io::Write as _;
+    let _ = writeln!(std::io::stderr().lock(), "{}", masker().mask(line));
 }
 
 pub fn warn(message: &str) {
@@ -96,7 +103,7 @@ pub fn json_results(results: &[RunResult]) -> Value {
 
 pub fn print_json(value: &Value) {
     let masked = masker().mask_json(value);
-    println!("{}", serde_json::to_string_pretty(&masked).unwrap_or_default());
+    raw_out(&serde_json::to_string_pretty(&masked).unwrap_or_default());
 }
 
 fn xml_escape(s: &str) -> String {

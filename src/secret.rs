@@ -135,11 +135,11 @@ impl Masker {
         }
     }
 
-    /// Learns every scalar inside `value` as secret.
+    /// Learns every string inside `value` as secret. Numbers and booleans under
+    /// secret names are masked by name only: masking every `200` would hide statuses.
     pub fn learn_all(&self, value: &Value) {
         match value {
             Value::String(s) => self.learn(s),
-            Value::Number(n) => self.learn(&n.to_string()),
             Value::Array(items) => items.iter().for_each(|v| self.learn_all(v)),
             Value::Object(map) => map.values().for_each(|v| self.learn_all(v)),
             _ => {}

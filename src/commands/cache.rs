@@ -49,8 +49,8 @@ pub async fn show(g: &Global, arg: &str) -> Result<(), Error> {
     })?;
     // Teach the masker what is secret: outputs by name, cookies, and password fields.
     let m = masker();
-    for (id, v) in &entry.outputs {
-        m.learn_json(id, v);
+    for v in entry.outputs.values() {
+        m.learn_json("", v);
     }
     for c in &entry.cookies {
         c.value.learn();

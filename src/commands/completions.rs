@@ -6,6 +6,8 @@ use crate::cli::Cli;
 use crate::error::Error;
 
 pub fn run(shell: clap_complete::Shell) -> Result<(), Error> {
-    clap_complete::generate(shell, &mut Cli::command(), "conntest", &mut std::io::stdout());
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "conntest", &mut script);
+    crate::report::raw_out(String::from_utf8_lossy(&script).trim_end());
     Ok(())
 }

@@ -47,7 +47,7 @@ pub async fn run(g: &Global) -> Result<(), Error> {
         spinner: false,
     });
     let interactive = can_prompt(g.non_interactive);
-    say(g, &format!("{} demo API listening on {}", style("conntest demo").bold(), server.url));
+    say(g, &format!("{}: demo API listening on {}", style("conntest demo").bold(), server.url));
     if !interactive {
         say(g, &style("non-interactive: the Form is filled with its defaults").dim().to_string());
     }

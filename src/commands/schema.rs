@@ -7,6 +7,6 @@ pub fn run() -> Result<(), Error> {
     if let Some(obj) = schema.as_object_mut() {
         obj.insert("$id".into(), "https://conntest.dev/schema/connector.json".into());
     }
-    println!("{}", serde_json::to_string_pretty(&schema).unwrap_or_default());
+    crate::report::raw_out(&serde_json::to_string_pretty(&schema).unwrap_or_default());
     Ok(())
 }

@@ -184,6 +184,8 @@ async fn run_one(
     };
     let mut run_flow = flow;
     let mut warnings = Vec::new();
+    // What the cache held, to skip rewriting an entry that did not change.
+    let mut loaded = None;
     if flow != Flow::Auth {
         let missing = |why: String, hint: String| {
             failed_result(name.clone(), file.clone(), flow, EXIT_ENVIRONMENT, why, Some(hint))
@@ -208,7 +210,10 @@ async fn run_one(
             }
         };
         match cached {
-            Some(entry) => session.restore(entry.outputs, entry.inputs, &entry.cookies),
+            Some(entry) => {
+                loaded = Some((entry.outputs.clone(), entry.cookies.clone()));
+                session.restore(entry.outputs, entry.inputs, &entry.cookies);
+            }
             None if flow == Flow::Refresh && auth_first => run_flow = Flow::Auth,
             None => {
                 return missing(
@@ -231,7 +236,9 @@ async fn run_one(
         result.steps = steps;
     }
     result.flow = flow.name();
-    if result.ok && !no_cache {
+    let unchanged =
+        loaded.is_some_and(|(outputs, cookies)| outputs == session.outputs() && cookies == session.http.cookies());
+    if result.ok && !no_cache && !unchanged {
         let entry = cache::Entry {
             version: cache::FORMAT_VERSION,
             connector: name.clone(),

@@ -61,3 +61,20 @@ fn global_options_are_accepted_after_the_subcommand() {
     assert_eq!(out.code, 0, "{out:?}");
     assert!(out.json()["results"].is_array());
 }
+
+#[test]
+fn a_closed_pipe_is_not_a_panic() {
+    for args in [&["schema"][..], &["completions", "bash"][..]] {
+        let mut child = Conntest::new()
+            .args(args)
+            .command()
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        drop(child.stdout.take());
+        let out = child.wait_with_output().expect("wait");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+    }
+}

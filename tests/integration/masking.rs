@@ -127,3 +127,23 @@ fn failing_runs_mask_secrets_in_error_messages() {
     assert!(out.all().contains("bad password ****"), "{out:?}");
     assert!(!out.all().contains(PASSWORD), "{out:?}");
 }
+
+#[test]
+fn a_step_named_like_a_secret_does_not_mask_its_status_or_headers() {
+    let server = Server::start(|req| match req.path_only() {
+        "/token" => Resp::json(200, json!({"access_token": "tok-ab12cd", "token_type": "Bearer"})),
+        _ => Resp::json(200, json!({"ok": true})),
+    });
+    let yaml = format!(
+        "base_url: {}\nauth_flow:\n  - {{id: token, type: api_request, request: {{method: POST, url: /token}}}}\ntest_api: {{request: {{url: /me}}}}\n",
+        server.url
+    );
+    let out =
+        Conntest::new().connector("tok", &yaml).args(["--no-cache", "--format", "json", "test", "auth", "tok"]).run();
+    assert_eq!(out.code, 0, "{out:?}");
+    let step = &out.json()["results"][0]["steps"][0];
+    assert_eq!(step["outputs"]["status"], 200, "{out:?}");
+    assert_eq!(step["outputs"]["body"]["token_type"], "Bearer", "{out:?}");
+    assert_eq!(step["outputs"]["body"]["access_token"], "****", "{out:?}");
+    assert_eq!(out.json()["results"][0]["test_api"]["status"], 200);
+}
