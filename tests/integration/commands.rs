@@ -78,3 +78,15 @@ fn a_closed_pipe_is_not_a_panic() {
         assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
     }
 }
+
+#[test]
+fn the_schema_file_beside_the_examples_is_current() {
+    let out = Conntest::new().args(["schema"]).run();
+    let file = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/connectors/connector.schema.json"))
+        .expect("schema file");
+    assert_eq!(
+        out.stdout.trim_end(),
+        file.trim_end(),
+        "regenerate it: conntest schema > connectors/connector.schema.json"
+    );
+}

@@ -49,3 +49,29 @@ fn form_prompt_shows_title_and_labels_hides_password_and_reasks_bad_email() {
     assert!(!screen.contains(password), "password echoed:\n{screen}");
     assert!(screen.contains("auth passed"), "{screen}");
 }
+
+#[test]
+fn django_login_passes_interactively() {
+    let url =
+        std::env::var("CONNTEST_DJANGO_URL").expect("CONNTEST_DJANGO_URL: run the suite with `bash tests/run.sh`");
+    let password = std::env::var("CONNTEST_DJANGO_PASSWORD").expect("CONNTEST_DJANGO_PASSWORD");
+    let connectors = concat!(env!("CARGO_MANIFEST_DIR"), "/connectors");
+    let mut cmd = std::process::Command::new(bin());
+    cmd.args(["--no-cache", "--no-color", "--dir", connectors, "test", "auth", "django-session", "--var"])
+        .arg(format!("base_url={url}"))
+        .env_remove("CI")
+        .env("TERM", "xterm");
+    let mut p = Session::spawn(cmd).expect("spawn in a pty");
+    p.set_expect_timeout(Some(Duration::from_secs(30)));
+    p.expect("Sign in to the Django app").expect("title shown");
+    p.expect("Username").expect("username label");
+    p.send_line("alice").expect("type");
+    p.expect("Password").expect("password label");
+    p.send_line(&password).expect("type");
+    let rest = p.expect(Eof).expect("finishes");
+    let mut bytes = rest.before().to_vec();
+    bytes.extend(rest.get(0).unwrap_or_default());
+    let screen = String::from_utf8_lossy(&bytes).into_owned();
+    assert!(!screen.contains(&password), "password echoed:\n{screen}");
+    assert!(screen.contains("/api/me → 200") && screen.contains("auth passed"), "{screen}");
+}
