@@ -18,24 +18,27 @@ pub fn run(cli: Cli) -> Result<(), Error> {
         Command::Validate { connectors } => validate::run(&g, &connectors),
         Command::Schema => schema::run(),
         Command::Completions { shell } => completions::run(shell),
-        Command::List => runtime()?.block_on(list::run(&g)),
-        Command::Test(TestCommand::Auth(args)) => runtime()?.block_on(test::run(&g, Flow::Auth, &args, false)),
+        Command::List => block_on(list::run(&g)),
+        Command::Test(TestCommand::Auth(args)) => block_on(test::run(&g, Flow::Auth, &args, false)),
         Command::Test(TestCommand::Refresh { args, auth_first }) => {
-            runtime()?.block_on(test::run(&g, Flow::Refresh, &args, auth_first))
+            block_on(test::run(&g, Flow::Refresh, &args, auth_first))
         }
-        Command::Test(TestCommand::Api(args)) => runtime()?.block_on(test::run(&g, Flow::Api, &args, false)),
-        Command::Cache(CacheCommand::Show { connector }) => runtime()?.block_on(cache::show(&g, &connector)),
-        Command::Cache(CacheCommand::Clear { connectors, all }) => {
-            runtime()?.block_on(cache::clear(&g, &connectors, all))
-        }
-        Command::Demo => runtime()?.block_on(demo::run(&g)),
+        Command::Test(TestCommand::Api(args)) => block_on(test::run(&g, Flow::Api, &args, false)),
+        Command::Cache(CacheCommand::Show { connector }) => block_on(cache::show(&g, &connector)),
+        Command::Cache(CacheCommand::Clear { connectors, all }) => block_on(cache::clear(&g, &connectors, all)),
+        Command::Demo => block_on(demo::run(&g)),
     }
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime, Error> {
-    tokio::runtime::Builder::new_multi_thread()
+/// Runs a command on a fresh runtime; a keyring call that never returned
+/// (it has already timed out) does not hold the process open on the way out.
+fn block_on(command: impl std::future::Future<Output = Result<(), Error>>) -> Result<(), Error> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
-        .map_err(|e| Error::environment(format!("cannot start the async runtime: {e}"), None))
+        .map_err(|e| Error::environment(format!("cannot start the async runtime: {e}"), None))?;
+    let result = runtime.block_on(command);
+    runtime.shutdown_timeout(std::time::Duration::from_millis(200));
+    result
 }

@@ -174,6 +174,20 @@ impl Session {
         self.ctx.iter().filter(|(k, _)| *k != "vars").map(|(k, v)| (k.clone(), v.clone())).collect()
     }
 
+    /// What to cache now: outputs as they stand, Form values, the cookie jar.
+    pub fn cache_entry(&self) -> crate::cache::Entry {
+        crate::cache::Entry {
+            version: crate::cache::FORMAT_VERSION,
+            connector: self.connector.name.clone(),
+            saved_at: time::OffsetDateTime::now_utc()
+                .format(&time::format_description::well_known::Rfc3339)
+                .unwrap_or_default(),
+            outputs: self.outputs(),
+            inputs: self.form_values.clone(),
+            cookies: self.http.cookies(),
+        }
+    }
+
     fn emit(&self, report: &StepReport) {
         if let Some(f) = &self.options.on_step {
             f(&self.connector.name, report);

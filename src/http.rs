@@ -162,6 +162,11 @@ impl Http {
                     .url
                     .join(&location)
                     .map_err(|e| format!("{}: bad redirect location `{location}`: {e}", sent.summary()))?;
+                if next.origin() != sent.url.origin() {
+                    // Credentials meant for one origin are not handed to another.
+                    req.headers
+                        .retain(|(n, _)| !n.eq_ignore_ascii_case("authorization") && !n.eq_ignore_ascii_case("cookie"));
+                }
                 if status == 303 || (matches!(status, 301 | 302) && req.method == "POST") {
                     req.method = "GET".into();
                     req.body = Body::Empty;
@@ -252,8 +257,7 @@ impl Http {
         record.duration = clock.elapsed();
         match result {
             Ok((status, resp_headers, text)) => {
-                for (name, value) in resp_headers.iter().filter(|(n, _)| n == "set-cookie") {
-                    let _ = name;
+                for (_, value) in resp_headers.iter().filter(|(n, _)| n == "set-cookie") {
                     self.store_cookie(value, &req.url, cookies_set);
                 }
                 record.status = Some(status);

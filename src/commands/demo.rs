@@ -10,7 +10,7 @@ use crate::cache;
 use crate::cli::{Format, Global};
 use crate::connector::load::load_str;
 use crate::demo::DemoServer;
-use crate::error::{EXIT_ENVIRONMENT, Error};
+use crate::error::Error;
 use crate::flow::{Flow, Options, RunResult, Session};
 use crate::prompt::{Prompter, can_prompt};
 use crate::report;
@@ -64,7 +64,7 @@ pub async fn run(g: &Global) -> Result<(), Error> {
         say(g, &style("--no-cache: nothing is written to the keyring").dim().to_string());
         false
     } else {
-        match cache::save(entry(&session)).await {
+        match cache::save(session.cache_entry()).await {
             Ok(()) => {
                 say(
                     g,
@@ -99,7 +99,7 @@ pub async fn run(g: &Global) -> Result<(), Error> {
     show(g, &second);
     results.push(second.clone());
     if second.ok && cached {
-        let _ = cache::save(entry(&session)).await;
+        let _ = cache::save(session.cache_entry()).await;
         say(
             g,
             &format!(
@@ -111,24 +111,10 @@ pub async fn run(g: &Global) -> Result<(), Error> {
     finish(g, &results)
 }
 
-fn entry(session: &Session) -> cache::Entry {
-    cache::Entry {
-        version: cache::FORMAT_VERSION,
-        connector: session.connector.name.clone(),
-        saved_at: time::OffsetDateTime::now_utc()
-            .format(&time::format_description::well_known::Rfc3339)
-            .unwrap_or_default(),
-        outputs: session.outputs(),
-        inputs: session.form_values.clone(),
-        cookies: session.http.cookies(),
-    }
-}
-
 fn finish(g: &Global, results: &[RunResult]) -> Result<(), Error> {
     if g.format == Format::Json {
         report::print_json(&report::json_results(results));
     }
     let code = results.iter().map(|r| r.exit_code).max().unwrap_or(0);
-    let _ = EXIT_ENVIRONMENT;
     if code == 0 { Ok(()) } else { Err(Error::Reported { code }) }
 }

@@ -238,22 +238,14 @@ async fn run_one(
     result.flow = flow.name();
     let unchanged =
         loaded.is_some_and(|(outputs, cookies)| outputs == session.outputs() && cookies == session.http.cookies());
-    if result.ok && !no_cache && !unchanged {
-        let entry = cache::Entry {
-            version: cache::FORMAT_VERSION,
-            connector: name.clone(),
-            saved_at: time::OffsetDateTime::now_utc()
-                .format(&time::format_description::well_known::Rfc3339)
-                .unwrap_or_default(),
-            outputs: session.outputs(),
-            inputs: session.form_values.clone(),
-            cookies: session.http.cookies(),
-        };
-        if let Err(e) = cache::save(entry).await {
-            let message = format!("nothing was cached: {e}");
-            warn_keyring_once(&message);
-            warnings.push(message);
-        }
+    if result.ok
+        && !no_cache
+        && !unchanged
+        && let Err(e) = cache::save(session.cache_entry()).await
+    {
+        let message = format!("nothing was cached: {e}");
+        warn_keyring_once(&message);
+        warnings.push(message);
     }
     result.warnings = warnings;
     result

@@ -96,3 +96,19 @@ fn accept_status_lets_a_step_continue() {
     assert_eq!(out.code, 0, "{out:?}");
     assert!(server.requests().iter().any(|r| r.path == "/x?status=401"));
 }
+
+#[test]
+fn credentials_are_not_forwarded_to_another_origin_on_redirect() {
+    let other = Server::start(|_| Resp::json(200, json!({"ok": true})));
+    let target = format!("{}/elsewhere", other.url);
+    let server = Server::start(move |_| Resp::text(302, "").header("Location", &target));
+    let yaml = format!(
+        "base_url: {}\nauth_flow:\n  - {{id: call, type: api_request, request: {{url: /thing, headers: {{Authorization: Bearer secret-xyz, X-Keep: yes}}}}}}\n",
+        server.url
+    );
+    let out = Conntest::new().connector("cross", &yaml).args(["--no-cache", "test", "auth", "cross"]).run();
+    assert_eq!(out.code, 0, "{out:?}");
+    let landed = other.requests().into_iter().next().expect("redirect followed");
+    assert_eq!(landed.header("authorization"), None);
+    assert_eq!(landed.header("x-keep"), Some("yes"));
+}
