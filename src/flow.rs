@@ -80,8 +80,6 @@ pub struct RunResult {
     pub duration: Duration,
     #[serde(skip)]
     pub hint: Option<String>,
-    #[serde(skip)]
-    pub warnings: Vec<String>,
 }
 
 /// Called with the connector name and each finished step (live text output).
@@ -399,7 +397,6 @@ impl Session {
             file: self.connector.file.display().to_string(),
             duration: Duration::ZERO,
             hint: None,
-            warnings: Vec::new(),
         };
         match outcome {
             Ok(test) => {

@@ -48,7 +48,6 @@ fn failed_result(name: String, file: String, flow: Flow, code: u8, error: String
         file,
         duration: Duration::ZERO,
         hint,
-        warnings: Vec::new(),
     }
 }
 
@@ -183,7 +182,6 @@ async fn run_one(
         Err(e) => return failed_result(name, file, flow, e.exit_code(), e.to_string(), e.hint()),
     };
     let mut run_flow = flow;
-    let mut warnings = Vec::new();
     // What the cache held, to skip rewriting an entry that did not change.
     let mut loaded = None;
     if flow != Flow::Auth {
@@ -243,10 +241,7 @@ async fn run_one(
         && !unchanged
         && let Err(e) = cache::save(session.cache_entry()).await
     {
-        let message = format!("nothing was cached: {e}");
-        warn_keyring_once(&message);
-        warnings.push(message);
+        warn_keyring_once(&format!("nothing was cached: {e}"));
     }
-    result.warnings = warnings;
     result
 }
