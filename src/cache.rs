@@ -85,6 +85,14 @@ fn describe(e: &keyring_core::Error) -> String {
     }
 }
 
+/// Opens the keyring in the background (a D-Bus connection and an encrypted
+/// session cost ~6 ms) while the flow runs; later calls wait for it.
+pub fn prewarm() {
+    tokio::task::spawn_blocking(|| {
+        let _ = init_store();
+    });
+}
+
 /// Runs a blocking keyring call on the blocking pool with a timeout.
 async fn call<T: Send + 'static>(f: impl FnOnce() -> Result<T, CacheError> + Send + 'static) -> Result<T, CacheError> {
     let task = tokio::task::spawn_blocking(move || {

@@ -60,6 +60,9 @@ pub async fn run(g: &Global, flow: Flow, args: &TestArgs, auth_first: bool) -> R
     if files.is_empty() {
         return Err(Error::usage(format!("no connectors in {}", g.dir.display()), Some("pass --dir DIR".to_string())));
     }
+    if !g.no_cache {
+        cache::prewarm();
+    }
     let provided = collect_inputs(&args.inputs, &args.input_envs, args.inputs_file.as_deref())?;
     let vars = parse_vars(&args.vars)?;
     let interactive = can_prompt(g.non_interactive);
