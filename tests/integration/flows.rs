@@ -259,3 +259,38 @@ fn junit_report_names_the_failing_step() {
     assert!(xml.contains(r#"<failure message="step login failed""#), "{xml}");
     assert!(!xml.contains("wrong-password-canary"), "{xml}");
 }
+
+/// A server that sets `csrf` on /csrf and rotates it at /login, like Django does.
+fn rotating_csrf_server(location: &'static str) -> Server {
+    Server::start(move |req| {
+        let sent = |name: &str| -> Option<String> {
+            let from_query = req.path.split_once('?').map(|(_, q)| q.to_string()).unwrap_or_default();
+            let source = if location == "query" { from_query } else { req.body.clone() };
+            source.split('&').find_map(|kv| kv.strip_prefix(&format!("{name}=")).map(str::to_string))
+        };
+        match req.path_only() {
+            "/csrf" => Resp::json(200, json!({})).header("Set-Cookie", "csrf=one; Path=/"),
+            "/login" if sent("csrf_token").as_deref() == Some("one") => {
+                Resp::json(200, json!({"ok": true})).header("Set-Cookie", "csrf=two; Path=/")
+            }
+            "/me" if location == "query" && sent("csrf_token").as_deref() == Some("two") => Resp::json(200, json!({})),
+            "/me" if location == "body" => Resp::json(200, json!({})),
+            _ => Resp::json(403, json!({"error": "csrf"})),
+        }
+    })
+}
+
+#[test]
+fn double_submit_in_body_and_query_follows_a_rotating_cookie() {
+    for location in ["body", "query"] {
+        let server = rotating_csrf_server(location);
+        let yaml = format!(
+            "base_url: {}\ncookies:\n  forward_all: true\n  double_submit: {{cookie: csrf, name: csrf_token, in: {location}}}\nauth_flow:\n  - {{id: csrf, type: api_request, request: {{url: /csrf}}}}\n  - {{id: login, type: api_request, request: {{method: POST, url: /login, form: {{user: ann}}}}}}\ntest_api: {{request: {{url: /me}}}}\n",
+            server.url
+        );
+        let out = Conntest::new().connector("ds", &yaml).args(["--no-cache", "test", "auth", "ds"]).run();
+        assert_eq!(out.code, 0, "{location}: {out:?}");
+        let login = server.requests().into_iter().find(|r| r.path_only() == "/login").expect("login");
+        assert_eq!(login.header("cookie"), Some("csrf=one"), "{location}");
+    }
+}

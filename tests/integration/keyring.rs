@@ -230,3 +230,40 @@ fn clear_all_removes_every_item_even_of_deleted_connectors() {
     assert!(first >= 4, "two split entries stored: {stdout}");
     assert!(stdout.contains("left=0"), "{stdout}");
 }
+
+#[test]
+fn a_bus_without_a_secret_service_is_an_unreachable_keyring() {
+    let server = server(10);
+    let t = conntest("noprov", &server.url);
+    // A private session bus that can activate nothing: no Secret Service provider at all.
+    let config = t.path().join("bus.conf");
+    std::fs::write(
+        &config,
+        r#"<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN" "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig><type>session</type><listen>unix:tmpdir=/tmp</listen><auth>EXTERNAL</auth>
+<policy context="default"><allow send_destination="*" eavesdrop="true"/><allow eavesdrop="true"/><allow own="*"/></policy></busconfig>"#,
+    )
+    .expect("write bus config");
+    let run = |args: &[&str]| -> Output {
+        let out = Command::new("dbus-run-session")
+            .arg(format!("--config-file={}", config.display()))
+            .arg("--")
+            .arg(bin())
+            .args(args)
+            .current_dir(t.path())
+            .env("CI", "true")
+            .env("NO_COLOR", "1")
+            .output()
+            .expect("dbus-run-session installed");
+        Output {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    };
+    let auth = run(&["test", "auth", "noprov", "--input", "f.user=ann"]);
+    assert_eq!(auth.code, 0, "{auth:?}");
+    assert!(auth.stderr.contains("nothing was cached"), "{auth:?}");
+    let api = run(&["test", "api", "noprov"]);
+    assert_eq!(api.code, 4, "{api:?}");
+}

@@ -42,8 +42,11 @@ fn form_prompt_shows_title_and_labels_hides_password_and_reasks_bad_email() {
     p.send_line("ann@example.com").expect("type");
     p.expect("Secret word").expect("password label shown");
     p.send_line(password).expect("type");
+    // The slow login shows a spinner naming the connector and step.
+    let spinner = p.expect("pty: login").expect("spinner while waiting");
     let rest = p.expect(Eof).expect("finishes");
-    let mut bytes = rest.before().to_vec();
+    let mut bytes = spinner.before().to_vec();
+    bytes.extend(rest.before());
     bytes.extend(rest.get(0).unwrap_or_default());
     let screen = String::from_utf8_lossy(&bytes).into_owned();
     assert!(!screen.contains(password), "password echoed:\n{screen}");
