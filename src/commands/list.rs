@@ -1,7 +1,7 @@
 //! `conntest list`: connectors found, their step types and cache state.
 
 use console::style;
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::cache;
 use crate::cli::{Format, Global};
@@ -34,11 +34,19 @@ pub async fn run(g: &Global) -> Result<(), Error> {
         let saved_at = if is_cached { cache::load(&name).await.ok().flatten().map(|e| e.saved_at) } else { None };
         rows.push((name, file.display().to_string(), steps, is_cached, saved_at, valid));
     }
+    // Cached entries whose connector file is gone: support staff still need to see them.
+    for name in &cached {
+        if !rows.iter().any(|r| &r.0 == name) {
+            let saved_at = cache::load(name).await.ok().flatten().map(|e| e.saved_at);
+            rows.push((name.clone(), String::new(), Vec::new(), true, saved_at, true));
+        }
+    }
     match g.format {
         Format::Json => {
             let connectors: Vec<_> = rows
                 .iter()
                 .map(|(name, file, steps, cached, saved_at, valid)| {
+                    let file = if file.is_empty() { Value::Null } else { Value::from(file.as_str()) };
                     json!({"name": name, "file": file, "steps": steps, "cached": cached, "saved_at": saved_at, "valid": valid})
                 })
                 .collect();

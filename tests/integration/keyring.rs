@@ -65,6 +65,13 @@ fn auth_stores_an_entry_that_show_reads_and_clear_removes() {
 
     let list = conntest(&name, &server.url).args(["--format", "json", "list"]).run();
     assert_eq!(list.json()["connectors"][0]["cached"], true, "{list:?}");
+    assert!(list.json()["connectors"][0]["saved_at"].is_string(), "{list:?}");
+    // With its file gone, the entry is still listed for support staff.
+    let orphan = Conntest::new().connector("other", "auth_flow: []\n").args(["--format", "json", "list"]).run();
+    let listed = orphan.json()["connectors"].as_array().cloned().unwrap_or_default();
+    let entry = listed.iter().find(|c| c["name"] == name.as_str()).expect("orphan entry listed");
+    assert_eq!(entry["file"], serde_json::Value::Null);
+    assert_eq!(entry["cached"], true);
 
     let clear = conntest(&name, &server.url).args(["cache", "clear", &name]).run();
     assert_eq!(clear.code, 0, "{clear:?}");

@@ -106,7 +106,7 @@ fn cached_refresh_rotates_tokens_and_api_reads_the_cache() {
     assert_eq!(server.count("/login"), 1, "test api runs no auth step");
     let refresh = t().args(["--format", "json", "test", "refresh", &name]).run();
     assert_eq!(refresh.code, 1, "rt-1 was rotated to rt-2, which this server refuses: {refresh:?}");
-    let last = server.requests().into_iter().filter(|r| r.path_only() == "/refresh").last().expect("refresh sent");
+    let last = server.requests().into_iter().rfind(|r| r.path_only() == "/refresh").expect("refresh sent");
     assert_eq!(last.body, "refresh_token=rt-2", "the rotated refresh token was cached and used");
     let _ = t().args(["cache", "clear", &name]).run();
 }
