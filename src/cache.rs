@@ -16,7 +16,15 @@ use crate::http::CookieRecord;
 
 pub const SERVICE: &str = "conntest";
 pub const FORMAT_VERSION: u32 = 1;
-const CALL_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long one keyring call may take (env `CONNTEST_KEYRING_TIMEOUT`, seconds).
+fn call_timeout() -> Duration {
+    std::env::var("CONNTEST_KEYRING_TIMEOUT")
+        .ok()
+        .and_then(|v| v.parse::<f64>().ok())
+        .filter(|s| s.is_finite() && *s > 0.0)
+        .map(Duration::from_secs_f64)
+        .unwrap_or(Duration::from_secs(10))
+}
 const MAGIC: &str = "conntest-cache";
 
 /// What is cached for one connector.
@@ -99,12 +107,13 @@ async fn call<T: Send + 'static>(f: impl FnOnce() -> Result<T, CacheError> + Sen
         init_store().map_err(CacheError::Unavailable)?;
         f()
     });
-    match tokio::time::timeout(CALL_TIMEOUT, task).await {
+    let limit = call_timeout();
+    match tokio::time::timeout(limit, task).await {
         Ok(Ok(result)) => result,
         Ok(Err(join)) => Err(CacheError::Unavailable(format!("keyring call failed: {join}"))),
         Err(_) => Err(CacheError::Unavailable(format!(
-            "the keyring did not answer within {} s (is it locked?)",
-            CALL_TIMEOUT.as_secs()
+            "the keyring did not answer within {} s (is it locked, or waiting on a prompt?)",
+            limit.as_secs_f64()
         ))),
     }
 }

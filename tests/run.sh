@@ -68,7 +68,8 @@ set +e
 if [ -n "${RUN_SH_TEST_CMD:-}" ]; then
     bash tests/keyring-session.sh -- bash -c "$RUN_SH_TEST_CMD" </dev/null
 else
-    bash tests/keyring-session.sh -- cargo test --locked --all-targets "$@" </dev/null
+    # A hung test must not eat CI's whole budget: the build and the suite get 40 minutes.
+    bash tests/keyring-session.sh -- timeout --kill-after=30 2400 cargo test --locked --all-targets "$@" </dev/null
 fi
 rc=$?
 set -e

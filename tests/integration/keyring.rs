@@ -274,3 +274,27 @@ fn a_bus_without_a_secret_service_is_an_unreachable_keyring() {
     let api = run(&["test", "api", "noprov"]);
     assert_eq!(api.code, 4, "{api:?}");
 }
+
+#[test]
+fn a_keyring_that_never_answers_times_out() {
+    let python = std::env::var("CONNTEST_PEERS_PYTHON").expect("CONNTEST_PEERS_PYTHON (run tests/run.sh)");
+    let hung = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/peers/hung_secrets.py");
+    let server = server(10);
+    let t = conntest("hung", &server.url);
+    let script = format!(
+        "{python} {hung} > ready.txt 2>&1 & for i in $(seq 100); do grep -q READY ready.txt && break; sleep 0.1; done; \
+         export CONNTEST_KEYRING_TIMEOUT=1 CI=true NO_COLOR=1; \
+         {bin} test auth hung --input f.user=ann; echo auth=$?; {bin} test api hung; echo api=$?; kill %1",
+        bin = bin().display()
+    );
+    let started = std::time::Instant::now();
+    let out = Command::new("dbus-run-session")
+        .args(["--", "bash", "-c", &script])
+        .current_dir(t.path())
+        .output()
+        .expect("run");
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("auth=0") && stdout.contains("api=4"), "{stdout}\n{stderr}");
+    assert!(stderr.contains("did not answer within 1 s"), "{stderr}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(15), "took {:?}", started.elapsed());
+}

@@ -3,7 +3,8 @@
 #   - Debian packages: gnome-keyring (Secret Service daemon), libsecret-tools
 #     (secret-tool), dbus + dbus-user-session (dbus-run-session, dbus-send),
 #     tmux (interactive-prompt tests), curl (readiness probes).
-#   - A Python venv at target/peers-venv (relative to the repo root) with Django 5.2.x.
+#   - A Python venv at target/peers-venv (relative to the repo root) with Django 5.2.x
+#     and dbus-next.
 # Works as root with no stdin; apt is skipped when the binaries are present,
 # pip when Django already imports from the venv.
 #   Usage: tests/peers/setup.sh            (env PEERS_VENV overrides the venv path)
@@ -46,7 +47,7 @@ if ((${#need_apt[@]})); then
 fi
 
 # ---- Python venv with Django -------------------------------------------------
-if [ -x "$VENV/bin/python" ] && "$VENV/bin/python" -c 'import django, sys; sys.exit(0 if django.VERSION[:2] == (5, 2) else 1)' 2>/dev/null; then
+if [ -x "$VENV/bin/python" ] && "$VENV/bin/python" -c 'import django, dbus_next, sys; sys.exit(0 if django.VERSION[:2] == (5, 2) else 1)' 2>/dev/null; then
     exit 0
 fi
 
@@ -69,5 +70,6 @@ log "creating venv $VENV with $("$PY" --version 2>&1)"
 rm -rf "$VENV"
 mkdir -p "$(dirname "$VENV")"
 "$PY" -m venv "$VENV"
-"$VENV/bin/python" -m pip install -q --disable-pip-version-check --no-input 'Django>=5.2,<5.3' </dev/null
+# dbus-next (pure Python) plays a Secret Service that never answers (tests/peers/hung_secrets.py).
+"$VENV/bin/python" -m pip install -q --disable-pip-version-check --no-input 'Django>=5.2,<5.3' 'dbus-next>=0.2.3,<0.3' </dev/null
 "$VENV/bin/python" -c 'import django; print("peers/setup: Django", django.get_version())' >&2
