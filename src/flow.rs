@@ -4,10 +4,10 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::connector::model::{Check, Connector, RefreshMode};
+pub use crate::outcome::{RunResult, StepReport, TestApiReport};
 use crate::error::{EXIT_FAILED, EXIT_OK, EXIT_USAGE, Error};
 use crate::http::{ExchangeHook, Http};
 use crate::prompt::Prompter;
@@ -31,55 +31,6 @@ impl Flow {
             Flow::Api => "api",
         }
     }
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct StepReport {
-    pub id: String,
-    #[serde(rename = "type")]
-    pub kind: &'static str,
-    pub ok: bool,
-    pub duration_ms: u64,
-    #[serde(skip)]
-    pub summary: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub outputs: Option<Value>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-    /// Which flow ran the step (auth, or refresh after a 401).
-    #[serde(skip)]
-    pub phase: &'static str,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct TestApiReport {
-    pub name: String,
-    pub status: Option<u16>,
-    pub ok: bool,
-    pub duration_ms: u64,
-    #[serde(skip)]
-    pub summary: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-}
-
-/// The result of one connector and flow, as every report shows it.
-#[derive(Debug, Clone, Serialize)]
-pub struct RunResult {
-    pub connector: String,
-    pub flow: &'static str,
-    pub ok: bool,
-    pub exit_code: u8,
-    pub refreshed: bool,
-    pub steps: Vec<StepReport>,
-    pub test_api: Option<TestApiReport>,
-    pub error: Option<String>,
-    #[serde(skip)]
-    pub file: String,
-    #[serde(skip)]
-    pub duration: Duration,
-    #[serde(skip)]
-    pub hint: Option<String>,
 }
 
 /// Called with the connector name and each finished step (live text output).

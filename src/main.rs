@@ -8,6 +8,7 @@ mod demo;
 mod error;
 mod flow;
 mod http;
+mod outcome;
 mod prompt;
 mod report;
 mod request;
