@@ -7,9 +7,9 @@ use std::time::{Duration, Instant};
 use serde_json::{Map, Value};
 
 use crate::connector::model::{Check, Connector, RefreshMode};
-pub use crate::outcome::{RunResult, StepReport, TestApiReport};
-use crate::error::{EXIT_FAILED, EXIT_OK, EXIT_USAGE, Error};
+use crate::error::{EXIT_FAILED, EXIT_OK, Error};
 use crate::http::{ExchangeHook, Http};
+pub use crate::outcome::{RunResult, StepReport, TestApiReport};
 use crate::prompt::Prompter;
 use crate::request::{excerpt, prepare};
 use crate::secret::{is_secret_name, masker};
@@ -366,10 +366,8 @@ impl Session {
                 result.test_api = test;
             }
             Err(e) => {
+                // Usage (2) and needs-input (3) keep their codes; anything else failed the connector.
                 result.exit_code = e.exit_code().max(EXIT_FAILED);
-                if matches!(e, Error::Usage { .. }) {
-                    result.exit_code = EXIT_USAGE;
-                }
                 let failed_step = result.steps.iter().rev().find(|s| !s.ok).map(|s| s.id.clone());
                 result.error = Some(match failed_step {
                     Some(id) => format!("step `{id}`: {e}"),

@@ -184,6 +184,17 @@ async fn run_one(
         Ok(s) => s,
         Err(e) => return failed_result(name, file, flow, e.exit_code(), e.to_string(), e.hint()),
     };
+    if flow == Flow::Refresh && connector.refresh.is_none() {
+        let hint = Some("add a `refresh_flow:` to the connector file, or use `test auth`".to_string());
+        return failed_result(
+            name.clone(),
+            file,
+            flow,
+            EXIT_USAGE,
+            format!("connector `{name}` has no refresh_flow"),
+            hint,
+        );
+    }
     let mut run_flow = flow;
     // What the cache held, to skip rewriting an entry that did not change.
     let mut loaded = None;
