@@ -47,6 +47,7 @@ impl Prompter {
         let mut outputs = Map::new();
         let mut to_ask: Vec<Field> = Vec::new();
         let mut from_input = Vec::new();
+        let mut from_cache = Vec::new();
         let stored = self.stored.lock().ok().and_then(|s| s.as_ref().and_then(|m| m.get(step).cloned()));
         for field in &form.fields {
             if let Some(value) = self.provided.get(&(step.to_string(), field.key.clone())) {
@@ -56,7 +57,7 @@ impl Prompter {
                 from_input.push(field.key.clone());
                 outputs.insert(field.key.clone(), parsed);
             } else if let Some(v) = stored.as_ref().and_then(|s| s.get(&field.key)) {
-                from_input.push(field.key.clone());
+                from_cache.push(field.key.clone());
                 outputs.insert(field.key.clone(), v.clone());
             } else if self.interactive {
                 to_ask.push(field.clone());
@@ -76,6 +77,9 @@ impl Prompter {
                 .map_err(|e| Error::Prompt(e.to_string()))??;
             outputs.extend(answers);
         }
+        // Outputs in the order the form declares its fields.
+        let outputs: Map<String, Value> =
+            form.fields.iter().filter_map(|f| Some((f.key.clone(), outputs.get(&f.key)?.clone()))).collect();
         for field in &form.fields {
             if field.kind == FieldKind::Password
                 && let Some(Value::String(s)) = outputs.get(&field.key)
@@ -89,6 +93,9 @@ impl Prompter {
         }
         if !from_input.is_empty() {
             parts.push(format!("given {}", from_input.join(", ")));
+        }
+        if !from_cache.is_empty() {
+            parts.push(format!("stored {}", from_cache.join(", ")));
         }
         if parts.is_empty() {
             parts.push("defaults".into());

@@ -101,31 +101,59 @@ fn a_large_entry_is_split_and_round_trips_intact() {
     }
 }
 
+/// Stores `text` where conntest looks for `name`'s entry, as another program could.
+fn plant(name: &str, text: &str) {
+    use std::io::Write as _;
+    let mut store = Command::new("secret-tool")
+        .args(["store", "--label=junk", "service", "conntest", "username", name, "account", name])
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .expect("secret-tool");
+    store.stdin.take().expect("stdin").write_all(text.as_bytes()).expect("write");
+    assert!(store.wait().expect("wait").success());
+}
+
+/// The keyring test connector plus a refresh flow, for `test refresh --auth-first`.
+fn refreshable(name: &str, url: &str) -> Conntest {
+    let yaml = connector(name, url).replace(
+        "request_parameters:",
+        "refresh_flow:\n  steps:\n    - {id: again, type: api_request, request: {method: POST, url: /login}}\n  update_variables:\n    login.body.access_token: '{{ again.body.access_token }}'\nrequest_parameters:",
+    );
+    Conntest::new().connector(name, &yaml)
+}
+
 #[test]
 fn a_corrupt_entry_is_a_warning_and_a_miss() {
     require_keyring();
     let server = server(10);
     let name = unique("corrupt");
-    let mut store = Command::new("secret-tool")
-        .args(["store", "--label=junk", "service", "conntest", "username", &name, "account", &name])
-        .stdin(std::process::Stdio::piped())
-        .spawn()
-        .expect("secret-tool");
-    use std::io::Write as _;
-    store.stdin.take().expect("stdin").write_all(b"{not a conntest entry").expect("write");
-    assert!(store.wait().expect("wait").success());
-
+    plant(&name, "{not a conntest entry");
     let api = conntest(&name, &server.url).args(["test", "api", &name]).run();
     assert_eq!(api.code, 4, "{api:?}");
     assert!(api.stderr.contains("warning:") && api.stderr.contains("cannot be read"), "{api:?}");
+    assert!(api.stdout.contains("nothing cached"), "{api:?}");
+    // A miss, so --auth-first signs in afresh, refreshes, and replaces the entry.
     let fresh =
-        conntest(&name, &server.url).args(["test", "refresh", &name, "--auth-first", "--input", "f.user=ann"]).run();
-    // There is no refresh flow: the auth flow ran fresh, then the refresh flow is reported missing.
+        refreshable(&name, &server.url).args(["test", "refresh", &name, "--auth-first", "--input", "f.user=ann"]).run();
+    assert_eq!(fresh.code, 0, "{fresh:?}");
     assert!(fresh.stderr.contains("cannot be read"), "{fresh:?}");
-    let auth = conntest(&name, &server.url).args(["test", "auth", &name, "--input", "f.user=ann"]).run();
-    assert_eq!(auth.code, 0, "{auth:?}");
     let show = conntest(&name, &server.url).args(["cache", "show", &name]).run();
     assert_eq!(show.code, 0, "the fresh run replaced the corrupt entry: {show:?}");
+    conntest(&name, &server.url).args(["cache", "clear", &name]).run();
+}
+
+#[test]
+fn an_entry_of_another_format_version_is_a_warning_and_a_miss() {
+    require_keyring();
+    let server = server(10);
+    let name = unique("oldver");
+    let old = format!(
+        "conntest-cache g0 1/1\n{{\"version\":0,\"connector\":\"{name}\",\"saved_at\":\"2020-01-01T00:00:00Z\",\"outputs\":{{}},\"inputs\":{{}},\"cookies\":[]}}"
+    );
+    plant(&name, &old);
+    let api = conntest(&name, &server.url).args(["test", "api", &name]).run();
+    assert_eq!(api.code, 4, "{api:?}");
+    assert!(api.stderr.contains("format version 0"), "{api:?}");
     conntest(&name, &server.url).args(["cache", "clear", &name]).run();
 }
 
@@ -141,9 +169,18 @@ fn twenty_concurrent_runs_leave_a_complete_entry() {
         "--input",
         "f.user=ann",
     ]);
-    let children: Vec<_> = (0..20).map(|_| t.command().spawn().expect("spawn")).collect();
-    for mut c in children {
-        assert!(c.wait().expect("wait").success());
+    let children: Vec<_> = (0..20)
+        .map(|_| {
+            let mut cmd = t.command();
+            cmd.stdout(std::process::Stdio::null()).stderr(std::process::Stdio::piped());
+            cmd.spawn().expect("spawn")
+        })
+        .collect();
+    for c in children {
+        let out = c.wait_with_output().expect("wait");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{stderr}");
+        assert!(!stderr.contains("warning"), "every run cached its outputs: {stderr}");
     }
     let show = conntest(&name, &server.url)
         .env("CONNTEST_CACHE_CHUNK_CHARS", "700")

@@ -145,6 +145,7 @@ test_api: {{request: {{url: /me}}}}
     // No --input now, non-interactive: the values must come from the cache.
     let refresh = t().args(["test", "refresh", &name]).run();
     assert_eq!(refresh.code, 0, "{refresh:?}");
+    assert!(refresh.stdout.contains("✔ f (refresh) form stored user, password"), "{refresh:?}");
     assert_eq!(
         *logins.lock().expect("lock"),
         vec!["p=pw-stored-1&u=ann".to_string(), "p=pw-stored-1&u=ann".to_string()]
