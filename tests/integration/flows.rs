@@ -294,3 +294,45 @@ fn double_submit_in_body_and_query_follows_a_rotating_cookie() {
         assert_eq!(login.header("cookie"), Some("csrf=one"), "{location}");
     }
 }
+
+#[test]
+fn body_request_parameters_merge_into_json_and_form_bodies() {
+    let server = Server::start(|_| Resp::json(200, json!({"ok": true})));
+    for (body, expected) in [("json: {a: 1}", r#"{"a":1,"tenant":"acme"}"#), ("form: {a: '1'}", "a=1&tenant=acme")] {
+        let yaml = format!(
+            "base_url: {}\nvariables: {{tenant: acme}}\nauth_flow: []\nrequest_parameters:\n  - {{name: tenant, in: body, value: '{{{{ vars.tenant }}}}'}}\ntest_api: {{request: {{method: POST, url: /me, {body}}}}}\n",
+            server.url
+        );
+        let out = Conntest::new().connector("bp", &yaml).args(["--no-cache", "test", "auth", "bp"]).run();
+        assert_eq!(out.code, 0, "{out:?}");
+        let sent = server.requests().last().map(|r| r.body.clone()).unwrap_or_default();
+        assert_eq!(sent, expected);
+    }
+}
+
+#[test]
+fn the_cookie_jar_honours_path_and_expiry() {
+    let server = Server::start(|req| match req.path_only() {
+        "/login" => Resp::json(200, json!({}))
+            .header("Set-Cookie", "scoped=1; Path=/api")
+            .header("Set-Cookie", "gone=1; Path=/; Max-Age=0")
+            .header("Set-Cookie", "site=1; Path=/"),
+        _ => Resp::json(200, json!({})),
+    });
+    let yaml = format!(
+        "base_url: {}\ncookies: {{forward_all: true}}\nauth_flow:\n  - {{id: login, type: api_request, request: {{method: POST, url: /login}}}}\n  - {{id: api, type: api_request, request: {{url: /api/x}}}}\ntest_api: {{request: {{url: /other}}}}\n",
+        server.url
+    );
+    let out = Conntest::new().connector("jar", &yaml).args(["--no-cache", "test", "auth", "jar"]).run();
+    assert_eq!(out.code, 0, "{out:?}");
+    let cookie = |path: &str| {
+        server
+            .requests()
+            .into_iter()
+            .find(|r| r.path_only() == path)
+            .and_then(|r| r.header("cookie").map(str::to_string))
+    };
+    let api = cookie("/api/x").unwrap_or_default();
+    assert!(api.contains("scoped=1") && api.contains("site=1") && !api.contains("gone"), "{api}");
+    assert_eq!(cookie("/other").as_deref(), Some("site=1"));
+}
