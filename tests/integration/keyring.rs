@@ -214,6 +214,11 @@ fn without_a_keyring_auth_runs_and_warns_and_api_exits_4() {
     assert!(!no_cache.stderr.contains("warning"), "--no-cache never touches the keyring: {no_cache:?}");
 }
 
+/// Runs `conntest ARGS` in `dir` under `wrapper`, a command line that ends in `--`.
+fn under(mut wrapper: Command, dir: &std::path::Path, args: &[&str]) -> Output {
+    wrapper.arg(bin()).args(args).current_dir(dir).env("CI", "true").env("NO_COLOR", "1").output().expect("run").into()
+}
+
 /// Runs `conntest ARGS` inside a fresh session (`--locked` or not) of tests/keyring-session.sh.
 fn in_session(locked: bool, dir: &std::path::Path, args: &[&str]) -> Output {
     let session = std::env::var("CONNTEST_KEYRING_SESSION").expect("CONNTEST_KEYRING_SESSION (run tests/run.sh)");
@@ -221,20 +226,8 @@ fn in_session(locked: bool, dir: &std::path::Path, args: &[&str]) -> Output {
     if locked {
         cmd.arg("--locked");
     }
-    let out = cmd
-        .arg("--")
-        .arg(bin())
-        .args(args)
-        .current_dir(dir)
-        .env("CI", "true")
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("keyring session");
-    Output {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    cmd.arg("--");
+    under(cmd, dir, args)
 }
 
 #[test]
@@ -288,22 +281,10 @@ fn a_bus_without_a_secret_service_is_an_unreachable_keyring() {
 <policy context="default"><allow send_destination="*" eavesdrop="true"/><allow eavesdrop="true"/><allow own="*"/></policy></busconfig>"#,
     )
     .expect("write bus config");
-    let run = |args: &[&str]| -> Output {
-        let out = Command::new("dbus-run-session")
-            .arg(format!("--config-file={}", config.display()))
-            .arg("--")
-            .arg(bin())
-            .args(args)
-            .current_dir(t.path())
-            .env("CI", "true")
-            .env("NO_COLOR", "1")
-            .output()
-            .expect("dbus-run-session installed");
-        Output {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
+    let run = |args: &[&str]| {
+        let mut bus = Command::new("dbus-run-session");
+        bus.arg(format!("--config-file={}", config.display())).arg("--");
+        under(bus, t.path(), args)
     };
     let auth = run(&["test", "auth", "noprov", "--input", "f.user=ann"]);
     assert_eq!(auth.code, 0, "{auth:?}");

@@ -6,6 +6,15 @@ use expectrl::{Eof, Expect, Session};
 use serde_json::json;
 
 use crate::harness::bin;
+
+/// Everything the session printed from here to its end.
+fn rest_of_screen(p: &mut impl Expect, before: &[u8]) -> String {
+    let rest = p.expect(Eof).expect("finishes");
+    let mut bytes = before.to_vec();
+    bytes.extend(rest.before());
+    bytes.extend(rest.get(0).unwrap_or_default());
+    String::from_utf8_lossy(&bytes).into_owned()
+}
 use crate::server::{Resp, Server};
 
 #[test]
@@ -44,11 +53,7 @@ fn form_prompt_shows_title_and_labels_hides_password_and_reasks_bad_email() {
     p.send_line(password).expect("type");
     // The slow login shows a spinner naming the connector and step.
     let spinner = p.expect("pty: login").expect("spinner while waiting");
-    let rest = p.expect(Eof).expect("finishes");
-    let mut bytes = spinner.before().to_vec();
-    bytes.extend(rest.before());
-    bytes.extend(rest.get(0).unwrap_or_default());
-    let screen = String::from_utf8_lossy(&bytes).into_owned();
+    let screen = rest_of_screen(&mut p, spinner.before());
     assert!(!screen.contains(password), "password echoed:\n{screen}");
     assert!(screen.contains("auth passed"), "{screen}");
 }
@@ -71,10 +76,7 @@ fn django_login_passes_interactively() {
     p.send_line("alice").expect("type");
     p.expect("Password").expect("password label");
     p.send_line(&password).expect("type");
-    let rest = p.expect(Eof).expect("finishes");
-    let mut bytes = rest.before().to_vec();
-    bytes.extend(rest.get(0).unwrap_or_default());
-    let screen = String::from_utf8_lossy(&bytes).into_owned();
+    let screen = rest_of_screen(&mut p, &[]);
     assert!(!screen.contains(&password), "password echoed:\n{screen}");
     assert!(screen.contains("/api/me → 200") && screen.contains("auth passed"), "{screen}");
 }
