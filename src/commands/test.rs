@@ -98,9 +98,11 @@ pub async fn run(g: &Global, flow: Flow, args: &TestArgs, auth_first: bool) -> R
         .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2));
     let semaphore = Arc::new(tokio::sync::Semaphore::new(jobs.max(1)));
     let mut tasks = tokio::task::JoinSet::new();
-    for (index, file) in files.iter().enumerate() {
-        let connector = match load::load(file) {
-            Ok(c) => Arc::new(c),
+    let loaded: Vec<_> = files.iter().map(|f| load::load(f).map(Arc::new)).collect();
+    check_inputs(&loaded, &provided, &options.vars)?;
+    for (index, (file, connector)) in files.iter().zip(loaded).enumerate() {
+        let connector = match connector {
+            Ok(c) => c,
             Err(inv) => {
                 if g.format == Format::Text {
                     crate::commands::validate::print_invalid(&inv, false);
@@ -168,6 +170,53 @@ pub async fn run(g: &Global, flow: Flow, args: &TestArgs, auth_first: bool) -> R
     }
     let code = results.iter().map(|r| r.exit_code).max().unwrap_or(0);
     if code == 0 { Ok(()) } else { Err(Error::Reported { code }) }
+}
+
+/// `--input` and `--var` must name something one of the connectors has: a typo
+/// would otherwise be ignored and surface later as a prompt or a wrong value.
+fn check_inputs(
+    loaded: &[Result<Arc<Connector>, crate::connector::diagnostic::Invalid>],
+    provided: &std::collections::HashMap<(String, String), crate::secret::Secret>,
+    vars: &[(String, String)],
+) -> Result<(), Error> {
+    let connectors: Vec<&Connector> = loaded.iter().filter_map(|c| c.as_deref().ok()).collect();
+    if connectors.len() < loaded.len() {
+        // An invalid file may be the one the value was meant for.
+        return Ok(());
+    }
+    let mut fields: Vec<String> = Vec::new();
+    for c in &connectors {
+        for def in c.all_steps() {
+            if let crate::steps::Step::Form(form) = &def.kind {
+                fields.extend(form.fields.iter().map(|f| format!("{}.{}", def.id, f.key)));
+            }
+        }
+    }
+    let mut keys: Vec<String> = provided.keys().map(|(s, f)| format!("{s}.{f}")).collect();
+    keys.sort();
+    if let Some(unknown) = keys.iter().find(|k| !fields.contains(k)) {
+        let mut hint = if fields.is_empty() {
+            "these connectors have no form fields".to_string()
+        } else {
+            format!("form fields: {}", fields.join(", "))
+        };
+        if let Some(m) = crate::connector::diagnostic::did_you_mean(unknown, fields.iter().map(String::as_str)) {
+            hint = format!("did you mean `{m}`? {hint}");
+        }
+        return Err(Error::usage(format!("input `{unknown}` names no form field"), Some(hint)));
+    }
+    let declared: Vec<&str> = connectors.iter().flat_map(|c| c.variables.iter().map(|(k, _)| k.as_str())).collect();
+    if let Some((name, _)) = vars.iter().find(|(k, _)| !declared.contains(&k.as_str())) {
+        let mut hint = format!(
+            "declared variables: {}",
+            if declared.is_empty() { "none".to_string() } else { declared.join(", ") }
+        );
+        if let Some(m) = crate::connector::diagnostic::did_you_mean(name, declared.iter().copied()) {
+            hint = format!("did you mean `{m}`? {hint}");
+        }
+        return Err(Error::usage(format!("--var `{name}` names no variable of these connectors"), Some(hint)));
+    }
+    Ok(())
 }
 
 async fn run_one(

@@ -336,3 +336,15 @@ fn the_cookie_jar_honours_path_and_expiry() {
     assert!(api.contains("scoped=1") && api.contains("site=1") && !api.contains("gone"), "{api}");
     assert_eq!(cookie("/other").as_deref(), Some("site=1"));
 }
+
+#[test]
+fn a_misspelt_input_or_var_is_a_usage_error() {
+    let t = || Conntest::new().connector("token", &token_connector("http://127.0.0.1:9"));
+    let out = t().args(["--no-cache", "test", "auth", "token", "--input", "cred.email=a@b.co"]).run();
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(out.stderr.contains("input `cred.email` names no form field"), "{out:?}");
+    assert!(out.stderr.contains("did you mean `creds.email`?"), "{out:?}");
+    let out = t().args(["--no-cache", "test", "auth", "token", "--var", "tennant=x"]).run();
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(out.stderr.contains("did you mean `tenant`?"), "{out:?}");
+}
