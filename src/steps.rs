@@ -38,7 +38,7 @@ pub enum RawStep {
     /// Ask a person for values (or take them from --input in CI).
     Form(form::Raw),
     /// Send an HTTP request; outputs status, headers, body and cookies.
-    ApiRequest(api_request::Raw),
+    ApiRequest(Box<api_request::Raw>),
     /// Build a Basic `Authorization` header, optionally checked against `verify_url`.
     BasicAuth(basic_auth::Raw),
     /// The current TOTP code of a base32 secret.

@@ -145,7 +145,7 @@ impl<'a> Checker<'a> {
         if bodies.iter().filter(|b| **b).count() > 1 {
             self.d.value(path, "a request has at most one of `json`, `form` and `body`", "keep one body");
         }
-        let pairs = |ck: &mut Self, key: &str, map: &std::collections::BTreeMap<String, Scalar>| {
+        let pairs = |ck: &mut Self, key: &str, map: &indexmap::IndexMap<String, Scalar>| {
             map.iter().map(|(k, v)| (k.clone(), ck.scalar(&path.key(key).key(k.clone()), v))).collect::<Vec<_>>()
         };
         let headers = pairs(self, "headers", &raw.headers);

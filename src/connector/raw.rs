@@ -1,6 +1,6 @@
 //! The connector file as serde reads it; also the source of `conntest schema`.
 
-use std::collections::BTreeMap;
+use indexmap::IndexMap;
 
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -21,7 +21,7 @@ pub struct RawConnector {
     pub base_url: Option<String>,
     /// Static values, available as `{{ vars.NAME }}`; overridable by `--var` and `CONNTEST_VAR_NAME`.
     #[serde(default)]
-    pub variables: BTreeMap<String, Scalar>,
+    pub variables: IndexMap<String, Scalar>,
     /// Cookie handling for every request of a run.
     pub cookies: Option<RawCookies>,
     /// Ordered sign-in steps; each step's outputs feed later steps.
@@ -113,13 +113,13 @@ pub struct RawRequest {
     /// Absolute, or relative to `base_url`.
     pub url: String,
     #[serde(default)]
-    pub headers: BTreeMap<String, Scalar>,
+    pub headers: IndexMap<String, Scalar>,
     #[serde(default)]
-    pub query: BTreeMap<String, Scalar>,
+    pub query: IndexMap<String, Scalar>,
     /// JSON body (any value; strings are templates).
     pub json: Option<serde_json::Value>,
     /// URL-encoded form body.
-    pub form: Option<BTreeMap<String, Scalar>>,
+    pub form: Option<IndexMap<String, Scalar>>,
     /// Raw body text.
     pub body: Option<String>,
     /// Follow redirects, at most 10 (default true).
@@ -139,7 +139,7 @@ pub struct RawRefresh {
     pub steps: Vec<RawStep>,
     /// Auth output path (`login.body.access_token`) ← template over refresh outputs.
     #[serde(default)]
-    pub update_variables: BTreeMap<String, serde_json::Value>,
+    pub update_variables: IndexMap<String, serde_json::Value>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]

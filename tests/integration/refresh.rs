@@ -148,7 +148,7 @@ test_api: {{request: {{url: /me}}}}
     assert!(refresh.stdout.contains("✔ f (refresh) form stored user, password"), "{refresh:?}");
     assert_eq!(
         *logins.lock().expect("lock"),
-        vec!["p=pw-stored-1&u=ann".to_string(), "p=pw-stored-1&u=ann".to_string()]
+        vec!["u=ann&p=pw-stored-1".to_string(), "u=ann&p=pw-stored-1".to_string()]
     );
     let _ = t().args(["cache", "clear", &name]).run();
 }
