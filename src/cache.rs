@@ -1,6 +1,7 @@
 //! The only keyring user: one logical entry per connector in the OS keyring
-//! (service `conntest`, account = connector name), split into `NAME#2`, `NAME#3`…
-//! when larger than the platform allows, written under a lock so concurrent
+//! (service `conntest`, account = connector name): plain JSON when it fits in one
+//! item, else split into `NAME#2`, `NAME#3`… (each part framed with the save's
+//! generation) when larger than the platform allows, written under a lock so concurrent
 //! runs never leave a half-written entry. Every call has a timeout and runs
 //! off the async runtime's worker threads.
 
@@ -219,7 +220,13 @@ pub async fn save(entry: Entry) -> Result<(), CacheError> {
         for (i, data) in parts.iter().enumerate().skip(1) {
             write_item(&name, i + 1, &format!("{}{data}", header(&generation, i + 1, parts.len())))?;
         }
-        write_item(&name, 1, &format!("{}{}", header(&generation, 1, parts.len()), parts[0]))?;
+        // An entry that fits in one item is stored as plain JSON, readable with `secret-tool`.
+        let first = if parts.len() == 1 {
+            json.clone()
+        } else {
+            format!("{}{}", header(&generation, 1, parts.len()), parts[0])
+        };
+        write_item(&name, 1, &first)?;
         for stale in parts.len() + 1..=previous.max(parts.len()) {
             delete_item(&name, stale)?;
         }
@@ -235,12 +242,16 @@ pub async fn load(name: &str) -> Result<Option<Entry>, CacheError> {
         let _guard = lock(&name, false);
         let Some(first) = read_item(&name, 1)? else { return Ok(None) };
         let corrupt = |why: &str| CacheError::Corrupt(format!("cached entry for `{name}` cannot be read ({why})"));
-        let (generation, _, total, data) = parse_header(&first).ok_or_else(|| corrupt("unknown format"))?;
-        let mut json = data.to_string();
+        let (generation, total, mut json) = if first.starts_with('{') {
+            (String::new(), 1, first.clone())
+        } else {
+            let (g, _, t, data) = parse_header(&first).ok_or_else(|| corrupt("unknown format"))?;
+            (g.to_string(), t, data.to_string())
+        };
         for part in 2..=total {
             let text = read_item(&name, part)?.ok_or_else(|| corrupt(&format!("part {part} of {total} is missing")))?;
             let (g, p, t, d) = parse_header(&text).ok_or_else(|| corrupt(&format!("part {part} is damaged")))?;
-            if g != generation || p != part || t != total {
+            if g != generation.as_str() || p != part || t != total {
                 return Err(corrupt(&format!("part {part} belongs to another save")));
             }
             json.push_str(d);

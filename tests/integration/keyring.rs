@@ -45,7 +45,13 @@ fn auth_stores_an_entry_that_show_reads_and_clear_removes() {
     assert_eq!(auth.code, 0, "{auth:?}");
     assert!(!auth.stderr.contains("warning"), "{auth:?}");
     let stored = lookup(&name).expect("secret-tool finds the entry");
-    assert!(stored.contains(&format!("\"connector\":\"{name}\"")), "{stored}");
+    let stored: serde_json::Value = serde_json::from_str(&stored).expect("a small entry is plain JSON");
+    assert_eq!(stored["version"], 1);
+    assert_eq!(stored["connector"], name.as_str());
+    assert!(stored["saved_at"].is_string());
+    assert_eq!(stored["outputs"]["login"]["body"]["access_token"], "kr-token-abc");
+    assert_eq!(stored["inputs"]["f"]["user"], "ann");
+    assert_eq!(stored["cookies"][0]["name"], "sid");
 
     let show = conntest(&name, &server.url).args(["--format", "json", "cache", "show", &name]).run();
     assert_eq!(show.code, 0, "{show:?}");
