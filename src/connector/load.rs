@@ -143,13 +143,13 @@ pub fn load_str(file: &FsPath, text: &str) -> Result<Connector, (Vec<Diagnostic>
         return Err((d.sorted(), name));
     }
     let mut doc = doc;
-    let unknown = super::structure::check(schema(), &doc, &mut d);
+    let droppable = super::structure::check(schema(), &doc, &mut d);
     let structural = !d.list.is_empty();
     // Set broken parts aside so that the semantic checks still report on the rest.
-    let opaque = salvage(&mut doc, &spans);
-    for path in &unknown {
+    for path in &droppable {
         super::structure::remove(&mut doc, path);
     }
+    let opaque = salvage(&mut doc, &spans);
     let raw: RawConnector = match serde_json::from_value(doc) {
         Ok(raw) => raw,
         Err(e) => {

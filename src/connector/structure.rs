@@ -7,16 +7,17 @@ use serde_json::{Map, Value};
 use super::diagnostic::{Diagnostics, did_you_mean};
 use super::spans::{Path, Seg};
 
-/// Checks `doc`; returns the paths of unknown keys, which the caller may drop
-/// to go on with the semantic checks.
+/// Checks `doc`; returns the paths the caller may drop to go on with the
+/// semantic checks: unknown keys, and optional keys with a bad scalar value
+/// (dropped, they fall back to their defaults).
 pub fn check(root: &Value, doc: &Value, diags: &mut Diagnostics) -> Vec<Path> {
-    let mut walker = Walker { root, unknown: Vec::new() };
+    let mut walker = Walker { root, droppable: Vec::new() };
     walker.node(root, doc, &Path::root(), diags);
-    walker.unknown
+    walker.droppable
 }
 
 /// Checks `value` at `path` against `schema` (a part of `root`) without reporting:
-/// how many errors that are not unknown keys, and the unknown keys' paths.
+/// how many errors there are besides droppable keys, and the droppable keys' paths.
 pub fn probe(
     root: &Value,
     schema: &Value,
@@ -25,9 +26,9 @@ pub fn probe(
     spans: &super::spans::Spans,
 ) -> (usize, Vec<Path>) {
     let mut scratch = Diagnostics::new(spans);
-    let mut walker = Walker { root, unknown: Vec::new() };
+    let mut walker = Walker { root, droppable: Vec::new() };
     walker.node(schema, value, path, &mut scratch);
-    (scratch.list.len().saturating_sub(walker.unknown.len()), walker.unknown)
+    (scratch.list.len().saturating_sub(walker.droppable.len()), walker.droppable)
 }
 
 /// Removes the node at `path` from `doc`.
@@ -54,7 +55,8 @@ pub fn remove(doc: &mut Value, path: &Path) {
 
 struct Walker<'s> {
     root: &'s Value,
-    unknown: Vec<Path>,
+    /// Keys whose one error goes away when they are removed.
+    droppable: Vec<Path>,
 }
 
 /// An object schema with `$ref` and `allOf` folded in.
@@ -248,7 +250,12 @@ impl<'s> Walker<'s> {
         for (key, value) in map {
             let child = path.key(key.clone());
             if let Some((_, s)) = view.properties.iter().find(|(k, _)| k == key) {
+                let before = d.list.len();
                 self.node(s, value, &child, d);
+                let scalar = !value.is_object() && !value.is_array();
+                if d.list.len() == before + 1 && scalar && !view.required.contains(&key.as_str()) {
+                    self.droppable.push(child);
+                }
             } else if let Some(additional) = view.additional {
                 self.node(additional, value, &child, d);
             } else if view.closed {
@@ -258,7 +265,7 @@ impl<'s> Walker<'s> {
                     None => format!("expected one of: {}", names.join(", ")),
                 };
                 d.key(&child, format!("unknown key `{key}` in {}", where_(path)), hint);
-                self.unknown.push(child);
+                self.droppable.push(child);
             }
         }
         for req in &view.required {
@@ -304,9 +311,9 @@ impl<'s> Walker<'s> {
         let mut first_errors = None;
         for alt in &non_null {
             let mut trial = Diagnostics::new(d.spans);
-            let known = self.unknown.len();
+            let known = self.droppable.len();
             self.node(alt, v, path, &mut trial);
-            self.unknown.truncate(known);
+            self.droppable.truncate(known);
             if trial.list.is_empty() {
                 return;
             }
