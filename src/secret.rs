@@ -175,7 +175,7 @@ impl Masker {
                 map.iter()
                     .map(|(k, v)| {
                         let masked = if is_secret_name(k) && (v.is_string() || v.is_number() || v.is_array()) {
-                            mask_scalar(v)
+                            self.mask_under_secret_name(v)
                         } else {
                             self.mask_json_named(v)
                         };
@@ -188,14 +188,14 @@ impl Masker {
             other => other.clone(),
         }
     }
-}
 
-/// A value under a secret name: scalars become `****`, containers are walked.
-fn mask_scalar(value: &Value) -> Value {
-    match value {
-        Value::Array(items) => Value::Array(items.iter().map(mask_scalar).collect()),
-        Value::Object(_) => masker().mask_json_named(value),
-        _ => Value::String(MASK.to_string()),
+    /// A value under a secret name: scalars become `****`, containers are walked.
+    fn mask_under_secret_name(&self, value: &Value) -> Value {
+        match value {
+            Value::Array(items) => Value::Array(items.iter().map(|v| self.mask_under_secret_name(v)).collect()),
+            Value::Object(_) => self.mask_json_named(value),
+            _ => Value::String(MASK.to_string()),
+        }
     }
 }
 

@@ -297,14 +297,12 @@ async fn run_one(
         result.steps = steps;
     }
     result.flow = flow.name();
-    let unchanged =
-        loaded.is_some_and(|(outputs, cookies)| outputs == session.outputs() && cookies == session.http.cookies());
-    if result.ok
-        && !no_cache
-        && !unchanged
-        && let Err(e) = cache::save(session.cache_entry()).await
-    {
-        warn_keyring_once(&format!("nothing was cached: {e}"));
+    if result.ok && !no_cache {
+        let entry = session.cache_entry();
+        let unchanged = loaded.is_some_and(|(outputs, cookies)| outputs == entry.outputs && cookies == entry.cookies);
+        if !unchanged && let Err(e) = cache::save(entry).await {
+            warn_keyring_once(&format!("nothing was cached: {e}"));
+        }
     }
     result
 }

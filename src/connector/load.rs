@@ -176,11 +176,7 @@ fn salvage(doc: &mut Value, spans: &Spans) -> Vec<super::spans::Path> {
     let step_schema = &root["$defs"]["RawStep"];
     let mut opaque = Vec::new();
     for flow in [Path::root().key("auth_flow"), Path::root().key("refresh_flow").key("steps")] {
-        let node = flow.0.iter().try_fold(&mut *doc, |node, seg| match seg {
-            super::spans::Seg::Key(k) => node.get_mut(k.as_str()),
-            super::spans::Seg::Index(i) => node.get_mut(*i),
-        });
-        let Some(Value::Array(steps)) = node else { continue };
+        let Some(Value::Array(steps)) = super::structure::node_mut(doc, &flow) else { continue };
         for (i, step) in steps.iter_mut().enumerate() {
             let (errors, _) = probe(root, step_schema, step, &flow.index(i), spans);
             if errors > 0 {

@@ -29,6 +29,11 @@ impl Path {
         p.0.push(Seg::Key(key.into()));
         p
     }
+    pub fn parent(&self) -> Self {
+        let mut p = self.clone();
+        p.0.pop();
+        p
+    }
     pub fn index(&self, i: usize) -> Self {
         let mut p = self.clone();
         p.0.push(Seg::Index(i));

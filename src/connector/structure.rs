@@ -31,24 +31,19 @@ pub fn probe(
     (scratch.list.len().saturating_sub(walker.droppable.len()), walker.droppable)
 }
 
-/// Removes the node at `path` from `doc`.
+/// The node at `path` in `doc`, if there is one.
+pub fn node_mut<'d>(doc: &'d mut Value, path: &Path) -> Option<&'d mut Value> {
+    path.0.iter().try_fold(doc, |node, seg| match seg {
+        Seg::Key(k) => node.get_mut(k.as_str()),
+        Seg::Index(i) => node.get_mut(*i),
+    })
+}
+
+/// Removes the mapping key at `path` from `doc`.
 pub fn remove(doc: &mut Value, path: &Path) {
-    let Some((last, parents)) = path.0.split_last() else { return };
-    let mut node = doc;
-    for seg in parents {
-        node = match (seg, node) {
-            (Seg::Key(k), Value::Object(m)) => match m.get_mut(k) {
-                Some(n) => n,
-                None => return,
-            },
-            (Seg::Index(i), Value::Array(a)) => match a.get_mut(*i) {
-                Some(n) => n,
-                None => return,
-            },
-            _ => return,
-        };
-    }
-    if let (Seg::Key(k), Value::Object(m)) = (last, node) {
+    if let Some(Seg::Key(k)) = path.0.last()
+        && let Some(Value::Object(m)) = node_mut(doc, &path.parent())
+    {
         m.remove(k);
     }
 }
