@@ -24,7 +24,7 @@ pub enum Error {
     #[error("connector `{name}` not found in {dir}")]
     ConnectorNotFound { name: String, dir: PathBuf, available: Vec<String> },
 
-    #[error("step `{step}` needs a value for `{field}` but input cannot be asked for (non-interactive)")]
+    #[error("`{field}` needs a value, and input cannot be asked for (non-interactive)")]
     NeedsInput { step: String, field: String },
 
     #[error("{message}")]

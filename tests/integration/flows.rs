@@ -135,7 +135,8 @@ fn missing_input_in_ci_exits_3_naming_step_field_and_flag() {
         .args(["--no-cache", "test", "auth", "token", "--input", "creds.email=ann@example.com"])
         .run();
     assert_eq!(out.code, 3, "{out:?}");
-    assert!(out.all().contains("step `creds` needs a value for `password`"), "{out:?}");
+    assert!(out.all().contains("step `creds`: `password` needs a value, and input cannot be asked for"), "{out:?}");
+    assert!(!out.all().contains("step `creds`: step `creds`"), "{out:?}");
     assert!(out.all().contains("--input creds.password=VALUE"), "{out:?}");
 }
 
