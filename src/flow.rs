@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Map, Value};
 
 use crate::connector::model::{Check, Connector, RefreshMode};
+use crate::context::Context;
 use crate::error::{EXIT_FAILED, EXIT_OK, Error};
 use crate::http::{ExchangeHook, Http};
 pub use crate::outcome::{RunResult, StepReport, TestApiReport};
@@ -49,8 +50,8 @@ pub struct Options {
 pub struct Session {
     pub connector: Arc<Connector>,
     pub http: Http,
-    /// `vars` plus one entry per step id that has run.
-    pub ctx: Map<String, Value>,
+    /// `vars` plus one entry per step id that has run, each held once.
+    pub ctx: Context,
     /// Form values by step id, cached for `use_stored_credentials`.
     pub form_values: Map<String, Value>,
     pub prompter: Prompter,
@@ -86,12 +87,10 @@ impl Session {
     pub fn new(connector: Arc<Connector>, options: Arc<Options>, prompter: Prompter) -> Result<Session, Error> {
         let http = Http::new(connector.cookies.clone(), options.timeout, options.on_exchange.clone())
             .map_err(|e| Error::environment(e, None))?;
-        let mut ctx = Map::new();
-        ctx.insert("vars".into(), Value::Object(variables(&connector, &options.vars)));
+        let mut ctx = Context::new();
+        ctx.set("vars", &Value::Object(variables(&connector, &options.vars)));
         let base_url = match &connector.base_url {
-            Some(t) => {
-                Some(t.render(&Value::Object(ctx.clone())).map_err(|e| Error::failed(format!("base_url: {e}")))?)
-            }
+            Some(t) => Some(t.render(&ctx).map_err(|e| Error::failed(format!("base_url: {e}")))?),
             None => None,
         };
         Ok(Session { connector, http, ctx, form_values: Map::new(), prompter, base_url, options })
@@ -108,7 +107,7 @@ impl Session {
             // Outputs are secret by their own names; a step id is not a field name.
             masker().learn_json("", &v);
             if id != "vars" {
-                self.ctx.insert(id, v);
+                self.ctx.set(&id, &v);
             }
         }
         for v in form_values.values() {
@@ -120,7 +119,7 @@ impl Session {
 
     /// Step outputs as they stand (what gets cached).
     pub fn outputs(&self) -> Map<String, Value> {
-        self.ctx.iter().filter(|(k, _)| *k != "vars").map(|(k, v)| (k.clone(), v.clone())).collect()
+        self.ctx.outputs()
     }
 
     /// What to cache now: outputs as they stand, Form values, the cookie jar.
@@ -153,10 +152,9 @@ impl Session {
             let started = Instant::now();
             let spinner = (self.options.spinner && !matches!(def.kind, Step::Form(_)))
                 .then(|| crate::report::spinner(&format!("{}: {}", self.connector.name, def.id)));
-            let ctx = Value::Object(self.ctx.clone());
             let cx = StepCx {
                 id: &def.id,
-                ctx: &ctx,
+                ctx: &self.ctx,
                 http: &self.http,
                 base_url: self.base_url.as_deref(),
                 prompter: &self.prompter,
@@ -171,7 +169,7 @@ impl Session {
                     if matches!(def.kind, Step::Form(_)) {
                         self.form_values.insert(def.id.clone(), outputs.clone());
                     }
-                    self.ctx.insert(def.id.clone(), outputs.clone());
+                    self.ctx.set(&def.id, &outputs);
                     let report = StepReport {
                         id: def.id.clone(),
                         kind: def.kind.type_name(),
@@ -223,12 +221,25 @@ impl Session {
                 result?;
             }
         }
-        let ctx = Value::Object(self.ctx.clone());
+        // Every template reads the outputs as the refresh left them, before any update.
+        let before = self.ctx.clone();
         for (path, template) in &refresh.update_variables {
-            let value = render_json(template, &ctx)
+            let value = render_json(template, &before)
                 .map_err(|e| Error::failed(format!("update_variables `{}`: {e}", path.join("."))))?;
             masker().learn_json(path.last().map(String::as_str).unwrap_or(""), &value);
-            set_path(&mut self.ctx, path, value);
+            let Some((step, rest)) = path.split_first() else { continue };
+            let mut outputs = self.ctx.get_json(step).unwrap_or_else(|| Value::Object(Map::new()));
+            if rest.is_empty() {
+                outputs = value;
+            } else {
+                if !outputs.is_object() {
+                    outputs = Value::Object(Map::new());
+                }
+                if let Value::Object(map) = &mut outputs {
+                    set_path(map, rest, value);
+                }
+            }
+            self.ctx.set(step, &outputs);
         }
         Ok(())
     }
@@ -239,7 +250,7 @@ impl Session {
         let started = Instant::now();
         let spinner =
             self.options.spinner.then(|| crate::report::spinner(&format!("{}: {}", self.connector.name, test.name)));
-        let ctx = Value::Object(self.ctx.clone());
+        let ctx = &self.ctx;
         let mut report = TestApiReport {
             name: test.name.clone(),
             status: None,
@@ -249,10 +260,10 @@ impl Session {
             error: None,
         };
         let outcome = async {
-            let mut req = prepare(&test.request, &ctx, self.base_url.as_deref()).map_err(|e| format!("request.{e}"))?;
+            let mut req = prepare(&test.request, ctx, self.base_url.as_deref()).map_err(|e| format!("request.{e}"))?;
             for p in &self.connector.request_parameters {
                 let value =
-                    render_str(p.value.source(), &ctx).map_err(|e| format!("request parameter `{}`: {e}", p.name))?;
+                    render_str(p.value.source(), ctx).map_err(|e| format!("request parameter `{}`: {e}", p.name))?;
                 req.add(p.location, &p.name, &value);
             }
             report.summary = req.summary();
@@ -281,8 +292,7 @@ impl Session {
                         });
                     }
                     Check::Equals(expected) => {
-                        let expected =
-                            render_json(expected, &ctx).map_err(|e| format!("expect `{}`: {e}", a.source))?;
+                        let expected = render_json(expected, ctx).map_err(|e| format!("expect `{}`: {e}", a.source))?;
                         match found.first() {
                             Some(v) if **v == expected => {}
                             Some(v) => return Err(format!("`{}` is {v}, expected {expected}", a.source)),

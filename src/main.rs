@@ -4,6 +4,7 @@ mod cache;
 mod cli;
 mod commands;
 mod connector;
+mod context;
 mod demo;
 mod error;
 mod flow;

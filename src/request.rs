@@ -5,6 +5,7 @@ use serde_json::Value;
 use url::Url;
 
 use crate::connector::model::{BodySpec, RequestSpec};
+use crate::context::Context;
 use crate::http::{Body, Request};
 use crate::template::render_json;
 
@@ -20,7 +21,7 @@ pub fn join(base: Option<&str>, url: &str) -> Result<Url, String> {
     Url::parse(&joined).map_err(|e| format!("`{joined}` is not a valid URL: {e}"))
 }
 
-pub fn prepare(spec: &RequestSpec, ctx: &Value, base: Option<&str>) -> Result<Request, String> {
+pub fn prepare(spec: &RequestSpec, ctx: &Context, base: Option<&str>) -> Result<Request, String> {
     let url = spec.url.render(ctx).map_err(|e| format!("url: {e}"))?;
     let mut req = Request::new(spec.method.as_str(), join(base, url.trim())?);
     for (k, v) in &spec.query {
@@ -46,10 +47,12 @@ pub fn prepare(spec: &RequestSpec, ctx: &Value, base: Option<&str>) -> Result<Re
 }
 
 /// A short, single-line excerpt of a response body for error messages.
+/// Secrets are masked before the text is collapsed and cut, so a secret that
+/// the cut or the escaping would change cannot slip past the masker.
 pub fn excerpt(body: &Value) -> String {
     let text = match body {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
+        Value::String(s) => crate::secret::masker().mask(s),
+        other => crate::secret::masker().mask(&other.to_string()),
     };
     let flat: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
     if flat.chars().count() > 200 { format!("{}…", flat.chars().take(200).collect::<String>()) } else { flat }

@@ -75,7 +75,7 @@ pub enum Step {
 pub struct StepCx<'a> {
     pub id: &'a str,
     /// Templates' context: `vars` and the outputs of earlier steps.
-    pub ctx: &'a Value,
+    pub ctx: &'a crate::context::Context,
     pub http: &'a Http,
     pub base_url: Option<&'a str>,
     pub prompter: &'a Prompter,

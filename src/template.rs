@@ -10,6 +10,14 @@ use minijinja::{Environment, ErrorKind, UndefinedBehavior, Value as JValue};
 use serde_json::Value;
 use sha2::Digest as _;
 
+use crate::context::{Context, missing};
+
+/// Work one template may do (minijinja fuel: roughly one unit per instruction).
+/// Far above any real connector's needs; a runaway loop stops within ~0.1 s.
+const FUEL: u64 = 2_000_000;
+/// The most text one template may produce.
+const MAX_OUTPUT: usize = 4 * 1024 * 1024;
+
 /// A template source that has passed validation (syntax and references).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Template(String);
@@ -21,9 +29,9 @@ impl Template {
     pub fn source(&self) -> &str {
         &self.0
     }
-    /// Renders to text against `ctx`.
-    pub fn render(&self, ctx: &Value) -> Result<String, String> {
-        render_str(&self.0, ctx)
+    /// Renders to text against `cx`.
+    pub fn render(&self, cx: &Context) -> Result<String, String> {
+        render_str(&self.0, cx)
     }
 }
 
@@ -32,6 +40,7 @@ fn env() -> &'static Environment<'static> {
     ENV.get_or_init(|| {
         let mut env = Environment::new();
         env.set_undefined_behavior(UndefinedBehavior::Strict);
+        env.set_fuel(Some(FUEL));
         env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
         env.add_filter("base64_encode", |s: String| base64::engine::general_purpose::STANDARD.encode(s));
         env.add_filter("base64_decode", base64_decode);
@@ -119,21 +128,51 @@ fn is_template(src: &str) -> bool {
     src.contains("{{") || src.contains("{%") || src.contains("{#")
 }
 
-pub fn render_str(src: &str, ctx: &Value) -> Result<String, String> {
+pub fn render_str(src: &str, cx: &Context) -> Result<String, String> {
     if !is_template(src) {
         return Ok(src.to_string());
     }
-    env().render_str(src, JValue::from(minijinja::value::Serde(ctx))).map_err(|e| explain(src, e, ctx))
+    let tmpl = env().template_from_str(src).map_err(|e| explain(src, e, cx))?;
+    let mut out = Capped(Vec::new());
+    match tmpl.render_captured_to(cx.value(), &mut out) {
+        Ok(_) => String::from_utf8(out.0).map_err(|_| format!("template `{}` produced invalid UTF-8", short(src))),
+        Err(_) if out.0.len() >= MAX_OUTPUT => {
+            Err(format!("template `{}` produced more than {MAX_OUTPUT} bytes", short(src)))
+        }
+        Err(e) => Err(explain(src, e, cx)),
+    }
+}
+
+/// Rendered text, refused past [`MAX_OUTPUT`] bytes.
+struct Capped(Vec<u8>);
+
+impl std::io::Write for Capped {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.0.len() + buf.len() > MAX_OUTPUT {
+            self.0.resize(MAX_OUTPUT, 0);
+            return Err(std::io::Error::other("template output too large"));
+        }
+        self.0.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// A template's source cut to one readable line for messages.
+fn short(src: &str) -> String {
+    let flat: String = src.split_whitespace().collect::<Vec<_>>().join(" ");
+    if flat.chars().count() > 80 { format!("{}…", flat.chars().take(80).collect::<String>()) } else { flat }
 }
 
 /// Renders every string inside `value`; a string that is one expression keeps its type.
-pub fn render_json(value: &Value, ctx: &Value) -> Result<Value, String> {
+pub fn render_json(value: &Value, ctx: &Context) -> Result<Value, String> {
     Ok(match value {
         Value::String(s) if is_template(s) => match sole_expression(s) {
             Some(expr) => {
                 let compiled = env().compile_expression(expr).map_err(|e| explain(s, e, ctx))?;
-                let result =
-                    compiled.eval(JValue::from(minijinja::value::Serde(ctx))).map_err(|e| explain(s, e, ctx))?;
+                let result = compiled.eval(ctx.value()).map_err(|e| explain(s, e, ctx))?;
                 if result.is_undefined() {
                     return Err(explain(s, minijinja::Error::new(ErrorKind::UndefinedError, ""), ctx));
                 }
@@ -150,46 +189,22 @@ pub fn render_json(value: &Value, ctx: &Value) -> Result<Value, String> {
 }
 
 /// A readable reason: for undefined values, the missing path and what exists instead.
-fn explain(src: &str, err: minijinja::Error, ctx: &Value) -> String {
-    if err.kind() == ErrorKind::UndefinedError {
-        for path in references(src).unwrap_or_default() {
-            if let Some(reason) = missing(&path, ctx) {
-                return reason;
+fn explain(src: &str, err: minijinja::Error, cx: &Context) -> String {
+    match err.kind() {
+        ErrorKind::UndefinedError => {
+            for path in references(src).unwrap_or_default() {
+                if let Some(reason) = missing(&path, cx) {
+                    return reason;
+                }
             }
         }
+        ErrorKind::OutOfFuel => {
+            return format!("template `{}` ran past its work budget (a loop too large or endless?)", short(src));
+        }
+        _ => {}
     }
     let detail = err.detail().map(str::to_string).unwrap_or_else(|| err.kind().to_string());
-    format!("template `{src}`: {detail}")
-}
-
-/// Why `path` does not resolve in `ctx`, or `None` when it does.
-pub fn missing(path: &[String], ctx: &Value) -> Option<String> {
-    let mut node = ctx;
-    for (i, seg) in path.iter().enumerate() {
-        let next = match node {
-            Value::Object(map) => map.get(seg),
-            Value::Array(items) => seg.parse::<usize>().ok().and_then(|n| items.get(n)),
-            _ => None,
-        };
-        match next {
-            Some(n) => node = n,
-            None => {
-                let full = path.join(".");
-                let available = match node {
-                    Value::Object(map) if map.is_empty() => "nothing".to_string(),
-                    Value::Object(map) => map.keys().cloned().collect::<Vec<_>>().join(", "),
-                    Value::Array(items) => format!("a list of {} item(s)", items.len()),
-                    other => format!("a {} value", crate::connector::check::json_kind(other)),
-                };
-                return Some(if i == 0 {
-                    format!("`{full}` is undefined; available: {available}")
-                } else {
-                    format!("`{full}` is undefined; `{}` has: {available}", path[..i].join("."))
-                });
-            }
-        }
-    }
-    None
+    format!("template `{}`: {detail}", short(src))
 }
 
 /// Checks syntax; returns every variable path the template reads (`login.body.token` → segments).
@@ -214,7 +229,8 @@ mod tests {
 
     #[test]
     fn filters_follow_the_spec() {
-        let ctx = json!({"vars": {"s": "hello"}});
+        let mut ctx = Context::new();
+        ctx.set("vars", &json!({"s": "hello"}));
         let r = |src: &str| render_str(src, &ctx).unwrap();
         assert_eq!(r("{{ vars.s | base64_encode }}"), "aGVsbG8=");
         assert_eq!(r("{{ 'aGVsbG8=' | base64_decode }}"), "hello");
@@ -231,7 +247,9 @@ mod tests {
 
     #[test]
     fn undefined_names_the_path_and_what_exists() {
-        let ctx = json!({"vars": {}, "login": {"body": {"access_token": "t"}}});
+        let mut ctx = Context::new();
+        ctx.set("vars", &json!({}));
+        ctx.set("login", &json!({"body": {"access_token": "t"}}));
         let err = render_str("Bearer {{ login.body.acces_token }}", &ctx).unwrap_err();
         assert_eq!(err, "`login.body.acces_token` is undefined; `login.body` has: access_token");
         let err = render_str("{{ logn.x }}", &ctx).unwrap_err();
@@ -240,10 +258,21 @@ mod tests {
 
     #[test]
     fn sole_expressions_keep_their_type() {
-        let ctx = json!({"f": {"n": 5}});
+        let mut ctx = Context::new();
+        ctx.set("f", &json!({"n": 5}));
         assert_eq!(
             render_json(&json!({"a": "{{ f.n }}", "b": "n={{ f.n }}"}), &ctx).unwrap(),
             json!({"a": 5, "b": "n=5"})
         );
+    }
+
+    #[test]
+    fn runaway_templates_stop_with_a_reason() {
+        let ctx = Context::new();
+        let err = render_str("{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}", &ctx)
+            .unwrap_err();
+        assert!(err.contains("work budget"), "{err}");
+        let err = render_str("{{ 'x' * 100000000 }}", &ctx).unwrap_err();
+        assert!(err.contains("bytes") || err.contains("budget"), "{err}");
     }
 }
