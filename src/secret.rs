@@ -1,6 +1,7 @@
 //! Secrets: the [`Secret`] type whose Debug/Display are masked, the rule that
 //! decides which names are secret, and the one [`Masker`] every output goes through.
 
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::sync::{OnceLock, RwLock};
 
@@ -81,13 +82,86 @@ pub fn is_secret_name(name: &str) -> bool {
 /// Hides every value known to be secret. One per process, shared by all outputs.
 pub struct Masker {
     reveal: std::sync::atomic::AtomicBool,
-    known: RwLock<Vec<String>>,
+    known: RwLock<Known>,
+}
+
+/// The secrets learned so far, indexed for one pass over a text: a bitmap of
+/// two-byte prefixes rules out most positions at once, and the few candidates
+/// left are found by their three-byte prefix. Learning is a hash insert, and
+/// masking costs the text's length whatever the number of secrets.
+#[derive(Default)]
+struct Known {
+    all: HashSet<Box<str>>,
+    /// Bit `(b0 << 8) | b1` is set when some secret starts with bytes b0 b1.
+    starts: Vec<u64>,
+    /// Secrets by their first three bytes, longest first.
+    by_prefix: HashMap<[u8; 3], Vec<Box<str>>>,
+}
+
+impl Known {
+    fn insert(&mut self, value: &str) {
+        let b = value.as_bytes();
+        if b.len() < MIN_MASK_LEN || self.all.contains(value) {
+            return;
+        }
+        self.all.insert(value.into());
+        if self.starts.is_empty() {
+            self.starts = vec![0; 1 << 10];
+        }
+        let pair = (usize::from(b[0]) << 8) | usize::from(b[1]);
+        self.starts[pair / 64] |= 1 << (pair % 64);
+        let list = self.by_prefix.entry([b[0], b[1], b[2]]).or_default();
+        let at = list.partition_point(|k| k.len() >= value.len());
+        list.insert(at, value.into());
+    }
+
+    /// Byte ranges of `text` covered by some secret, merged where they overlap.
+    fn ranges(&self, text: &str) -> Vec<(usize, usize)> {
+        let b = text.as_bytes();
+        let mut ranges: Vec<(usize, usize)> = Vec::new();
+        if self.all.is_empty() || b.len() < MIN_MASK_LEN {
+            return ranges;
+        }
+        for i in 0..=b.len() - MIN_MASK_LEN {
+            let pair = (usize::from(b[i]) << 8) | usize::from(b[i + 1]);
+            if self.starts[pair / 64] & (1 << (pair % 64)) == 0 {
+                continue;
+            }
+            let Some(list) = self.by_prefix.get(&[b[i], b[i + 1], b[i + 2]]) else { continue };
+            if let Some(secret) = list.iter().find(|k| b[i..].starts_with(k.as_bytes())) {
+                let end = i + secret.len();
+                match ranges.last_mut() {
+                    Some(last) if i < last.1 => last.1 = last.1.max(end),
+                    _ => ranges.push((i, end)),
+                }
+            }
+        }
+        ranges
+    }
 }
 
 pub fn masker() -> &'static Masker {
     static MASKER: OnceLock<Masker> = OnceLock::new();
-    MASKER.get_or_init(|| Masker { reveal: false.into(), known: RwLock::new(Vec::new()) })
+    MASKER.get_or_init(|| Masker { reveal: false.into(), known: RwLock::new(Known::default()) })
 }
+
+/// The forms a secret takes on the wire besides its own text: percent-encoded
+/// for a query or path (`%20`), form-encoded (`+`), and escaped inside JSON.
+fn wire_forms(value: &str) -> Vec<String> {
+    let mut forms = Vec::with_capacity(3);
+    forms.push(url::form_urlencoded::byte_serialize(value.as_bytes()).collect::<String>());
+    forms.push(percent_encoding::utf8_percent_encode(value, PATH_UNSAFE).to_string());
+    if let Ok(json) = serde_json::to_string(value) {
+        forms.push(json[1..json.len() - 1].to_string());
+    }
+    forms.retain(|f| f != value);
+    forms.dedup();
+    forms
+}
+
+/// Everything except RFC 3986 unreserved characters.
+const PATH_UNSAFE: &percent_encoding::AsciiSet =
+    &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
 
 impl Masker {
     pub fn set_reveal(&self, reveal: bool) {
@@ -98,22 +172,20 @@ impl Masker {
         self.reveal.load(std::sync::atomic::Ordering::Relaxed)
     }
 
-    /// Remembers `value` as secret: every later occurrence is masked.
+    /// Remembers `value` as secret: every later occurrence is masked, in the
+    /// forms it takes on the wire too.
     pub fn learn(&self, value: &str) {
         if value.chars().count() < MIN_MASK_LEN {
             return;
         }
-        let Ok(mut known) = self.known.write() else { return };
-        if !known.iter().any(|k| k == value) {
-            known.push(value.to_string());
-            // Longest first, so a secret that contains another is masked whole.
-            known.sort_by_key(|k| std::cmp::Reverse(k.len()));
+        if self.known.read().is_ok_and(|k| k.all.contains(value)) {
+            return;
         }
-        // A secret also travels percent- and base64-encoded in URLs and headers.
-        let encoded: String = url::form_urlencoded::byte_serialize(value.as_bytes()).collect();
-        if encoded != value && !known.contains(&encoded) {
-            known.push(encoded);
-            known.sort_by_key(|k| std::cmp::Reverse(k.len()));
+        let forms = wire_forms(value);
+        let Ok(mut known) = self.known.write() else { return };
+        known.insert(value);
+        for form in &forms {
+            known.insert(form);
         }
     }
 
@@ -146,18 +218,25 @@ impl Masker {
         }
     }
 
-    /// Text with every known secret replaced by `****`.
+    /// Text with every known secret replaced by `****`, in one pass.
     pub fn mask(&self, text: &str) -> String {
         if self.revealing() {
             return text.to_string();
         }
         let Ok(known) = self.known.read() else { return MASK.to_string() };
-        let mut out = text.to_string();
-        for secret in known.iter() {
-            if out.contains(secret.as_str()) {
-                out = out.replace(secret.as_str(), MASK);
-            }
+        let ranges = known.ranges(text);
+        if ranges.is_empty() {
+            return text.to_string();
         }
+        let mut out = String::with_capacity(text.len());
+        let mut at = 0;
+        for (start, end) in ranges {
+            // Secrets are whole UTF-8 strings, so their matches sit on char boundaries.
+            out.push_str(&text[at..start]);
+            out.push_str(MASK);
+            at = end;
+        }
+        out.push_str(&text[at..]);
         out
     }
 
@@ -220,5 +299,27 @@ mod tests {
         let s = Secret::new("hunter2-canary");
         assert_eq!(format!("{s:?} {s}"), "**** ****");
         assert_eq!(masker().mask("pw=hunter2-canary;"), "pw=****;");
+    }
+
+    #[test]
+    fn wire_forms_and_overlaps_are_masked() {
+        masker().learn("my SECRET \"key\"");
+        for text in ["/v1/my%20SECRET%20%22key%22/x", "a=my+SECRET+%22key%22&b=1", r#"{"p":"my SECRET \"key\""}"#] {
+            let masked = masker().mask(text);
+            assert!(!masked.contains("SECRET"), "{text} → {masked}");
+        }
+        masker().learn("overlap-abcdef");
+        masker().learn("xyz-overlap");
+        assert_eq!(masker().mask("<xyz-overlap-abcdef>"), "<****>");
+        assert_eq!(masker().mask("ünïcode hunter2-canary ✓"), "ünïcode **** ✓");
+    }
+
+    #[test]
+    fn a_hundred_thousand_secrets_learn_and_mask() {
+        for i in 0..100_000 {
+            masker().learn(&format!("bulk-secret-{i:06}"));
+        }
+        let text = "x".repeat(1 << 20) + "bulk-secret-099999";
+        assert!(masker().mask(&text).ends_with("x****"));
     }
 }
