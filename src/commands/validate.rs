@@ -27,39 +27,61 @@ pub fn print_invalid(inv: &Invalid, stdout: bool) {
     }
 }
 
+/// Loads every file, in parallel when there are many, keeping their order.
+fn load_all(files: &[PathBuf]) -> Vec<Result<String, Invalid>> {
+    const PER_THREAD: usize = 64;
+    let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let load = |f: &PathBuf| load::load(f).map(|c| c.name);
+    if threads < 2 || files.len() < 2 * PER_THREAD {
+        return files.iter().map(load).collect();
+    }
+    let chunk = files.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> =
+            files.chunks(chunk).map(|part| scope.spawn(move || part.iter().map(load).collect::<Vec<_>>())).collect();
+        handles.into_iter().flat_map(|h| h.join().unwrap_or_default()).collect()
+    })
+}
+
 pub fn run(g: &Global, args: &[String]) -> Result<(), Error> {
     let files = targets(g, args)?;
-    let mut results = Vec::new();
-    let mut invalid = 0;
-    for file in &files {
-        match load::load(file) {
-            Ok(c) => {
-                if g.format == Format::Text {
-                    report::out(&format!(
+    if files.is_empty() {
+        return Err(Error::usage(
+            format!("no connector files (*.yaml, *.yml) in {}", g.dir.display()),
+            Some("pass --dir DIR, or name the files to check".to_string()),
+        ));
+    }
+    let loaded = load_all(&files);
+    let invalid = loaded.iter().filter(|r| r.is_err()).count();
+    match g.format {
+        Format::Json => {
+            let results: Vec<_> = files
+                .iter()
+                .zip(&loaded)
+                .map(|(file, r)| match r {
+                    Ok(name) => {
+                        json!({"file": file.display().to_string(), "connector": name, "ok": true, "errors": []})
+                    }
+                    Err(inv) => json!({
+                        "file": file.display().to_string(), "connector": inv.connector, "ok": false,
+                        "errors": inv.diagnostics,
+                    }),
+                })
+                .collect();
+            report::print_json(&json!({ "results": results }));
+        }
+        Format::Text => {
+            for (file, r) in files.iter().zip(&loaded) {
+                match r {
+                    Ok(name) => report::out(&format!(
                         "{} {} {}",
                         style("✔").green(),
                         file.display(),
-                        style(format!("({})", c.name)).dim()
-                    ));
+                        style(format!("({name})")).dim()
+                    )),
+                    Err(inv) => print_invalid(inv, true),
                 }
-                results
-                    .push(json!({"file": file.display().to_string(), "connector": c.name, "ok": true, "errors": []}));
             }
-            Err(inv) => {
-                invalid += 1;
-                if g.format == Format::Text {
-                    print_invalid(&inv, true);
-                }
-                results.push(json!({
-                    "file": file.display().to_string(), "connector": inv.connector, "ok": false,
-                    "errors": inv.diagnostics,
-                }));
-            }
-        }
-    }
-    match g.format {
-        Format::Json => report::print_json(&json!({ "results": results })),
-        Format::Text => {
             let valid = files.len() - invalid;
             let line = format!("{valid} valid, {invalid} invalid");
             report::out(&if invalid == 0 { style(line).green().to_string() } else { style(line).red().to_string() });

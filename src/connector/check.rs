@@ -16,17 +16,6 @@ use url::Url;
 /// Names minijinja itself provides.
 const BUILTINS: [&str; 8] = ["range", "dict", "namespace", "loop", "self", "lipsum", "cycler", "joiner"];
 
-pub fn json_kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "boolean",
-        Value::Number(_) => "number",
-        Value::String(_) => "string",
-        Value::Array(_) => "list",
-        Value::Object(_) => "mapping",
-    }
-}
-
 pub fn valid_id(id: &str) -> bool {
     let mut chars = id.chars();
     chars.next().is_some_and(|c| c == '_' || c.is_ascii_lowercase())

@@ -74,7 +74,7 @@ fn stem(f: &FsPath) -> String {
 /// The connector name of a file without validating it: `name:` or the file stem.
 pub fn declared_name(f: &FsPath) -> Option<String> {
     let text = std::fs::read_to_string(f).ok()?;
-    let v: Value = serde_yaml::from_str(&text).ok()?;
+    let v: Value = super::spans::parse(&text).0.ok()?;
     Some(v.get("name").and_then(Value::as_str).map(str::to_string).unwrap_or_else(|| stem(f)))
 }
 
@@ -99,7 +99,7 @@ pub fn load(file: &FsPath) -> Result<Connector, Invalid> {
 }
 
 pub fn load_str(file: &FsPath, text: &str) -> Result<Connector, (Vec<Diagnostic>, Option<String>)> {
-    let spans = Spans::index(text);
+    let (doc, spans) = super::spans::parse(text);
     let mut d = Diagnostics::new(&spans);
     for (path, pos) in &spans.duplicates {
         d.at(
@@ -117,19 +117,17 @@ pub fn load_str(file: &FsPath, text: &str) -> Result<Connector, (Vec<Diagnostic>
             "remove one of them",
         );
     }
-    let doc: Value = match serde_yaml::from_str(text) {
+    let doc = match doc {
         Ok(v) => v,
         Err(e) => {
-            if d.list.is_empty() {
-                let (line, column) = e.location().map(|l| (l.line(), l.column())).unwrap_or((1, 1));
-                let message = e.to_string();
-                let message = message.split(" at line ").next().unwrap_or(&message).to_string();
-                d.at(
-                    super::spans::Pos { line, column },
-                    format!("YAML syntax error: {message}"),
-                    "fix the YAML syntax (indentation, quotes, colons)",
-                );
-            }
+            let hint = if e.message.contains("nesting") || e.message.contains("aliases") {
+                "a connector needs no more than a few levels of nesting and no repeated aliases"
+            } else if e.message.contains("document") {
+                "keep one connector per file, without a second `---`"
+            } else {
+                "fix the YAML syntax (indentation, quotes, colons)"
+            };
+            d.at(e.pos, format!("YAML syntax error: {}", e.message), hint);
             return Err((d.sorted(), None));
         }
     };
@@ -145,11 +143,12 @@ pub fn load_str(file: &FsPath, text: &str) -> Result<Connector, (Vec<Diagnostic>
     let mut doc = doc;
     let droppable = super::structure::check(schema(), &doc, &mut d);
     let structural = !d.list.is_empty();
-    // Set broken parts aside so that the semantic checks still report on the rest.
+    // Set broken parts aside so that the semantic checks still report on the
+    // rest; a file the schema walk found nothing wrong with needs no second walk.
     for path in &droppable {
         super::structure::remove(&mut doc, path);
     }
-    let opaque = salvage(&mut doc, &spans);
+    let opaque = if structural { salvage(&mut doc, &spans) } else { Vec::new() };
     let raw: RawConnector = match serde_json::from_value(doc) {
         Ok(raw) => raw,
         Err(e) => {

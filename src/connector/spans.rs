@@ -1,13 +1,15 @@
 //! Where each node of a YAML document sits: path → line and column.
 //!
-//! serde_yaml reports positions only for syntax and type errors; semantic
-//! checks need the position of any key or value, so the text is also read as
-//! an event stream and every node's start is indexed by its path.
+//! The text is read once, as an event stream: the same pass builds the
+//! document (as JSON, scalars resolved as YAML 1.2's core schema does) and
+//! indexes every node's start by its path, finds duplicate keys, and refuses
+//! alias bombs and runaway nesting.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 
-use saphyr_parser::{Event, Parser, Span, SpannedEventReceiver};
+use saphyr_parser::{Event, Parser, ScalarStyle, Span, Tag};
+use serde_json::{Map, Value};
 
 /// One step into a document: a mapping key or a sequence index.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -71,15 +73,53 @@ pub struct Spans {
     pub duplicates: Vec<(Path, Pos)>,
 }
 
-impl Spans {
-    /// Indexes `text`; a syntax error leaves whatever was indexed before it.
-    pub fn index(text: &str) -> Spans {
-        let mut builder = Builder { spans: Spans::default(), stack: Vec::new() };
-        let mut parser = Parser::new_from_str(text);
-        let _ = parser.load(&mut builder, false);
-        builder.spans
-    }
+/// Why a text is not a YAML document conntest can read, and where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyntaxError {
+    pub pos: Pos,
+    pub message: String,
+}
 
+/// Deeper nesting than this is refused: no connector needs it, and a hostile
+/// file would otherwise cost time and memory in proportion to depth squared.
+pub const MAX_DEPTH: usize = 64;
+/// Nodes one document may expand to through aliases (an "alias bomb" guard).
+const MAX_NODES: usize = 1_000_000;
+
+/// One pass over the text: the document as JSON and where each node sits.
+pub fn parse(text: &str) -> (Result<Value, SyntaxError>, Spans) {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let mut b = Builder {
+        spans: Spans::default(),
+        stack: Vec::new(),
+        anchors: HashMap::new(),
+        root: None,
+        documents: 0,
+        nodes: 0,
+    };
+    let mut parser = Parser::new_from_str(text);
+    let result = loop {
+        match parser.next_event() {
+            None => break Ok(()),
+            Some(Ok((ev, span))) => {
+                if let Err(e) = b.on_event(ev, span) {
+                    break Err(e);
+                }
+            }
+            Some(Err(e)) => {
+                let m = e.marker();
+                break Err(SyntaxError {
+                    pos: Pos { line: m.line().max(1), column: m.col() + 1 },
+                    message: e.info().to_string(),
+                });
+            }
+        }
+    };
+    let doc = result.map(|()| b.root.take().unwrap_or(Value::Null));
+    (doc, b.spans)
+}
+
+impl Spans {
     /// Position of the value at `path`, else of its nearest indexed ancestor.
     pub fn value(&self, path: &Path) -> Pos {
         let mut p = path.clone();
@@ -100,17 +140,80 @@ impl Spans {
 }
 
 enum Frame {
-    Map { path: Path, pending_key: Option<String>, seen: Vec<String> },
-    Seq { path: Path, next: usize },
+    Map { path: Path, anchor: usize, pending_key: Option<String>, seen: HashSet<String>, map: Map<String, Value> },
+    Seq { path: Path, anchor: usize, items: Vec<Value> },
 }
 
 struct Builder {
     spans: Spans,
     stack: Vec<Frame>,
+    /// Anchored values with the number of nodes each holds.
+    anchors: HashMap<usize, (Value, usize)>,
+    root: Option<Value>,
+    documents: usize,
+    nodes: usize,
 }
 
 fn pos(span: &Span) -> Pos {
     Pos { line: span.start.line(), column: span.start.col() + 1 }
+}
+
+/// What a scalar means (YAML 1.2 core schema, as serde_yaml reads it).
+fn resolve(text: &str, style: ScalarStyle, tag: Option<&Tag>) -> Value {
+    if let Some(tag) = tag
+        && tag.is_yaml_core_schema()
+        && tag.suffix == "str"
+    {
+        return Value::String(text.to_string());
+    }
+    if style != ScalarStyle::Plain {
+        return Value::String(text.to_string());
+    }
+    match text {
+        "" | "~" | "null" | "Null" | "NULL" => return Value::Null,
+        "true" | "True" | "TRUE" => return Value::Bool(true),
+        "false" | "False" | "FALSE" => return Value::Bool(false),
+        ".nan" | ".NaN" | ".NAN" | ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" | "-.inf" | "-.Inf"
+        | "-.INF" => return Value::Null,
+        _ => {}
+    }
+    let (negative, digits) = match text.as_bytes().first() {
+        Some(b'-') => (true, &text[1..]),
+        Some(b'+') => (false, &text[1..]),
+        _ => (false, text),
+    };
+    let radix = |prefix: &str, radix: u32| {
+        digits.strip_prefix(prefix).and_then(|d| u64::from_str_radix(d, radix).ok()).map(|n| (n, negative))
+    };
+    let int = radix("0x", 16).or_else(|| radix("0o", 8)).or_else(|| radix("0b", 2)).or_else(|| {
+        (!digits.is_empty() && digits.bytes().all(|c| c.is_ascii_digit()))
+            .then(|| digits.parse::<u64>().ok().map(|n| (n, negative)))
+            .flatten()
+    });
+    if let Some((n, negative)) = int {
+        if !negative {
+            return Value::from(n);
+        }
+        if let Some(n) = i64::try_from(n).ok().map(|n| -n) {
+            return Value::from(n);
+        }
+    }
+    let float_like = digits.bytes().any(|c| c.is_ascii_digit())
+        && digits.bytes().all(|c| c.is_ascii_digit() || matches!(c, b'.' | b'e' | b'E' | b'+' | b'-'))
+        && matches!(digits.as_bytes().first(), Some(b'0'..=b'9' | b'.'));
+    if float_like && let Ok(f) = text.parse::<f64>() {
+        return serde_json::Number::from_f64(f).map(Value::Number).unwrap_or(Value::Null);
+    }
+    Value::String(text.to_string())
+}
+
+/// How many nodes `v` holds (the cost of copying it for an alias).
+fn size(v: &Value) -> usize {
+    match v {
+        Value::Array(items) => 1 + items.iter().map(size).sum::<usize>(),
+        Value::Object(map) => 1 + map.values().map(size).sum::<usize>(),
+        _ => 1,
+    }
 }
 
 impl Builder {
@@ -118,20 +221,18 @@ impl Builder {
     fn place(&mut self, event_pos: Pos, key_text: Option<&str>) -> Option<Path> {
         match self.stack.last_mut() {
             None => Some(Path::root()),
-            Some(Frame::Seq { path, next }) => {
-                let p = path.index(*next);
-                *next += 1;
-                Some(p)
-            }
-            Some(Frame::Map { path, pending_key, seen }) => match pending_key.take() {
-                Some(key) => Some(path.key(key)),
+            Some(Frame::Seq { path, items, .. }) => Some(path.index(items.len())),
+            Some(Frame::Map { path, pending_key, seen, .. }) => match pending_key.take() {
+                Some(key) => {
+                    let p = path.key(key.clone());
+                    *pending_key = Some(key);
+                    Some(p)
+                }
                 None => {
                     let key = key_text.unwrap_or("").to_string();
                     let key_path = path.key(key.clone());
-                    if seen.contains(&key) {
+                    if !seen.insert(key.clone()) {
                         self.spans.duplicates.push((key_path.clone(), event_pos));
-                    } else {
-                        seen.push(key.clone());
                     }
                     self.spans.keys.insert(key_path, event_pos);
                     *pending_key = Some(key);
@@ -140,38 +241,105 @@ impl Builder {
             },
         }
     }
-}
 
-impl<'input> SpannedEventReceiver<'input> for Builder {
-    fn on_event(&mut self, ev: Event<'input>, span: Span) {
+    /// Puts a finished value where it belongs: into its parent, or as the document.
+    fn attach(&mut self, value: Value) {
+        match self.stack.last_mut() {
+            None => self.root = Some(value),
+            Some(Frame::Seq { items, .. }) => items.push(value),
+            Some(Frame::Map { pending_key, map, .. }) => {
+                if let Some(key) = pending_key.take() {
+                    // A duplicate keeps its first value; the duplicate is reported.
+                    map.entry(key).or_insert(value);
+                }
+            }
+        }
+    }
+
+    fn count(&mut self, n: usize, at: Pos) -> Result<(), SyntaxError> {
+        self.nodes += n;
+        if self.nodes > MAX_NODES {
+            return Err(SyntaxError {
+                pos: at,
+                message: format!("the document expands to more than {MAX_NODES} nodes (aliases repeated too often)"),
+            });
+        }
+        Ok(())
+    }
+
+    fn on_event(&mut self, ev: Event<'_>, span: Span) -> Result<(), SyntaxError> {
         let at = pos(&span);
         match ev {
-            Event::Scalar(text, ..) => {
+            Event::DocumentStart(_) => {
+                self.documents += 1;
+                if self.documents > 1 {
+                    return Err(SyntaxError {
+                        pos: at,
+                        message: "more than one YAML document in the file (a second `---`)".into(),
+                    });
+                }
+            }
+            Event::Scalar(text, style, anchor, tag) => {
                 if let Some(path) = self.place(at, Some(&text)) {
+                    self.count(1, at)?;
                     self.spans.values.entry(path).or_insert(at);
+                    let value = resolve(&text, style, tag.as_deref());
+                    if anchor > 0 {
+                        self.anchors.insert(anchor, (value.clone(), 1));
+                    }
+                    self.attach(value);
                 }
             }
-            Event::Alias(_) => {
-                if let Some(path) = self.place(at, Some("*alias")) {
-                    self.spans.values.entry(path).or_insert(at);
+            Event::Alias(id) => {
+                let (value, n) = self.anchors.get(&id).cloned().unwrap_or((Value::Null, 1));
+                match self.place(at, Some("*alias")) {
+                    Some(path) => {
+                        self.count(n, at)?;
+                        self.spans.values.entry(path).or_insert(at);
+                        self.attach(value);
+                    }
+                    None => {
+                        // An alias used as a mapping key: its text becomes the key.
+                        if let Some(Frame::Map { pending_key, .. }) = self.stack.last_mut() {
+                            *pending_key = Some(match value {
+                                Value::String(s) => s,
+                                other => other.to_string(),
+                            });
+                        }
+                    }
                 }
             }
-            Event::MappingStart(..) | Event::SequenceStart(..) => {
+            Event::MappingStart(anchor, _) | Event::SequenceStart(anchor, _) => {
                 let is_map = matches!(ev, Event::MappingStart(..));
-                // A collection used as a mapping key is unusual; index it under a placeholder.
-                let path = self.place(at, Some("?")).unwrap_or_default();
+                if self.stack.len() >= MAX_DEPTH {
+                    return Err(SyntaxError { pos: at, message: format!("nesting deeper than {MAX_DEPTH} levels") });
+                }
+                let Some(path) = self.place(at, None) else {
+                    return Err(SyntaxError { pos: at, message: "a mapping or list used as a key".into() });
+                };
+                self.count(1, at)?;
                 self.spans.values.entry(path.clone()).or_insert(at);
                 self.stack.push(if is_map {
-                    Frame::Map { path, pending_key: None, seen: Vec::new() }
+                    Frame::Map { path, anchor, pending_key: None, seen: HashSet::new(), map: Map::new() }
                 } else {
-                    Frame::Seq { path, next: 0 }
+                    Frame::Seq { path, anchor, items: Vec::new() }
                 });
             }
             Event::MappingEnd | Event::SequenceEnd => {
-                self.stack.pop();
+                let (value, anchor) = match self.stack.pop() {
+                    Some(Frame::Map { map, anchor, .. }) => (Value::Object(map), anchor),
+                    Some(Frame::Seq { items, anchor, .. }) => (Value::Array(items), anchor),
+                    None => return Ok(()),
+                };
+                if anchor > 0 {
+                    let n = size(&value);
+                    self.anchors.insert(anchor, (value.clone(), n));
+                }
+                self.attach(value);
             }
             _ => {}
         }
+        Ok(())
     }
 }
 
@@ -182,7 +350,7 @@ mod tests {
     #[test]
     fn indexes_block_and_flow_nodes() {
         let text = "name: a\nauth_flow:\n  - id: f\n    fields:\n      - {key: email, type: emial}\n";
-        let spans = Spans::index(text);
+        let spans = parse(text).1;
         let field = Path::root().key("auth_flow").index(0).key("fields").index(0);
         assert_eq!(spans.value(&field.key("type")), Pos { line: 5, column: 28 });
         assert_eq!(spans.key(&field.key("type")), Pos { line: 5, column: 22 });
@@ -191,8 +359,36 @@ mod tests {
 
     #[test]
     fn finds_duplicate_keys() {
-        let spans = Spans::index("a: 1\nb: 2\na: 3\n");
+        let spans = parse("a: 1\nb: 2\na: 3\n").1;
         assert_eq!(spans.duplicates.len(), 1);
         assert_eq!(spans.duplicates[0].1, Pos { line: 3, column: 1 });
+    }
+
+    #[test]
+    fn builds_the_document_as_serde_yaml_reads_it() {
+        let text = "\u{feff}a: 1\nb: [true, ~, -3, 0x1f, 1.5, 1e3, '7', \"x\", .inf, 1.2.3]\nc: &x {k: v}\nd: *x\ne: |\n  line\n";
+        let (doc, _) = parse(text);
+        assert_eq!(
+            doc.unwrap(),
+            serde_json::json!({"a": 1, "b": [true, null, -3, 31, 1.5, 1000.0, "7", "x", null, "1.2.3"],
+                "c": {"k": "v"}, "d": {"k": "v"}, "e": "line\n"})
+        );
+    }
+
+    #[test]
+    fn refuses_bombs_depth_and_second_documents() {
+        let mut bomb = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..9 {
+            let p = i - 1;
+            bomb.push_str(&format!(
+                "a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"
+            ));
+        }
+        assert!(parse(&bomb).0.unwrap_err().message.contains("aliases"));
+        let deep = "[".repeat(10_000);
+        let err = parse(&deep).0.unwrap_err().message;
+        assert!(err.contains("nesting deeper") || err.contains("recursion"), "{err}");
+        let two = parse("a: 1\n---\nb: 2\n").0.unwrap_err();
+        assert_eq!(two.pos.line, 2);
     }
 }
