@@ -413,8 +413,17 @@ const provider = new Provider(ISSUER, {
   interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
   features: {
     devInteractions: { enabled: false },
-    introspection: { enabled: true },
-    revocation: { enabled: true },
+    // oidc-provider's default policies, spelled out (it logs a notice otherwise):
+    // a confidential client may introspect any token, a public one its own;
+    // a client may revoke its own tokens.
+    introspection: {
+      enabled: true,
+      allowedPolicy: async (_ctx, client, token) => client.clientAuthMethod !== 'none' || token.clientId === client.clientId,
+    },
+    revocation: {
+      enabled: true,
+      allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId,
+    },
     clientCredentials: { enabled: true },
     resourceIndicators: {
       enabled: true,
@@ -734,6 +743,31 @@ function handleStats(res, url) {
   return sendJson(res, 200, { clients: Object.fromEntries(stats) });
 }
 
+// ---- /__revoke: make live access tokens answer 401, nothing else ---------------------
+// RFC 7009 revocation of an access token makes oidc-provider drop every token of
+// its grant, the refresh token included. To test "401 -> refresh", this drops
+// only access tokens: the one given as `token`, or every one of `client_id`.
+async function handleRevoke(req, res, url) {
+  const form = isForm(req) ? querystring.parse((await readBody(req)).toString('utf8')) : {};
+  const token = one(form.token) ?? url.searchParams.get('token');
+  const clientId = one(form.client_id) ?? url.searchParams.get('client_id');
+  if (!token && !clientId) {
+    return sendJson(res, 400, { error: 'invalid_request', error_description: 'token or client_id is required' });
+  }
+  let revoked = 0;
+  for (const model of ['AccessToken', 'ClientCredentials']) {
+    const prefix = `${model}:`;
+    for (const [key, { payload, exp }] of store) {
+      if (!key.startsWith(prefix) || (exp !== undefined && exp <= now())) continue;
+      if ((token && key === `${prefix}${token}`) || (clientId && payload.clientId === clientId)) {
+        store.delete(key);
+        revoked += 1;
+      }
+    }
+  }
+  return sendJson(res, 200, { revoked });
+}
+
 // ---- dispatch ---------------------------------------------------------------------
 server.on('request', async (req, res) => {
   const started = process.hrtime.bigint();
@@ -758,6 +792,7 @@ server.on('request', async (req, res) => {
     }
     if (pathname === '/cb-test' && req.method === 'GET') return handleCbTest(res, url);
     if (pathname === '/__stats' && req.method === 'GET') return handleStats(res, url);
+    if (pathname === '/__revoke' && req.method === 'POST') return await handleRevoke(req, res, url);
     if ((m = /^\/interaction\/([A-Za-z0-9_-]+)(?:\/(login|consent|abort))?$/.exec(pathname))) {
       return await handleInteraction(req, res, m[1], m[2]);
     }
