@@ -259,20 +259,19 @@ setInterval(() => {
 
 // ---- test statistics ------------------------------------------------------------
 const stats = new Map();
+const emptyStats = () => ({
+  token_requests: 0,
+  token_errors: 0,
+  grants: {},
+  auth_methods: {},
+  authorize_requests: 0,
+  pkce_methods: {},
+  api_calls: 0,
+  api_unauthorized: 0,
+});
 function statsFor(clientId) {
   const id = clientId || '_unknown';
-  if (!stats.has(id)) {
-    stats.set(id, {
-      token_requests: 0,
-      token_errors: 0,
-      grants: {},
-      auth_methods: {},
-      authorize_requests: 0,
-      pkce_methods: {},
-      api_calls: 0,
-      api_unauthorized: 0,
-    });
-  }
+  if (!stats.has(id)) stats.set(id, emptyStats());
   return stats.get(id);
 }
 const bump = (obj, key) => { obj[key] = (obj[key] ?? 0) + 1; };
@@ -739,7 +738,7 @@ function handleCbTest(res, url) {
 // ---- /__stats -----------------------------------------------------------------------
 function handleStats(res, url) {
   const id = url.searchParams.get('client_id');
-  if (id !== null) return sendJson(res, 200, statsFor(id));
+  if (id !== null) return sendJson(res, 200, stats.get(id) ?? emptyStats());
   return sendJson(res, 200, { clients: Object.fromEntries(stats) });
 }
 
