@@ -49,6 +49,13 @@ impl Context {
         Arc::make_mut(&mut self.table).0.insert(name.to_string(), value);
     }
 
+    /// A copy with `redirect_uri` set, for a browser step rendering its own URL.
+    pub fn with_redirect_uri(&self, uri: &str) -> Context {
+        let mut cx = self.clone();
+        cx.set_value("redirect_uri", JValue::from(uri));
+        cx
+    }
+
     /// The render context: one shared object, built in constant time.
     pub fn value(&self) -> JValue {
         JValue::from_dyn_object(self.table.clone())

@@ -30,6 +30,10 @@ pub enum Error {
     #[error("{message}")]
     Environment { message: String, hint: Option<String> },
 
+    /// A person (or a browser) was needed and none can be reached.
+    #[error("{message}")]
+    NeedsPerson { message: String, hint: Option<String> },
+
     #[error("{message}")]
     Failed { message: String },
 
@@ -61,7 +65,7 @@ impl Error {
     pub fn exit_code(&self) -> u8 {
         match self {
             Error::Usage { .. } | Error::ConnectorNotFound { .. } => EXIT_USAGE,
-            Error::NeedsInput { .. } => EXIT_NEEDS_INPUT,
+            Error::NeedsInput { .. } | Error::NeedsPerson { .. } => EXIT_NEEDS_INPUT,
             Error::Environment { .. } | Error::Write { .. } => EXIT_ENVIRONMENT,
             Error::Failed { .. } | Error::Prompt(_) => EXIT_FAILED,
             Error::Reported { code } => *code,
@@ -71,7 +75,9 @@ impl Error {
     /// What the user can do about it, printed under the message.
     pub fn hint(&self) -> Option<String> {
         match self {
-            Error::Usage { hint, .. } | Error::Environment { hint, .. } => hint.clone(),
+            Error::Usage { hint, .. } | Error::Environment { hint, .. } | Error::NeedsPerson { hint, .. } => {
+                hint.clone()
+            }
             Error::ConnectorNotFound { available, dir, .. } => Some(if available.is_empty() {
                 format!("no connectors in {}; pass a path to a .yaml file or use --dir", dir.display())
             } else {

@@ -44,6 +44,10 @@ pub struct Options {
     /// Called as each step or test API call finishes (live text output).
     pub on_step: Option<StepHook>,
     pub spinner: bool,
+    /// `--no-browser`: browser steps print their URL instead of opening it.
+    pub no_browser: bool,
+    /// `--sso-token-file`.
+    pub sso_token_file: Option<std::path::PathBuf>,
 }
 
 /// The state of one connector's run: the context templates read, cookies, Form values.
@@ -150,10 +154,14 @@ impl Session {
     ) -> Result<(), Error> {
         for def in steps {
             let started = Instant::now();
-            let spinner = (self.options.spinner && !matches!(def.kind, Step::Form(_)))
+            let spinner = (self.options.spinner && !def.kind.waits_for_person())
                 .then(|| crate::report::spinner(&format!("{}: {}", self.connector.name, def.id)));
             let cx = StepCx {
                 id: &def.id,
+                connector: &self.connector.name,
+                no_browser: self.options.no_browser,
+                spinner: self.options.spinner,
+                sso_token_file: self.options.sso_token_file.as_deref(),
                 ctx: &self.ctx,
                 http: &self.http,
                 base_url: self.base_url.as_deref(),
@@ -325,6 +333,7 @@ impl Session {
         let started = Instant::now();
         let mut steps = Vec::new();
         let mut refreshed = false;
+        let mut refresh_reason = None;
         let outcome: Result<Option<TestApiReport>, Error> = async {
             match flow {
                 Flow::Auth => self.run_steps(&self.connector.clone().auth_flow, "auth", &mut steps).await?,
@@ -332,7 +341,16 @@ impl Session {
                     self.refresh(&mut steps).await?;
                     refreshed = true;
                 }
-                Flow::Api => {}
+                Flow::Api => {
+                    if self.connector.refresh.is_some()
+                        && let Some(why) = self.expiry_reason()
+                    {
+                        self.emit_note("cached token", &why);
+                        self.refresh(&mut steps).await?;
+                        refreshed = true;
+                        refresh_reason = Some(why);
+                    }
+                }
             }
             let mut test = self.call_test_api().await;
             if !refreshed && self.connector.refresh.is_some() && test.as_ref().is_some_and(|t| t.status == Some(401)) {
@@ -352,6 +370,7 @@ impl Session {
             ok: false,
             exit_code: EXIT_FAILED,
             refreshed,
+            refresh_reason,
             steps,
             test_api: None,
             error: None,
@@ -390,6 +409,37 @@ impl Session {
         result
     }
 
+    /// Why the cached outputs need a refresh before any call: an `expires_at`
+    /// (Unix seconds) that has passed or is less than 30 s away.
+    fn expiry_reason(&self) -> Option<String> {
+        let now = crate::template::unix_now() as i64;
+        let soonest = self.ctx.outputs().values().filter_map(|v| v.get("expires_at").and_then(Value::as_i64)).min()?;
+        let left = soonest - now;
+        if left >= EXPIRY_MARGIN_SECS {
+            return None;
+        }
+        Some(if left <= 0 {
+            format!("token expired {} ago: refreshed before calling", human_secs(-left))
+        } else {
+            format!("token expires in {}: refreshed before calling", human_secs(left))
+        })
+    }
+
+    /// A line of its own in the live output (a retry-style mark).
+    fn emit_note(&self, id: &str, text: &str) {
+        let report = StepReport {
+            id: id.to_string(),
+            kind: "expiry",
+            ok: true,
+            duration_ms: 0,
+            summary: text.to_string(),
+            outputs: None,
+            error: None,
+            phase: "retry",
+        };
+        self.emit(&report);
+    }
+
     fn emit_test(&self, t: &TestApiReport, retrying: bool) {
         if let Some(f) = &self.options.on_step {
             let mut error = t.error.clone();
@@ -408,6 +458,18 @@ impl Session {
             };
             f(&self.connector.name, &report);
         }
+    }
+}
+
+/// Refresh ahead of a call when a cached token has less than this left.
+const EXPIRY_MARGIN_SECS: i64 = 30;
+
+/// Seconds as people say them: `40 s`, `3 min`, `2 h`.
+fn human_secs(secs: i64) -> String {
+    match secs {
+        s if s < 120 => format!("{s} s"),
+        s if s < 7200 => format!("{} min", s / 60),
+        s => format!("{} h", s / 3600),
     }
 }
 

@@ -1,5 +1,6 @@
 //! conntest: parse the command line, dispatch, report the error, exit.
 
+mod browser;
 mod cache;
 mod cli;
 mod commands;
@@ -9,6 +10,8 @@ mod demo;
 mod error;
 mod flow;
 mod http;
+mod listener;
+mod oauth;
 mod outcome;
 mod prompt;
 mod report;

@@ -44,6 +44,9 @@ pub struct RunResult {
     pub ok: bool,
     pub exit_code: u8,
     pub refreshed: bool,
+    /// Why the refresh flow ran before the test API, when it was not a 401.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_reason: Option<String>,
     pub steps: Vec<StepReport>,
     pub test_api: Option<TestApiReport>,
     pub error: Option<String>,

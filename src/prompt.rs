@@ -35,6 +35,26 @@ impl Prompter {
         Prompter { interactive, provided, stored: Mutex::new(None) }
     }
 
+    /// Whether a person can be asked.
+    pub fn interactive(&self) -> bool {
+        self.interactive
+    }
+
+    /// Asks for one hidden value (a token), holding the terminal meanwhile.
+    pub async fn secret(&self, label: &str) -> Result<Secret, Error> {
+        let label = label.to_string();
+        tokio::task::spawn_blocking(move || {
+            let _guard = TERMINAL.lock().unwrap_or_else(|p| p.into_inner());
+            dialoguer::Password::with_theme(&ColorfulTheme::default())
+                .with_prompt(label)
+                .interact_on(&console::Term::stderr())
+                .map(Secret::new)
+                .map_err(|e| Error::Prompt(e.to_string()))
+        })
+        .await
+        .map_err(|e| Error::Prompt(e.to_string()))?
+    }
+
     /// Form values to reuse without asking (refresh with `use_stored_credentials`).
     pub fn use_stored(&self, values: Option<Map<String, Value>>) {
         if let Ok(mut s) = self.stored.lock() {

@@ -61,7 +61,11 @@ pub fn result_header(r: &RunResult) -> String {
 pub fn result_footer(r: &RunResult) -> Vec<String> {
     let mut lines = Vec::new();
     let took = style(format!("in {} ms", r.duration.as_millis())).dim();
-    let refreshed = if r.refreshed && r.flow != "refresh" { " after a refresh" } else { "" };
+    let refreshed = match &r.refresh_reason {
+        Some(why) if r.refreshed => format!(" after a refresh ({why})"),
+        _ if r.refreshed && r.flow != "refresh" => " after a refresh".to_string(),
+        _ => String::new(),
+    };
     if r.ok {
         let what = if r.test_api.is_some() { "passed" } else { "passed (no test_api defined)" };
         lines.push(format!("{} {} {} {what}{refreshed} {took}", mark(true), r.connector, r.flow));
@@ -282,6 +286,9 @@ pub struct Spinner(indicatif::ProgressBar);
 pub fn spinner(label: &str) -> Spinner {
     let bar = indicatif::ProgressBar::new_spinner();
     bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+    if let Ok(style) = indicatif::ProgressStyle::with_template("{spinner} {msg} {elapsed:.dim}") {
+        bar.set_style(style);
+    }
     bar.set_message(masker().mask(label));
     bar.enable_steady_tick(Duration::from_millis(80));
     Spinner(bar)

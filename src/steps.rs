@@ -5,7 +5,12 @@
 
 pub mod api_request;
 pub mod basic_auth;
+pub mod callback;
 pub mod form;
+pub mod jwt_bearer;
+pub mod oauth2;
+pub mod oauth2_client_credentials;
+pub mod sso_token;
 pub mod totp;
 
 use schemars::JsonSchema;
@@ -19,17 +24,7 @@ use crate::http::Http;
 use crate::prompt::Prompter;
 
 /// Step types of the SPEC catalogue that this version does not run yet.
-pub const PLANNED: [&str; 9] = [
-    "callback",
-    "js",
-    "jwt_bearer",
-    "ntlm",
-    "oauth1",
-    "oauth2",
-    "oauth2_pkce",
-    "oauth2_client_credentials",
-    "sso_token",
-];
+pub const PLANNED: [&str; 3] = ["js", "ntlm", "oauth1"];
 
 /// One step of a flow, as written in the file.
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -43,6 +38,18 @@ pub enum RawStep {
     BasicAuth(basic_auth::Raw),
     /// The current TOTP code of a base32 secret.
     Totp(totp::Raw),
+    /// OAuth 2 authorization code through the browser (confidential client).
+    Oauth2(Box<oauth2::Raw>),
+    /// OAuth 2 authorization code with PKCE (public client).
+    Oauth2Pkce(Box<oauth2::Raw>),
+    /// OAuth 2 client credentials grant.
+    Oauth2ClientCredentials(oauth2_client_credentials::Raw),
+    /// Sign a JWT and optionally exchange it (RFC 7523).
+    JwtBearer(Box<jwt_bearer::Raw>),
+    /// Open a URL and capture the query of the browser's redirect.
+    Callback(callback::Raw),
+    /// A token from --sso-token-file or CONNTEST_SSO_TOKEN.
+    SsoToken(sso_token::Raw),
 }
 
 impl RawStep {
@@ -52,6 +59,11 @@ impl RawStep {
             RawStep::ApiRequest(r) => &r.id,
             RawStep::BasicAuth(r) => &r.id,
             RawStep::Totp(r) => &r.id,
+            RawStep::Oauth2(r) | RawStep::Oauth2Pkce(r) => &r.id,
+            RawStep::Oauth2ClientCredentials(r) => &r.id,
+            RawStep::JwtBearer(r) => &r.id,
+            RawStep::Callback(r) => &r.id,
+            RawStep::SsoToken(r) => &r.id,
         }
     }
 }
@@ -69,11 +81,22 @@ pub enum Step {
     ApiRequest(api_request::ApiRequest),
     BasicAuth(basic_auth::BasicAuth),
     Totp(totp::Totp),
+    OAuth2(oauth2::OAuth2),
+    ClientCredentials(oauth2_client_credentials::ClientCredentials),
+    JwtBearer(jwt_bearer::JwtBearer),
+    Callback(callback::Callback),
+    SsoToken(sso_token::SsoToken),
 }
 
 /// What a step can use while it runs.
 pub struct StepCx<'a> {
     pub id: &'a str,
+    pub connector: &'a str,
+    /// `--no-browser`: print browser URLs instead of opening them.
+    pub no_browser: bool,
+    /// Whether stderr is a terminal that can show a spinner.
+    pub spinner: bool,
+    pub sso_token_file: Option<&'a std::path::Path>,
     /// Templates' context: `vars` and the outputs of earlier steps.
     pub ctx: &'a crate::context::Context,
     pub http: &'a Http,
@@ -94,6 +117,14 @@ impl Step {
             RawStep::ApiRequest(r) => Step::ApiRequest(api_request::ApiRequest::build(r, path, ck)),
             RawStep::BasicAuth(r) => Step::BasicAuth(basic_auth::BasicAuth::build(r, path, ck)),
             RawStep::Totp(r) => Step::Totp(totp::Totp::build(r, path, ck)),
+            RawStep::Oauth2(r) => Step::OAuth2(oauth2::OAuth2::build(r, path, ck, false)),
+            RawStep::Oauth2Pkce(r) => Step::OAuth2(oauth2::OAuth2::build(r, path, ck, true)),
+            RawStep::Oauth2ClientCredentials(r) => {
+                Step::ClientCredentials(oauth2_client_credentials::ClientCredentials::build(r, path, ck))
+            }
+            RawStep::JwtBearer(r) => Step::JwtBearer(jwt_bearer::JwtBearer::build(r, path, ck)),
+            RawStep::Callback(r) => Step::Callback(callback::Callback::build(r, path, ck)),
+            RawStep::SsoToken(_) => Step::SsoToken(sso_token::SsoToken),
         }
     }
 
@@ -103,12 +134,23 @@ impl Step {
             Step::ApiRequest(_) => "api_request",
             Step::BasicAuth(_) => "basic_auth",
             Step::Totp(_) => "totp",
+            Step::OAuth2(s) if s.is_pkce() => "oauth2_pkce",
+            Step::OAuth2(_) => "oauth2",
+            Step::ClientCredentials(_) => "oauth2_client_credentials",
+            Step::JwtBearer(_) => "jwt_bearer",
+            Step::Callback(_) => "callback",
+            Step::SsoToken(_) => "sso_token",
         }
     }
 
     /// Whether the step may appear in `refresh_flow.steps` (SPEC §2).
     pub fn allowed_in_refresh(&self) -> bool {
-        matches!(self, Step::ApiRequest(_) | Step::Totp(_))
+        matches!(self, Step::ApiRequest(_) | Step::Totp(_) | Step::SsoToken(_))
+    }
+
+    /// Whether the step waits for a person (a prompt or a browser): no spinner of the flow's.
+    pub fn waits_for_person(&self) -> bool {
+        matches!(self, Step::Form(_) | Step::OAuth2(_) | Step::Callback(_) | Step::SsoToken(_))
     }
 
     /// The outputs later templates can read, when they are known before running.
@@ -118,6 +160,13 @@ impl Step {
             Step::ApiRequest(_) => api_request::OUTPUTS.iter().map(|s| s.to_string()).collect(),
             Step::BasicAuth(_) => basic_auth::OUTPUTS.iter().map(|s| s.to_string()).collect(),
             Step::Totp(_) => vec!["code".into()],
+            Step::OAuth2(_) | Step::ClientCredentials(_) => {
+                crate::oauth::TOKEN_OUTPUTS.iter().map(|s| s.to_string()).collect()
+            }
+            Step::JwtBearer(s) => s.output_names(),
+            // Every query parameter the browser brings back: not known before.
+            Step::Callback(_) => Vec::new(),
+            Step::SsoToken(_) => sso_token::OUTPUTS.iter().map(|s| s.to_string()).collect(),
         }
     }
 
@@ -127,6 +176,16 @@ impl Step {
             Step::ApiRequest(s) => s.run(cx).await,
             Step::BasicAuth(s) => s.run(cx).await,
             Step::Totp(s) => s.run(cx).await,
+            Step::OAuth2(s) => s.run(cx).await,
+            Step::ClientCredentials(s) => s.run(cx).await,
+            Step::JwtBearer(s) => s.run(cx).await,
+            Step::Callback(s) => s.run(cx).await,
+            Step::SsoToken(s) => s.run(cx).await,
         }
     }
+}
+
+/// A URL from a step's config, joined to `base_url` when relative.
+pub fn absolute(cx: &StepCx<'_>, url: &str) -> Result<url::Url, Error> {
+    crate::request::join(cx.base_url, url.trim()).map_err(Error::failed)
 }

@@ -45,6 +45,8 @@ pub async fn run(g: &Global) -> Result<(), Error> {
             Arc::new(|_: &str, s: &crate::flow::StepReport| report::out(&report::step_line(s))) as crate::flow::StepHook
         }),
         spinner: false,
+        no_browser: true,
+        sso_token_file: None,
     });
     let interactive = can_prompt(g.non_interactive);
     say(g, &format!("{}: demo API listening on {}", style("conntest demo").bold(), server.url));

@@ -42,6 +42,7 @@ fn failed_result(name: String, file: String, flow: Flow, code: u8, error: String
         ok: false,
         exit_code: code,
         refreshed: false,
+        refresh_reason: None,
         steps: Vec::new(),
         test_api: None,
         error: Some(error),
@@ -90,6 +91,8 @@ pub async fn run(g: &Global, flow: Flow, args: &TestArgs, auth_first: bool) -> R
                 as crate::flow::StepHook
         }),
         spinner: std::io::stderr().is_terminal(),
+        no_browser: args.no_browser,
+        sso_token_file: args.sso_token_file.clone(),
     });
 
     let jobs = args

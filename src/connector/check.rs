@@ -53,6 +53,11 @@ impl<'a> Checker<'a> {
         Template::new(src)
     }
 
+    /// A problem a step's own checks found in the value at `path`.
+    pub fn invalid(&mut self, path: &Path, message: impl Into<String>, hint: impl Into<String>) {
+        self.d.value(path, message, hint);
+    }
+
     pub fn scalar(&mut self, path: &Path, s: &Scalar) -> Template {
         self.template(path, &s.0)
     }
@@ -356,8 +361,19 @@ pub fn build(
 
 fn steps(ck: &mut Checker, raws: &[RawStep], path: &Path, seen: &mut Vec<String>, refresh: bool) -> Vec<StepDef> {
     let mut out = Vec::new();
+    let mut sso_seen = false;
     for (i, raw) in raws.iter().enumerate() {
         let spath = path.index(i);
+        if matches!(raw, RawStep::SsoToken(_)) {
+            if sso_seen {
+                ck.d.value(
+                    &spath.key("type"),
+                    "more than one `sso_token` step in this flow",
+                    "one SSO token per flow: read the first step's `token` where it is needed again",
+                );
+            }
+            sso_seen = true;
+        }
         let id = raw.id().to_string();
         ck.later.retain(|l| *l != id);
         if !valid_id(&id) {
@@ -380,7 +396,7 @@ fn steps(ck: &mut Checker, raws: &[RawStep], path: &Path, seen: &mut Vec<String>
             ck.d.value(
                 &spath.key("type"),
                 format!("step type `{}` is not allowed in the refresh flow", step.type_name()),
-                "refresh steps may be api_request or totp; to prompt again use `same_as_auth: true`",
+                "refresh steps may be api_request, totp or sso_token; to sign in again use `same_as_auth: true`",
             );
         }
         seen.push(id.clone());

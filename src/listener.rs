@@ -1,0 +1,179 @@
+//! The loopback redirect listener of browser steps (RFC 8252 §7.3): binds
+//! 127.0.0.1 only, accepts exactly one request on the redirect path, answers
+//! the browser with a small page, and gives up after a timeout. The only
+//! tiny_http user besides the demo API.
+
+use std::time::{Duration, Instant};
+
+use crate::error::Error;
+
+/// One bound listener, waiting for its callback.
+pub struct Listener {
+    server: tiny_http::Server,
+    port: u16,
+    path: String,
+}
+
+/// The first request on the redirect path: its raw query string.
+#[derive(Debug, Clone)]
+pub struct Callback {
+    pub query: String,
+}
+
+impl Callback {
+    /// Query parameters, percent-decoded (`+` as space).
+    pub fn decoded(&self) -> Vec<(String, String)> {
+        url::form_urlencoded::parse(self.query.as_bytes()).map(|(k, v)| (k.into_owned(), v.into_owned())).collect()
+    }
+
+    /// Query parameters exactly as they arrived on the wire.
+    pub fn raw(&self) -> Vec<(String, String)> {
+        self.query
+            .split('&')
+            .filter(|p| !p.is_empty())
+            .map(|p| match p.split_once('=') {
+                Some((k, v)) => (k.to_string(), v.to_string()),
+                None => (p.to_string(), String::new()),
+            })
+            .collect()
+    }
+
+    /// The decoded value of `name`, if the callback carries it.
+    pub fn get(&self, name: &str) -> Option<String> {
+        self.decoded().into_iter().find(|(k, _)| k == name).map(|(_, v)| v)
+    }
+}
+
+impl Listener {
+    /// Binds `127.0.0.1:port` (0 = any free port). A port in use is an
+    /// environment problem (exit 4) that names the port.
+    pub fn bind(port: u16, path: &str) -> Result<Listener, Error> {
+        let server = tiny_http::Server::http(("127.0.0.1", port)).map_err(|e| {
+            Error::environment(
+                format!("cannot listen for the browser callback on 127.0.0.1:{port}: {e}"),
+                Some(if port == 0 {
+                    "check that loopback networking works here".to_string()
+                } else {
+                    format!("another program holds port {port}: stop it, or set `redirect_port: 0` if the provider accepts any loopback port")
+                }),
+            )
+        })?;
+        let port = server.server_addr().to_ip().map(|a| a.port()).unwrap_or(port);
+        let path = if path.starts_with('/') { path.to_string() } else { format!("/{path}") };
+        Ok(Listener { server, port, path })
+    }
+
+    /// The URL the provider redirects the browser to.
+    pub fn redirect_uri(&self) -> String {
+        format!("http://127.0.0.1:{}{}", self.port, self.path)
+    }
+
+    /// Waits for the first request on the redirect path; `judge` says whether
+    /// it signs the user in (`Ok`) or why not, and the browser is told so.
+    /// Other paths (a favicon) get a 404 and the wait goes on.
+    pub fn wait(
+        self,
+        timeout: Duration,
+        connector: &str,
+        judge: impl Fn(&Callback) -> Result<(), String>,
+    ) -> Result<(Callback, Result<(), String>), Error> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(Error::failed(format!(
+                    "no browser callback on {} within {} s: the sign-in page never redirected back \
+                     (finish signing in within `timeout_secs`, or check the provider's redirect URI)",
+                    self.redirect_uri(),
+                    timeout.as_secs()
+                )));
+            }
+            let request = match self.server.recv_timeout(left.min(Duration::from_millis(250))) {
+                Ok(Some(r)) => r,
+                Ok(None) => continue,
+                Err(e) => return Err(Error::environment(format!("the callback listener failed: {e}"), None)),
+            };
+            let url = request.url().to_string();
+            let (path, query) = url.split_once('?').unwrap_or((url.as_str(), ""));
+            if path != self.path {
+                let _ = request.respond(tiny_http::Response::from_string("not found").with_status_code(404));
+                continue;
+            }
+            let callback = Callback { query: query.to_string() };
+            let verdict = judge(&callback);
+            let (status, page) = match &verdict {
+                Ok(()) => (
+                    200,
+                    page(&format!("Signed in to {connector}"), "You can close this tab and return to the terminal."),
+                ),
+                Err(why) => (400, page(&format!("Sign-in to {connector} failed"), why)),
+            };
+            let mut resp = tiny_http::Response::from_string(page).with_status_code(status);
+            if let Ok(h) = tiny_http::Header::from_bytes("Content-Type", "text/html; charset=utf-8") {
+                resp.add_header(h);
+            }
+            let _ = request.respond(resp);
+            return Ok((callback, verdict));
+        }
+    }
+}
+
+/// A small self-contained HTML page for the browser tab.
+fn page(title: &str, text: &str) -> String {
+    let esc = |s: &str| s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;");
+    format!(
+        "<!doctype html><html><head><meta charset=\"utf-8\"><title>{t}</title></head>\
+         <body style=\"font-family:sans-serif;margin:3em\"><h1>{t}</h1><p>{x}</p><p>conntest</p></body></html>",
+        t = esc(title),
+        x = esc(text)
+    )
+}
+
+/// How a browser step reaches the person and waits for them.
+pub struct Wait<'a> {
+    pub connector: &'a str,
+    pub step: &'a str,
+    pub timeout: Duration,
+    pub no_browser: bool,
+    pub interactive: bool,
+    pub spinner: bool,
+}
+
+/// Prints `url`, opens the browser on it (unless `--no-browser`), and waits
+/// for the one callback. In non-interactive mode a run that cannot open a
+/// browser ends at once with exit 3 instead of waiting for nobody.
+pub async fn through_browser(
+    listener: Listener,
+    url: &str,
+    w: &Wait<'_>,
+    judge: impl Fn(&Callback) -> Result<(), String> + Send + 'static,
+) -> Result<Callback, Error> {
+    crate::report::err(&format!("{}: sign in to {} in a browser:\n  {url}", w.step, w.connector));
+    let opened = if w.no_browser { Err("--no-browser was given".to_string()) } else { crate::browser::open(url) };
+    match &opened {
+        Ok(program) => crate::report::err(&format!(
+            "  (opened with {program}; waiting for the redirect to {})",
+            listener.redirect_uri()
+        )),
+        Err(why) if !w.interactive => {
+            return Err(Error::NeedsPerson {
+                message: format!("step `{}` needs a person to sign in in a browser, and {why}", w.step),
+                hint: Some(
+                    "run it interactively, or set BROWSER to a program that completes the sign-in (it gets the URL as its one argument)"
+                        .into(),
+                ),
+            });
+        }
+        Err(why) => crate::report::err(&format!("  ({why}: open the URL yourself)")),
+    }
+    let spinner =
+        w.spinner.then(|| crate::report::spinner(&format!("{}: {}: waiting for the browser", w.connector, w.step)));
+    let (timeout, connector) = (w.timeout, w.connector.to_string());
+    let waited = tokio::task::spawn_blocking(move || listener.wait(timeout, &connector, judge))
+        .await
+        .map_err(|e| Error::failed(format!("the callback listener stopped: {e}")))?;
+    drop(spinner);
+    let (callback, verdict) = waited?;
+    verdict.map_err(Error::failed)?;
+    Ok(callback)
+}

@@ -1,0 +1,180 @@
+//! OAuth 2 pieces shared by the token steps: fresh random values, PKCE,
+//! client authentication, the token request, and a tolerant reading of
+//! token responses (RFC 6749 §5) into step outputs.
+
+use base64::Engine as _;
+use serde_json::{Map, Value};
+use sha2::Digest as _;
+
+use crate::error::Error;
+use crate::http::{Body, Http, Request};
+use crate::request::excerpt;
+use crate::secret::Secret;
+
+/// How the client proves itself to the token endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ClientAuth {
+    /// HTTP Basic with the client id and secret (client_secret_basic).
+    Basic,
+    /// `client_id` and `client_secret` in the form body (client_secret_post).
+    Body,
+}
+
+/// `n` random bytes as unpadded base64url: 32 bytes give 43 characters.
+pub fn random_token(n: usize) -> String {
+    let mut bytes = vec![0u8; n];
+    if getrandom::fill(&mut bytes).is_err() {
+        // The OS always has entropy; this only keeps a failure from panicking.
+        let seed = format!("{:?}{}", std::time::SystemTime::now(), std::process::id());
+        bytes = sha2::Sha256::digest(seed.as_bytes()).to_vec();
+    }
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// The PKCE `code_challenge` of a verifier (RFC 7636 §4.2).
+pub fn code_challenge(verifier: &str, s256: bool) -> String {
+    if s256 {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(verifier.as_bytes()))
+    } else {
+        verifier.to_string()
+    }
+}
+
+/// The client as the token endpoint sees it.
+pub struct Client<'a> {
+    pub token_url: &'a url::Url,
+    pub client_id: &'a str,
+    pub client_secret: Option<&'a Secret>,
+    pub auth: ClientAuth,
+}
+
+impl Client<'_> {
+    /// POSTs `params` to the token endpoint with client authentication and
+    /// reads the answer into outputs; `what` names the grant in messages.
+    pub async fn token(
+        &self,
+        http: &Http,
+        mut params: Vec<(String, String)>,
+    ) -> Result<(Map<String, Value>, String), Error> {
+        let mut req = Request::new("POST", self.token_url.clone());
+        match (self.auth, self.client_secret) {
+            (ClientAuth::Basic, Some(secret)) => {
+                let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+                let pair = format!("{}:{}", enc(self.client_id), enc(secret.expose()));
+                let basic = Secret::new(base64::engine::general_purpose::STANDARD.encode(pair));
+                req.headers.push(("Authorization".into(), format!("Basic {}", basic.expose())));
+            }
+            (ClientAuth::Body, Some(secret)) => {
+                params.push(("client_id".into(), self.client_id.to_string()));
+                params.push(("client_secret".into(), secret.expose().to_string()));
+            }
+            // A public client names itself in the body.
+            (_, None) if !self.client_id.is_empty() => params.push(("client_id".into(), self.client_id.to_string())),
+            (_, None) => {}
+        }
+        req.headers.push(("Accept".into(), "application/json".into()));
+        req.body = Body::Form(params);
+        req.follow_redirects = false;
+        let summary = format!("POST {}", self.token_url);
+        let resp = http.send(req).await.map_err(Error::failed)?;
+        let summary = format!("{summary} → {}", resp.status);
+        let mut outputs =
+            read_token_response(resp.status, &resp.body).map_err(|e| Error::failed(format!("{summary}: {e}")))?;
+        if !self.client_id.is_empty() {
+            outputs.insert("client_id".into(), Value::String(self.client_id.to_string()));
+        }
+        if let Some(secret) = self.client_secret {
+            outputs.insert("client_secret".into(), Value::String(secret.expose().to_string()));
+        }
+        outputs.insert("token_url".into(), Value::String(self.token_url.to_string()));
+        Ok((outputs, summary))
+    }
+}
+
+/// A token endpoint's answer as outputs: the standard fields (with
+/// `expires_in` as a number even when sent as a string, and `expires_at` in
+/// absolute Unix seconds) plus the whole answer under `body`.
+pub fn read_token_response(status: u16, body: &Value) -> Result<Map<String, Value>, String> {
+    let field = |name: &str| body.get(name).and_then(Value::as_str).filter(|s| !s.is_empty());
+    if status >= 400 || body.get("error").is_some() {
+        let what = match (field("error"), field("error_description")) {
+            (Some(e), Some(d)) => format!("{e}: {d}"),
+            (Some(e), None) => e.to_string(),
+            _ => excerpt(body),
+        };
+        return Err(format!("the token endpoint refused (HTTP {status}): {what}"));
+    }
+    if !body.is_object() {
+        return Err(format!("the token endpoint did not answer JSON: {}", excerpt(body)));
+    }
+    let Some(access) = field("access_token") else {
+        let keys: Vec<&str> = body.as_object().map(|m| m.keys().map(String::as_str).collect()).unwrap_or_default();
+        return Err(format!("the token response has no `access_token` (it has: {})", keys.join(", ")));
+    };
+    let mut out = Map::new();
+    out.insert("access_token".into(), Value::String(access.to_string()));
+    out.insert("token_type".into(), Value::String(field("token_type").unwrap_or("Bearer").to_string()));
+    let expires_in = match body.get("expires_in") {
+        Some(Value::Number(n)) => n.as_f64(),
+        Some(Value::String(s)) => s.trim().parse::<f64>().ok(),
+        _ => None,
+    };
+    if let Some(secs) = expires_in.filter(|s| s.is_finite() && *s >= 0.0) {
+        let secs = secs.round() as u64;
+        out.insert("expires_in".into(), Value::from(secs));
+        out.insert("expires_at".into(), Value::from(crate::template::unix_now() + secs));
+    }
+    for name in ["refresh_token", "scope", "id_token"] {
+        if let Some(v) = field(name) {
+            out.insert(name.into(), Value::String(v.to_string()));
+        }
+    }
+    out.insert("body".into(), body.clone());
+    Ok(out)
+}
+
+/// Output names of a token response, for `validate`'s reference checks.
+pub const TOKEN_OUTPUTS: [&str; 11] = [
+    "access_token",
+    "token_type",
+    "expires_in",
+    "expires_at",
+    "refresh_token",
+    "scope",
+    "id_token",
+    "body",
+    "client_id",
+    "client_secret",
+    "token_url",
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn token_responses_are_read_tolerantly() {
+        let out = read_token_response(200, &json!({"access_token": "a", "expires_in": "60", "x": 1})).unwrap();
+        assert_eq!(out["expires_in"], json!(60));
+        assert!(out["expires_at"].as_u64().unwrap() >= crate::template::unix_now() + 59);
+        assert_eq!(out["token_type"], json!("Bearer"));
+        assert_eq!(out["body"]["x"], json!(1));
+        let err =
+            read_token_response(400, &json!({"error": "invalid_grant", "error_description": "code used"})).unwrap_err();
+        assert_eq!(err, "the token endpoint refused (HTTP 400): invalid_grant: code used");
+        assert!(read_token_response(200, &json!({"token": "x"})).unwrap_err().contains("has: token"));
+    }
+
+    #[test]
+    fn pkce_s256_is_unpadded_base64url_of_sha256() {
+        // Expected value from Python's hashlib + base64.urlsafe_b64encode.
+        assert_eq!(
+            code_challenge("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gXrFYFEjXk", true),
+            "-0Ox40CCrRf1xIWfAdULFAolDUKraQ41CvMPiguWVC8"
+        );
+        assert_eq!(random_token(32).len(), 43);
+        assert_ne!(random_token(32), random_token(32));
+    }
+}

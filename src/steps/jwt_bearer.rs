@@ -1,0 +1,217 @@
+//! `jwt_bearer`: sign a JWT (HS*, RS*, ES256/384, EdDSA) from a secret or a PEM
+//! key and, with `token_url`, exchange it for an access token (RFC 7523).
+
+use std::collections::BTreeMap;
+
+use base64::Engine as _;
+use jsonwebtoken::{Algorithm as Alg, EncodingKey};
+use schemars::JsonSchema;
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use super::{StepCx, StepDone};
+use crate::connector::check::Checker;
+use crate::connector::raw::Scalar;
+use crate::connector::spans::Path;
+use crate::error::Error;
+use crate::oauth::{Client, ClientAuth, random_token};
+use crate::secret::Secret;
+use crate::template::{Template, render_json};
+
+pub const GRANT_TYPE: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+pub enum Algorithm {
+    HS256,
+    HS384,
+    HS512,
+    RS256,
+    RS384,
+    RS512,
+    ES256,
+    ES384,
+    EdDSA,
+}
+
+impl Algorithm {
+    fn jwt(self) -> Alg {
+        match self {
+            Algorithm::HS256 => Alg::HS256,
+            Algorithm::HS384 => Alg::HS384,
+            Algorithm::HS512 => Alg::HS512,
+            Algorithm::RS256 => Alg::RS256,
+            Algorithm::RS384 => Alg::RS384,
+            Algorithm::RS512 => Alg::RS512,
+            Algorithm::ES256 => Alg::ES256,
+            Algorithm::ES384 => Alg::ES384,
+            Algorithm::EdDSA => Alg::EdDSA,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Raw {
+    /// Unique step id, `[a-z_][a-z0-9_]*`.
+    pub id: String,
+    pub algorithm: Algorithm,
+    /// The shared secret (HS*) or a PEM private key (RS*, ES*, EdDSA).
+    pub key: Scalar,
+    /// The JWT's claims; `iat`, `exp` and `jti` are filled in unless given.
+    #[serde(default)]
+    pub claims: BTreeMap<String, Value>,
+    /// Lifetime for `exp` in seconds (default 300).
+    #[schemars(range(min = 1))]
+    pub exp_secs: Option<u64>,
+    /// Extra JOSE header fields, e.g. `kid`.
+    #[serde(default)]
+    pub headers: BTreeMap<String, Value>,
+    /// Exchange the JWT here for an access token (grant type jwt-bearer).
+    pub token_url: Option<String>,
+    pub client_id: Option<Scalar>,
+    pub scope: Option<String>,
+}
+
+#[derive(Debug)]
+pub struct JwtBearer {
+    algorithm: Algorithm,
+    key: Template,
+    claims: Map<String, Value>,
+    exp_secs: u64,
+    headers: Map<String, Value>,
+    token_url: Option<Template>,
+    client_id: Option<Template>,
+    scope: Option<Template>,
+}
+
+/// The signing key for `algorithm`, or why `key` cannot be one.
+pub fn encoding_key(algorithm: Algorithm, key: &str) -> Result<EncodingKey, String> {
+    let is_pem = key.trim_start().starts_with("-----BEGIN");
+    let pem = |kind: &str, r: jsonwebtoken::errors::Result<EncodingKey>| {
+        r.map_err(|e| format!("{algorithm:?} needs {kind} private key in PEM (PKCS#8 or traditional): {e}"))
+    };
+    let ek = match algorithm.jwt().family() {
+        jsonwebtoken::AlgorithmFamily::Hmac if is_pem => {
+            return Err(format!(
+                "{algorithm:?} signs with a shared secret, but `key` is a PEM key: use RS256, ES256 or EdDSA"
+            ));
+        }
+        jsonwebtoken::AlgorithmFamily::Hmac => {
+            EncodingKey::from_secret(key.as_bytes()).map_err(|_| "the HMAC secret is empty".to_string())?
+        }
+        _ if !is_pem => {
+            return Err(format!(
+                "{algorithm:?} needs a PEM private key (`-----BEGIN PRIVATE KEY-----` …), not a shared secret"
+            ));
+        }
+        jsonwebtoken::AlgorithmFamily::Rsa => pem("an RSA", EncodingKey::from_rsa_pem(key.as_bytes()))?,
+        jsonwebtoken::AlgorithmFamily::Ec => pem("an EC", EncodingKey::from_ec_pem(key.as_bytes()))?,
+        jsonwebtoken::AlgorithmFamily::Ed => pem("an Ed25519", EncodingKey::from_ed_pem(key.as_bytes()))?,
+    };
+    // A key of the right family can still be of the wrong size or curve.
+    jsonwebtoken::crypto::sign(b"probe", &ek, algorithm.jwt())
+        .map_err(|e| format!("the key does not fit {algorithm:?}: {e}"))?;
+    Ok(ek)
+}
+
+/// Signs `header.claims` with `key`.
+pub fn sign(
+    algorithm: Algorithm,
+    key: &EncodingKey,
+    header: &Map<String, Value>,
+    claims: &Map<String, Value>,
+) -> Result<String, String> {
+    let b64 = |v: &Map<String, Value>| {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Value::Object(v.clone()).to_string())
+    };
+    let input = format!("{}.{}", b64(header), b64(claims));
+    let signature = jsonwebtoken::crypto::sign(input.as_bytes(), key, algorithm.jwt()).map_err(|e| e.to_string())?;
+    Ok(format!("{input}.{signature}"))
+}
+
+impl JwtBearer {
+    pub fn build(raw: &Raw, path: &Path, ck: &mut Checker) -> Self {
+        let key = ck.scalar(&path.key("key"), &raw.key);
+        if !raw.key.0.contains("{{")
+            && !raw.key.0.contains("{%")
+            && let Err(why) = encoding_key(raw.algorithm, &raw.key.0)
+        {
+            ck.invalid(
+                &path.key("key"),
+                why,
+                "check `algorithm` and the key: HS* take a secret, the others a PEM private key",
+            );
+        }
+        let claims: Map<String, Value> =
+            raw.claims.iter().map(|(k, v)| (k.clone(), ck.json(&path.key("claims").key(k.clone()), v))).collect();
+        let headers: Map<String, Value> =
+            raw.headers.iter().map(|(k, v)| (k.clone(), ck.json(&path.key("headers").key(k.clone()), v))).collect();
+        JwtBearer {
+            algorithm: raw.algorithm,
+            key,
+            claims,
+            exp_secs: raw.exp_secs.unwrap_or(300),
+            headers,
+            token_url: raw.token_url.as_ref().map(|t| ck.template(&path.key("token_url"), t)),
+            client_id: raw.client_id.as_ref().map(|t| ck.scalar(&path.key("client_id"), t)),
+            scope: raw.scope.as_ref().map(|t| ck.template(&path.key("scope"), t)),
+        }
+    }
+
+    pub fn output_names(&self) -> Vec<String> {
+        let mut names = vec!["jwt".to_string()];
+        if self.token_url.is_some() {
+            names.extend(crate::oauth::TOKEN_OUTPUTS.iter().map(|s| s.to_string()));
+        }
+        names
+    }
+
+    pub async fn run(&self, cx: &StepCx<'_>) -> Result<StepDone, Error> {
+        let render = |t: &Template, what: &str| t.render(cx.ctx).map_err(|e| Error::failed(format!("{what}: {e}")));
+        let key = Secret::new(render(&self.key, "key")?);
+        let ek = encoding_key(self.algorithm, key.expose()).map_err(|e| Error::failed(format!("key: {e}")))?;
+        let mut claims = match render_json(&Value::Object(self.claims.clone()), cx.ctx)
+            .map_err(|e| Error::failed(format!("claims: {e}")))?
+        {
+            Value::Object(m) => m,
+            _ => Map::new(),
+        };
+        let now = crate::template::unix_now();
+        claims.entry("iat").or_insert(Value::from(now));
+        claims.entry("exp").or_insert(Value::from(now + self.exp_secs));
+        claims.entry("jti").or_insert(Value::String(random_token(16)));
+        let mut header = Map::new();
+        header.insert("alg".into(), Value::String(format!("{:?}", self.algorithm)));
+        header.insert("typ".into(), Value::String("JWT".into()));
+        if let Value::Object(extra) = render_json(&Value::Object(self.headers.clone()), cx.ctx)
+            .map_err(|e| Error::failed(format!("headers: {e}")))?
+        {
+            header.extend(extra);
+        }
+        let jwt = Secret::new(
+            sign(self.algorithm, &ek, &header, &claims).map_err(|e| Error::failed(format!("signing: {e}")))?,
+        );
+        let Some(token_url) = &self.token_url else {
+            let mut outputs = Map::new();
+            outputs.insert("jwt".into(), Value::String(jwt.expose().to_string()));
+            return Ok(StepDone { outputs, summary: format!("signed a {:?} JWT", self.algorithm) });
+        };
+        let token_url = super::absolute(cx, &render(token_url, "token_url")?)?;
+        let client_id = match &self.client_id {
+            Some(t) => render(t, "client_id")?,
+            None => String::new(),
+        };
+        let mut params = vec![
+            ("grant_type".to_string(), GRANT_TYPE.to_string()),
+            ("assertion".to_string(), jwt.expose().to_string()),
+        ];
+        if let Some(scope) = &self.scope {
+            params.push(("scope".into(), render(scope, "scope")?));
+        }
+        let client =
+            Client { token_url: &token_url, client_id: &client_id, client_secret: None, auth: ClientAuth::Body };
+        let (mut outputs, summary) = client.token(cx.http, params).await?;
+        outputs.insert("jwt".into(), Value::String(jwt.expose().to_string()));
+        Ok(StepDone { outputs, summary: format!("{:?} assertion, {summary}", self.algorithm) })
+    }
+}

@@ -1,0 +1,79 @@
+//! `sso_token`: a token the user already holds from single sign-on, taken
+//! from `--sso-token-file`, `CONNTEST_SSO_TOKEN`, or a hidden prompt.
+
+use base64::Engine as _;
+use schemars::JsonSchema;
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use super::{StepCx, StepDone};
+use crate::error::Error;
+use crate::secret::Secret;
+
+pub const OUTPUTS: [&str; 2] = ["token", "claims"];
+/// A token file larger than this is not a token.
+const MAX_TOKEN_BYTES: u64 = 64 * 1024;
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Raw {
+    /// Unique step id, `[a-z_][a-z0-9_]*`.
+    pub id: String,
+}
+
+#[derive(Debug)]
+pub struct SsoToken;
+
+impl SsoToken {
+    pub async fn run(&self, cx: &StepCx<'_>) -> Result<StepDone, Error> {
+        let (token, source) = if let Some(file) = cx.sso_token_file {
+            let len = std::fs::metadata(file).map(|m| m.len()).unwrap_or(0);
+            if len > MAX_TOKEN_BYTES {
+                return Err(Error::usage(
+                    format!("--sso-token-file {} is {len} bytes: not a token", file.display()),
+                    None,
+                ));
+            }
+            let text = std::fs::read_to_string(file)
+                .map_err(|e| Error::usage(format!("cannot read --sso-token-file {}: {e}", file.display()), None))?;
+            (text.trim().to_string(), format!("from {}", file.display()))
+        } else if let Some(t) = std::env::var_os("CONNTEST_SSO_TOKEN") {
+            let t = t.into_string().map_err(|_| Error::usage("CONNTEST_SSO_TOKEN is not valid UTF-8", None))?;
+            (t.trim().to_string(), "from CONNTEST_SSO_TOKEN".to_string())
+        } else if cx.prompter.interactive() {
+            let t = cx.prompter.secret(&format!("SSO token for {}", cx.connector)).await?;
+            (t.expose().trim().to_string(), "asked".to_string())
+        } else {
+            return Err(Error::NeedsPerson {
+                message: format!(
+                    "step `{}` needs an SSO token, and input cannot be asked for (non-interactive)",
+                    cx.id
+                ),
+                hint: Some("pass --sso-token-file FILE or set CONNTEST_SSO_TOKEN".into()),
+            });
+        };
+        if token.is_empty() {
+            return Err(Error::failed(format!("the SSO token {source} is empty")));
+        }
+        let token = Secret::new(token);
+        let mut outputs = Map::new();
+        outputs.insert("token".into(), Value::String(token.expose().to_string()));
+        let mut kind = "opaque token";
+        if let Some(claims) = jwt_payload(token.expose()) {
+            outputs.insert("claims".into(), claims);
+            kind = "JWT";
+        }
+        Ok(StepDone { outputs, summary: format!("{kind} {source}") })
+    }
+}
+
+/// The decoded payload of a JWT (not verified: the API will do that).
+pub fn jwt_payload(token: &str) -> Option<Value> {
+    let mut parts = token.split('.');
+    let (_, payload, _) = (parts.next()?, parts.next()?, parts.next()?);
+    if parts.next().is_some() {
+        return None;
+    }
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload.trim_end_matches('=')).ok()?;
+    serde_json::from_slice::<Value>(&bytes).ok().filter(Value::is_object)
+}
