@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The project's test command:  bash tests/run.sh [extra `cargo test` args...]
 #
-# 1. installs the test peers (tests/peers/setup.sh: Debian packages + venv with Django),
+# 1. installs the test peers (tests/peers/setup.sh: Debian packages + venv with Django;
+#    tests/peers/setup-oidc.sh: npm oidc-provider from its lock file),
 # 2. starts the real Django peer on a free 127.0.0.1 port with a random password,
+#    and the OIDC authorization server (tests/peers/start-oidc.sh),
 # 3. runs `cargo test --locked --all-targets "$@"` inside a private keyring
 #    session (tests/keyring-session.sh) and exits with its code.
 #
@@ -15,6 +17,9 @@
 #                             that need their own (e.g. --locked) keyring session
 #   CONNTEST_KEYRING_READY=1  set by keyring-session.sh: an unlocked private keyring
 #   CONNTEST_PEERS_PYTHON     the venv python (to start more Python peers)
+#   CONNTEST_OIDC_URL, CONNTEST_OIDC_CLIENT_SECRET, CONNTEST_OIDC_USER,
+#   CONNTEST_OIDC_PASSWORD, CONNTEST_OIDC_KEYS, CONNTEST_BROWSER
+#                             the OIDC peer and its scripted browser (tests/peers/oidc/README.md)
 # Works with no stdin and CI=true.
 # RUN_SH_TEST_CMD (for smoke-testing this script only) replaces the cargo command.
 set -euo pipefail
@@ -35,6 +40,7 @@ export CONNTEST_DJANGO_EMAIL=alice@example.com
 django_log="$ROOT/target/django-peer.log"
 django_pid=
 cleanup() {
+    if declare -F oidc_stop >/dev/null; then oidc_stop; fi
     if [ -n "$django_pid" ]; then
         kill "$django_pid" 2>/dev/null || true
         wait "$django_pid" 2>/dev/null || true
@@ -61,6 +67,10 @@ until [ -n "$CONNTEST_DJANGO_URL" ] && curl -fsS -o /dev/null --max-time 2 "$CON
     CONNTEST_DJANGO_URL="$(sed -n 's/^LISTENING \(http:[^ ]*\)$/\1/p' "$django_log" | head -n1)"
 done
 export CONNTEST_DJANGO_URL
+
+# The OIDC authorization server (npm oidc-provider) and the scripted browser.
+# shellcheck source=tests/peers/start-oidc.sh
+source tests/peers/start-oidc.sh </dev/null || exit 1
 
 export CONNTEST_KEYRING_SESSION="$ROOT/tests/keyring-session.sh"
 

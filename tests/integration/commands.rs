@@ -34,7 +34,21 @@ fn schema_is_json_schema_2020_12_of_the_format() {
     assert!(s["properties"]["auth_flow"].is_object());
     let steps = s["$defs"]["RawStep"]["oneOf"].as_array().expect("step variants");
     let types: Vec<&str> = steps.iter().filter_map(|v| v["properties"]["type"]["const"].as_str()).collect();
-    assert_eq!(types, ["form", "api_request", "basic_auth", "totp"]);
+    assert_eq!(
+        types,
+        [
+            "form",
+            "api_request",
+            "basic_auth",
+            "totp",
+            "oauth2",
+            "oauth2_pkce",
+            "oauth2_client_credentials",
+            "jwt_bearer",
+            "callback",
+            "sso_token"
+        ]
+    );
 }
 
 #[test]

@@ -9,6 +9,7 @@
 //! - `django`: a real Django app with session and CSRF middleware
 //! - `pty`: the Form prompt in a real pseudo-terminal
 //! - `refresh`: 401 → refresh → retry, update_variables, stored credentials
+//! - `oauth`: browser and token steps against a real authorization server (oidc-provider)
 //! - `keyring`: the cache against a real Secret Service (gnome-keyring)
 //! - `commands`: demo, schema, completions, list, --help
 
@@ -19,6 +20,7 @@ mod flows;
 mod harness;
 mod keyring;
 mod masking;
+mod oauth;
 mod pty;
 mod refresh;
 mod server;
