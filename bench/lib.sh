@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # bench/lib.sh — helpers shared by bench/run.sh and bench/keyring-inner.sh.
 # Sourced, not run. Needs bash and python3 (bench/paired.py, bench/table.py).
 #
@@ -28,6 +29,8 @@
 : "${BENCH_TIMER:=paired}"
 : "${BENCH_TIME_BIN:=/usr/bin/time}"
 BENCH_LIB_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# MED and RSS are read by the scripts that source this file.
+# shellcheck disable=SC2034
 declare -gA MED=() RSS=()
 
 note() { printf '   %s\n' "$*"; }
@@ -49,6 +52,7 @@ paired() {
             note "$(printf '%-22s median %9.2f ms  (mean %.2f ± %.2f, min %.2f, %d runs)  peak RSS %s' \
                 "$name" "$med" "$mean" "$sd" "$min" "$n" "$(fmt_kb "${RSS[$name]}") [$src]")"
         else
+            # shellcheck disable=SC2034
             MED[$name]='' RSS[$name]=''
             note "$(printf '%-22s FAILED (see above)' "$name")"
         fi

@@ -100,6 +100,7 @@ BENCH_TMP="$(mktemp -d "${TMPDIR:-/tmp}/conntest-bench.XXXXXX")"
 export BENCH_TMP BENCH_ROWS="$BENCH_TMP/rows.tsv" BENCH_INFO="$BENCH_TMP/info.txt"
 : >"$BENCH_ROWS"; : >"$BENCH_INFO"
 SERVER_PID=
+# shellcheck disable=SC2317  # called by the EXIT trap
 cleanup() {
     if [ -n "$SERVER_PID" ]; then
         kill "$SERVER_PID" 2>/dev/null
@@ -150,7 +151,7 @@ declare -A WHY=()
 # find_tool VAR NAME CRATE: set VAR to the tool's path ($VAR, PATH, $TOOLS/bin,
 # ~/.cargo/bin, else cargo install CRATE into $TOOLS), or to "" with WHY[NAME].
 find_tool() {
-    local var="$1" name="$2" crate="$3" given="${!1:-}" p= log
+    local var="$1" name="$2" crate="$3" given="${!1:-}" p='' log
     if [ -n "$given" ]; then
         p="$(command -v "$given" 2>/dev/null || true)"
         if [ -z "$p" ] || [ ! -x "$p" ]; then
@@ -192,20 +193,29 @@ section "tools"
 if ! [ -x "$BENCH_TIME_BIN" ]; then
     apt_install time || true
 fi
-[ -x "$BENCH_TIME_BIN" ] && note "GNU time: $BENCH_TIME_BIN" \
-    || note "GNU time not available: peak RSS from wait4's ru_maxrss of the timed runs instead"
+if [ -x "$BENCH_TIME_BIN" ]; then
+    note "GNU time: $BENCH_TIME_BIN"
+else
+    note "GNU time not available: peak RSS from wait4's ru_maxrss of the timed runs instead"
+fi
 if [ "$BENCH_TIMER" = hyperfine ] && ! command -v hyperfine >/dev/null 2>&1; then
     apt_install hyperfine || true
     command -v hyperfine >/dev/null 2>&1 || { note "hyperfine not available: paired timer instead"; BENCH_TIMER=paired; }
 fi
 HURL="${HURL:-}" XH="${XH:-}"
 if want flows || want version; then
-    find_tool HURL hurl hurl@8.0.1 && note "hurl: $HURL ($("$HURL" --version 2>&1 | head -n1))" \
-        || note "hurl: not available — ${WHY[hurl]}"
+    if find_tool HURL hurl hurl@8.0.1; then
+        note "hurl: $HURL ($("$HURL" --version 2>&1 | head -n1))"
+    else
+        note "hurl: not available — ${WHY[hurl]}"
+    fi
 fi
 if want version; then
-    find_tool XH xh xh && note "xh: $XH ($("$XH" --version 2>&1 | head -n1))" \
-        || note "xh: not available — ${WHY[xh]}"
+    if find_tool XH xh xh; then
+        note "xh: $XH ($("$XH" --version 2>&1 | head -n1))"
+    else
+        note "xh: not available — ${WHY[xh]}"
+    fi
 fi
 peer_or_why() { # peer_or_why NAME PATH: the peer cell's name, or why it is missing
     if [ -n "$2" ]; then printf '%s' "$1"; else printf '%s: n/a (%s)' "$1" "${WHY[$1]:-not found}"; fi
