@@ -307,7 +307,7 @@ if want flows; then
             r="$(div "$p400" "$p50")"
             if le "$r" 1.2; then v=OK; else v="OVER TARGET"; fi
             row "per request: 400 steps / 50 steps" "$(fmt_ms "$p400") / $(fmt_ms "$p50")" \
-                "$( [ -n "$hr" ] && echo "hurl ${hr}×" || echo "—")" "${r}×" "ratio ≤ 1.2×" "$v"
+                "$( [ -n "$hr" ] && echo "hurl $(fmt_ms "$h400") / $(fmt_ms "$h50") (${hr}×)" || echo "—")" "${r}×" "ratio ≤ 1.2×" "$v"
         else
             row "per request: 400 steps / 50 steps" "n/a (needs N = 50 and 400)" "" "—" "ratio ≤ 1.2×" "n/a"
         fi
@@ -401,7 +401,7 @@ fi
 
 # ---------------------------------------------------------------- table
 section "results (medians of paired runs; figures only, never a failure)"
-info "timer: $BENCH_TIMER ($BENCH_RUNS rounds, $BENCH_WARMUP warm-up, rotating order); RSS: median of $BENCH_RSS_RUNS runs of $( [ -x "$BENCH_TIME_BIN" ] && echo "$BENCH_TIME_BIN -f %M" || echo "wait4 ru_maxrss")"
+info "timer: $BENCH_TIMER ($BENCH_RUNS runs each, $BENCH_WARMUP warm-up, $( [ "$BENCH_TIMER" = paired ] && echo "interleaved, rotating order" || echo "NOT interleaved: all of A, then all of B")); RSS: median of $BENCH_RSS_RUNS runs of $( [ -x "$BENCH_TIME_BIN" ] && echo "$BENCH_TIME_BIN -f %M" || echo "wait4 ru_maxrss")"
 info "conntest: $BIN ($("$BIN" --version 2>&1 | head -n1)); hurl: ${HURL:-n/a}; xh: ${XH:-n/a}; load $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null)"
 python3 "$BENCH/table.py" "$BENCH_ROWS" "$BENCH_INFO"
 exit 0
