@@ -1,6 +1,15 @@
 #!/usr/bin/env bash
-# Part d of bench/run.sh; runs inside tests/keyring-session.sh (private, unlocked
-# gnome-keyring on a private D-Bus session). Needs CONNTEST_BIN and BASE_URL.
+# The keyring section of bench/run.sh; runs inside tests/keyring-session.sh
+# (private, unlocked gnome-keyring on a private D-Bus session). Needs
+# CONNTEST_BIN, BASE_URL and the BENCH_* variables run.sh exports; adds its
+# rows to $BENCH_ROWS. Cases, each paired (interleaved) with its peer:
+#   - `test auth` with the cache (3 requests + keyring write) and `--no-cache
+#     test auth` vs `secret-tool store` of an entry of the same size as the one
+#     conntest stored; the write cost is the difference of the two test auths.
+#   - `test api` from the cache (1 request + keyring read) and `cache show`
+#     vs `secret-tool lookup` of that entry.
+#   - `test api` after a 401 (every token expired before each run: refresh,
+#     retry, cache write).
 set -uo pipefail
 exec </dev/null
 BENCH="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -9,71 +18,82 @@ BENCH="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 BIN="${CONNTEST_BIN:?}"
 BASE="${BASE_URL:?}"
 Y="$BENCH/chain.yaml"
-note() { printf '   %s\n' "$*"; }
+NAME=bench-chain
+ST=(service conntest-bench account probe)
 
-[ "${CONNTEST_KEYRING_READY:-}" = 1 ] || { echo "keyring not ready"; exit 1; }
+if [ "${CONNTEST_KEYRING_READY:-}" != 1 ]; then
+    row "keyring" "failed: keyring not ready" "" "" "" "n/a"
+    exit 1
+fi
 
 # Populate the cache once, and show what a failure looks like if it does not work.
 out="$("$BIN" test auth "$Y" --var "base_url=$BASE" 2>&1)"; rc=$?
 if [ "$rc" -ne 0 ]; then
     note "test auth with the keyring cache failed (exit $rc):"
     printf '%s\n' "$out" | head -n 20 | sed 's/^/    | /'
+    row "keyring: test auth with cache" "FAILED (exit $rc)" "" "" "" "n/a"
     exit 1
 fi
-if printf '%s\n' "$out" | grep -qi 'not cached\|nothing was cached\|keyring'; then
+if printf '%s\n' "$out" | grep -qi 'not cached\|nothing was cached'; then
     note "warning from test auth: $(printf '%s\n' "$out" | grep -i 'cached\|keyring' | head -n 2)"
 fi
 
-cached= nocache=
-if measure "test auth, keyring cache write" "$BIN" test auth "$Y" --var "base_url=$BASE"; then
-    figure "test auth, keyring cache write"; cached="$M_MEAN"
-fi
-if measure "test auth --no-cache (same session)" "$BIN" --no-cache test auth "$Y" --var "base_url=$BASE"; then
-    figure "test auth --no-cache (same session)"; nocache="$M_MEAN"
-fi
-if [ -n "$cached" ] && [ -n "$nocache" ]; then
-    awk -v a="$cached" -v b="$nocache" \
-        'BEGIN { printf "keyring write cost (difference): %.2f ms\n", a - b }'
-fi
-
-if measure "test api (cached outputs)" "$BIN" test api "$Y" --var "base_url=$BASE"; then
-    figure "test api (cached outputs)" 5
-fi
-
-if measure "cache show (keyring read)" "$BIN" cache show "$Y"; then
-    figure "cache show (keyring read)"
-fi
-
-# Baselines: the raw cost of one Secret Service store / lookup with secret-tool
-# (one process, a couple of D-Bus round trips), to tell daemon cost from conntest's.
-if command -v secret-tool >/dev/null 2>&1; then
-    if measure "baseline: secret-tool store (via bash -c)" \
-        bash -c 'printf x | secret-tool store --label=bench service conntest-bench account probe'; then
-        figure "baseline: secret-tool store (via bash -c)"
-    fi
-    if measure "baseline: secret-tool lookup" secret-tool lookup service conntest-bench account probe; then
-        figure "baseline: secret-tool lookup"
-    fi
-    secret-tool clear service conntest-bench account probe 2>/dev/null
-fi
-
-# The 401 case: expire every access token before each run; conntest should
-# refresh, retry, and write the rotated tokens back.
-if command -v curl >/dev/null 2>&1; then
-    curl -s -o /dev/null -X POST "$BASE/_expire"
-    j="$("$BIN" --format json test api "$Y" --var "base_url=$BASE" 2>/dev/null)"; rc=$?
-    if [ "$rc" = 0 ] && printf '%s' "$j" | grep -q '"refreshed": *true'; then
-        PREPARE="curl -s -o /dev/null -X POST $BASE/_expire"
-        if measure "test api after 401 (refresh + retry + cache write)" \
-            "$BIN" test api "$Y" --var "base_url=$BASE"; then
-            figure "test api after 401 (refresh + retry + cache write)"
-        fi
-        unset PREPARE
-    else
-        note "401 case skipped: test api after expiring the token gave exit $rc," \
-             "refreshed=$(printf '%s' "$j" | grep -o '"refreshed": *[a-z]*' | head -n1)"
-    fi
+# The size of what conntest stored (all parts, if the entry was split).
+size=0 parts=0
+for acct in "$NAME" "$NAME#2" "$NAME#3" "$NAME#4" "$NAME#5" "$NAME#6" "$NAME#7" "$NAME#8"; do
+    v="$(secret-tool lookup service conntest account "$acct" 2>/dev/null)" || break
+    [ -n "$v" ] || break
+    size=$((size + ${#v})) parts=$((parts + 1))
+done
+if [ "$parts" = 0 ]; then
+    size=1024
+    note "could not read conntest's entry with secret-tool lookup; storing 1024 bytes instead"
 else
-    note "401 case skipped: curl not installed"
+    note "conntest's cache entry: $size characters in $parts keyring item(s)"
+fi
+entry="$BENCH_TMP/keyring-entry.txt"
+head -c "$size" /dev/zero | tr '\0' 'x' >"$entry"
+secret-tool store --label=conntest-bench "${ST[@]}" <"$entry" 2>/dev/null
+
+# 1. keyring write: test auth (cached, and --no-cache) vs secret-tool store.
+MED=() RSS=()
+paired "keyring-write" \
+    ::: auth-cached "$BIN" test auth "$Y" --var "base_url=$BASE" \
+    ::: auth-nocache "$BIN" --no-cache test auth "$Y" --var "base_url=$BASE" \
+    ::: secret-tool-store --stdin="$entry" secret-tool store --label=conntest-bench "${ST[@]}"
+store_label="secret-tool store ($size B)"
+row_pair "test auth with cache (3 req + write)" ms "${MED[auth-cached]:-}" "$store_label" "${MED[secret-tool-store]:-}"
+wcost=
+if [ -n "${MED[auth-cached]:-}" ] && [ -n "${MED[auth-nocache]:-}" ]; then
+    wcost="$(awk -v a="${MED[auth-cached]}" -v b="${MED[auth-nocache]}" 'BEGIN { printf "%.3f", a - b }')"
+fi
+row_pair "keyring write cost (cached − --no-cache)" ms "$wcost" "$store_label" "${MED[secret-tool-store]:-}"
+row_pair "test auth with cache: peak RSS" kb "${RSS[auth-cached]:-}" "secret-tool store" "${RSS[secret-tool-store]:-}"
+
+# 2. keyring read: test api from the cache, cache show vs secret-tool lookup.
+MED=() RSS=()
+paired "keyring-read" \
+    ::: api-cached "$BIN" test api "$Y" --var "base_url=$BASE" \
+    ::: cache-show "$BIN" cache show "$Y" \
+    ::: secret-tool-lookup secret-tool lookup "${ST[@]}"
+row_pair "test api from cache (1 req + read)" ms "${MED[api-cached]:-}" "secret-tool lookup" "${MED[secret-tool-lookup]:-}" abs 5 "≤ 5 ms"
+row_pair "cache show (keyring read)" ms "${MED[cache-show]:-}" "secret-tool lookup" "${MED[secret-tool-lookup]:-}"
+row_pair "test api from cache: peak RSS" kb "${RSS[api-cached]:-}" "secret-tool lookup" "${RSS[secret-tool-lookup]:-}"
+secret-tool clear "${ST[@]}" 2>/dev/null
+
+# 3. The 401 case: expire every access token before each run; conntest should
+# refresh, retry, and write the rotated tokens back.
+expire="python3 -c 'import sys, urllib.request; urllib.request.urlopen(urllib.request.Request(sys.argv[1] + \"/_expire\", method=\"POST\"), timeout=5)' $BASE"
+sh -c "$expire" >/dev/null 2>&1
+j="$("$BIN" --format json test api "$Y" --var "base_url=$BASE" 2>/dev/null)"; rc=$?
+if [ "$rc" = 0 ] && printf '%s' "$j" | grep -q '"refreshed": *true'; then
+    MED=() RSS=()
+    paired "keyring-401" --prepare "$expire" \
+        ::: api-after-401 "$BIN" test api "$Y" --var "base_url=$BASE"
+    row_pair "test api after 401 (refresh + retry + write)" ms "${MED[api-after-401]:-}" "" ""
+else
+    note "401 case skipped: test api after expiring the tokens gave exit $rc," \
+         "refreshed=$(printf '%s' "$j" | grep -o '"refreshed": *[a-z]*' | head -n1)"
+    row "test api after 401" "skipped (exit $rc, not refreshed)" "" "" "" "n/a"
 fi
 exit 0

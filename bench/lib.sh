@@ -1,118 +1,106 @@
-# bench/lib.sh — timing helpers shared by bench/run.sh and bench/keyring-inner.sh.
-# Sourced, not run. Needs bash, python3 (to read hyperfine's JSON) or awk.
+# shellcheck shell=bash
+# bench/lib.sh — helpers shared by bench/run.sh and bench/keyring-inner.sh.
+# Sourced, not run. Needs bash and python3 (bench/paired.py, bench/table.py).
 #
-#   measure LABEL CMD ARGS...     run CMD once as a sanity check (must exit 0, else
-#                                 the figure is skipped and the output is shown), then
-#                                 time it with hyperfine (or a date +%s%N loop).
-#                                 Sets M_MEAN, M_SD, M_MIN (ms) and M_N; returns 1 on skip.
-#   PREPARE="cmd"                 optional: run before every timed run (not timed)
-#   figure LABEL [TARGET_MS]      print "LABEL: mean ms ± sd ms (target ≤ T ms) OK|OVER"
-#   ratio LABEL A B [TARGET]      print "LABEL: A/B×"
+#   paired LABEL [--prepare CMD] ::: NAME [--stdin=FILE] CMD ARGS... [::: NAME ...]...
+#         time the commands interleaved with bench/paired.py (sanity run first,
+#         then $BENCH_RUNS rounds after $BENCH_WARMUP, then $BENCH_RSS_RUNS runs
+#         under GNU time). Sets, per NAME: MED[NAME] (median ms) and RSS[NAME]
+#         (median peak RSS, KB), both empty when the command failed. Prints one
+#         progress line per command.
+#   row_pair CASE UNIT A PEER B [KIND TARGET [LABEL]]
+#         add one row to the final table. UNIT: ms | kb. A: conntest's figure,
+#         B: the peer's ("" = missing). PEER: the peer's name, or a reason it is
+#         missing. KIND: ratio (A/B ≤ TARGET) | abs (A ≤ TARGET, in UNIT) |
+#         none (the default). LABEL overrides the target cell.
+#   row CASE CONNTEST PEER RATIO TARGET VERDICT     add a preformatted row
+#   info TEXT                                       a line printed under the table
 #
-# Env: BENCH_MIN_RUNS (default 20), BENCH_WARMUP (default 3), BENCH_VERBOSE=1
-# (show hyperfine's own output), BENCH_NO_HYPERFINE=1 (force the bash loop).
-# Timings never change an exit status: these helpers only print.
+# Env: BENCH_TMP, BENCH_ROWS (table rows, TSV), BENCH_INFO (lines under the table),
+# BENCH_RUNS, BENCH_WARMUP, BENCH_RSS_RUNS, BENCH_TIMER (paired | hyperfine),
+# BENCH_TIME_BIN (GNU time). Timings never change an exit status.
 
-: "${BENCH_MIN_RUNS:=20}"
-: "${BENCH_WARMUP:=3}"
 : "${BENCH_TMP:=${TMPDIR:-/tmp}}"
-M_MEAN= M_SD= M_MIN= M_N=
+: "${BENCH_ROWS:=$BENCH_TMP/rows.tsv}"
+: "${BENCH_INFO:=$BENCH_TMP/info.txt}"
+: "${BENCH_RUNS:=20}"
+: "${BENCH_WARMUP:=3}"
+: "${BENCH_RSS_RUNS:=5}"
+: "${BENCH_TIMER:=paired}"
+: "${BENCH_TIME_BIN:=/usr/bin/time}"
+BENCH_LIB_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# MED and RSS are read by the scripts that source this file.
+# shellcheck disable=SC2034
+declare -gA MED=() RSS=()
 
-if [ -z "${BENCH_NO_HYPERFINE:-}" ] && command -v hyperfine >/dev/null 2>&1; then
-    BENCH_TIMER=hyperfine
-else
-    BENCH_TIMER=loop
-fi
+note() { printf '   %s\n' "$*"; }
 
-# Quote one argv for hyperfine -N (which splits with POSIX shell-word rules).
-_hf_quote() {
-    local a out=
-    for a in "$@"; do
-        out+="'${a//\'/\'\\\'\'}' "
-    done
-    printf '%s' "${out% }"
-}
-
-_now_ns() { date +%s%N; }
-
-measure() {
+paired() {
     local label="$1"; shift
-    M_MEAN= M_SD= M_MIN= M_N=
-    local out rc
-    if [ -n "${PREPARE:-}" ]; then bash -c "$PREPARE" >/dev/null 2>&1 </dev/null; fi
-    out="$("$@" 2>&1 </dev/null)"; rc=$?
-    if [ "$rc" -ne 0 ]; then
-        printf '%s: SKIPPED — sanity run failed (exit %d): %s\n' "$label" "$rc" "$*"
-        printf '%s\n' "$out" | head -n 25 | sed 's/^/    | /'
-        return 1
-    fi
-    local slug json
+    local -a pre=()
+    if [ "${1:-}" = --prepare ]; then pre=(--prepare "$2"); shift 2; fi
+    local slug out name ok med mean sd min n rss src
     slug="$(printf '%s' "$label" | tr -c 'A-Za-z0-9' '_')"
-    json="$BENCH_TMP/hf-$slug.json"
-    if [ "$BENCH_TIMER" = hyperfine ]; then
-        local -a hf=(hyperfine -N --warmup "$BENCH_WARMUP" --min-runs "$BENCH_MIN_RUNS"
-                     --export-json "$json" --command-name "$label")
-        [ -n "${PREPARE:-}" ] && hf+=(--prepare "$PREPARE")
-        [ -z "${BENCH_VERBOSE:-}" ] && hf+=(--style none)
-        if [ -n "${BENCH_VERBOSE:-}" ]; then
-            "${hf[@]}" "$(_hf_quote "$@")" </dev/null; rc=$?
+    out="$(python3 "$BENCH_LIB_DIR/paired.py" --runs "$BENCH_RUNS" --warmup "$BENCH_WARMUP" \
+        --rss-runs "$BENCH_RSS_RUNS" --time-bin "$BENCH_TIME_BIN" --timer "$BENCH_TIMER" \
+        --json "$BENCH_TMP/$slug.json" "${pre[@]}" "$@" 2> >(sed 's/^/   ! /' >&2))"
+    while IFS=$'\t' read -r name ok med mean sd min n rss src; do
+        [ -n "$name" ] || continue
+        if [ "$ok" = ok ]; then
+            MED[$name]="$med"
+            RSS[$name]="$([ "$rss" = - ] || printf '%s' "$rss")"
+            note "$(printf '%-22s median %9.2f ms  (mean %.2f ± %.2f, min %.2f, %d runs)  peak RSS %s' \
+                "$name" "$med" "$mean" "$sd" "$min" "$n" "$(fmt_kb "${RSS[$name]}") [$src]")"
         else
-            out="$("${hf[@]}" "$(_hf_quote "$@")" 2>&1 </dev/null)"; rc=$?
+            # shellcheck disable=SC2034
+            MED[$name]='' RSS[$name]=''
+            note "$(printf '%-22s FAILED (see above)' "$name")"
         fi
-        if [ "$rc" -ne 0 ]; then
-            printf '%s: SKIPPED — hyperfine failed (exit %d)\n' "$label" "$rc"
-            printf '%s\n' "$out" | tail -n 15 | sed 's/^/    | /'
-            return 1
-        fi
-        read -r M_MEAN M_SD M_MIN M_N < <(python3 - "$json" <<'PY'
-import json, sys
-r = json.load(open(sys.argv[1]))["results"][0]
-sd = r.get("stddev") or 0.0
-print(f'{r["mean"]*1e3:.2f} {sd*1e3:.2f} {r["min"]*1e3:.2f} {len(r["times"])}')
-PY
-)
-    else
-        local i t0 t1 times=()
-        for ((i = 0; i < BENCH_WARMUP; i++)); do
-            [ -n "${PREPARE:-}" ] && bash -c "$PREPARE" >/dev/null 2>&1 </dev/null
-            "$@" >/dev/null 2>&1 </dev/null
-        done
-        for ((i = 0; i < BENCH_MIN_RUNS; i++)); do
-            [ -n "${PREPARE:-}" ] && bash -c "$PREPARE" >/dev/null 2>&1 </dev/null
-            t0="$(_now_ns)"
-            "$@" >/dev/null 2>&1 </dev/null
-            t1="$(_now_ns)"
-            times+=("$((t1 - t0))")
-        done
-        read -r M_MEAN M_SD M_MIN M_N < <(printf '%s\n' "${times[@]}" | awk '
-            { x = $1 / 1e6; s += x; ss += x * x; n++; if (n == 1 || x < mn) mn = x }
-            END { m = s / n; v = (n > 1) ? (ss - n * m * m) / (n - 1) : 0; if (v < 0) v = 0
-                  printf "%.2f %.2f %.2f %d\n", m, sqrt(v), mn, n }')
-    fi
-    [ -n "$M_MEAN" ] || { printf '%s: SKIPPED — could not read the timings\n' "$label"; return 1; }
-    return 0
+    done <<<"$out"
 }
 
-# figure LABEL [TARGET_MS]  — uses M_MEAN/M_SD/M_MIN/M_N from the last measure.
-figure() {
-    local label="$1" target="${2:-}" verdict=
-    if [ -n "$target" ]; then
-        if awk -v m="$M_MEAN" -v t="$target" 'BEGIN { exit !(m <= t) }'; then
-            verdict=" (target ≤ $target ms) OK"
-        else
-            verdict=" (target ≤ $target ms) OVER TARGET"
-        fi
-    fi
-    printf '%s: %s ms ± %s ms%s   [min %s ms, %s runs, %s]\n' \
-        "$label" "$M_MEAN" "$M_SD" "$verdict" "$M_MIN" "$M_N" "$BENCH_TIMER"
+# fmt_ms MS / fmt_kb KB: human figures ("" stays "").
+fmt_ms() {
+    [ -n "${1:-}" ] || return 0
+    awk -v x="$1" 'BEGIN { if (x >= 1000) printf "%.2f s", x / 1000;
+        else if (x >= 100) printf "%.0f ms", x; else if (x >= 10) printf "%.1f ms", x;
+        else printf "%.2f ms", x }'
+}
+fmt_kb() {
+    [ -n "${1:-}" ] || { printf 'n/a'; return 0; }
+    awk -v x="$1" 'BEGIN { printf "%.1f MB", x / 1024 }'
+}
+fmt() { if [ "$1" = kb ]; then fmt_kb "$2"; else fmt_ms "$2"; fi; }
+
+# le A B: exit 0 when A ≤ B.
+le() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a <= b) }'; }
+# div A B: A/B with two decimals (empty when B ≤ 0 or either is empty).
+div() {
+    [ -n "${1:-}" ] && [ -n "${2:-}" ] || return 0
+    awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b }'
 }
 
-# ratio LABEL A_MS B_MS [TARGET]
-ratio() {
-    local label="$1" a="$2" b="$3" target="${4:-}"
-    awk -v l="$label" -v a="$a" -v b="$b" -v t="$target" 'BEGIN {
-        if (b <= 0) { printf "%s: n/a\n", l; exit }
-        r = a / b; v = ""
-        if (t != "") v = sprintf(" (target ≤ %.1f×) %s", t, (r <= t) ? "OK" : "OVER TARGET")
-        printf "%s: %.2f×%s\n", l, r, v }'
+row() {
+    local IFS=$'\t'
+    printf '%s\n' "$*" >>"$BENCH_ROWS"
+}
+
+info() { printf '%s\n' "$*" >>"$BENCH_INFO"; }
+
+row_pair() {
+    local case="$1" unit="$2" a="$3" peer="$4" b="$5" kind="${6:-none}" t="${7:-}" label="${8:-}"
+    local ca cb r cr tcell verdict
+    if [ -n "$a" ]; then ca="$(fmt "$unit" "$a")"; else ca="FAILED"; fi
+    if [ -n "$b" ]; then cb="$peer $(fmt "$unit" "$b")"; else cb="$peer"; fi
+    [ -n "$peer" ] || cb="—"
+    r="$(div "$a" "$b")"
+    if [ -n "$r" ]; then cr="${r}×"; else cr="—"; fi
+    case "$kind" in
+        ratio) tcell="${label:-ratio ≤ ${t}×}"
+               if [ -z "$r" ]; then verdict="n/a"; elif le "$r" "$t"; then verdict=OK; else verdict="OVER TARGET"; fi ;;
+        abs)   tcell="${label:-≤ $(fmt "$unit" "$t")}"
+               if [ -z "$a" ]; then verdict="n/a"; elif le "$a" "$t"; then verdict=OK; else verdict="OVER TARGET"; fi ;;
+        *)     tcell="${label:-—}" verdict="—" ;;
+    esac
+    row "$case" "$ca" "$cb" "$cr" "$tcell" "$verdict"
 }

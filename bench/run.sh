@@ -1,29 +1,55 @@
 #!/usr/bin/env bash
-# conntest benchmarks: prints figures and ratios against targets.
+# conntest benchmarks: one command, one table of medians and ratios from paired runs.
 #
-#   bench/run.sh [--no-build] [--quick] [--no-keyring]
+#   bench/run.sh [--quick] [--no-build] [--no-keyring] [--only SECTION]...
 #
-# This is NOT a test: a figure over its target prints "OVER TARGET" but never
-# changes the exit status. Exit status is 0, or 1 only when the release build
-# fails (nothing to measure). Reads no stdin; binds only 127.0.0.1.
+#   --quick         5 timed rounds, 1 warm-up, 3 RSS runs (default 20 / 3 / 5)
+#   --no-build      use the existing release binary (or CONNTEST_BIN)
+#   --no-keyring    skip the keyring section
+#   --only SECTION  run only this section (repeatable, or comma-separated):
+#                   flows, validate, version, keyring
 #
-# What it measures (target in brackets):
-#   a. `conntest --no-cache test auth bench/chain.yaml` (login → token → GET /me
-#      against bench/server.py) vs hurl running bench/chain.hurl     [ratio ≤ 1.0×]
-#      (falls back to bench/chain-curl.sh — three curl calls — without hurl)
-#   b. `conntest validate` over 1,000 generated connectors              [≤ 300 ms]
-#   c. `conntest --version`                                             [≤ 3 ms]
-#   d. inside tests/keyring-session.sh (private gnome-keyring), when secret-tool
-#      and dbus-run-session exist: `test auth` with vs without the cache (keyring
-#      write cost), `test api` from cached outputs [≤ 5 ms], `test api` after a
-#      401 (refresh + retry), `cache show` (keyring read). See bench/keyring-inner.sh.
+# This is NOT a test: a figure over its target prints "OVER TARGET" in the
+# table but never changes the exit status. Exit status is 0, 1 only when there
+# is no conntest binary to measure (the release build failed), 2 on a usage error.
+# Reads no stdin; the local API binds 127.0.0.1 only and gets all the traffic.
 #
-# Env: CONNTEST_BIN (use this binary instead of target/release/conntest;
-# combine with --no-build), HURL (path to hurl), BENCH_MIN_RUNS (20),
-# BENCH_WARMUP (3), BENCH_VERBOSE=1, BENCH_NO_HYPERFINE=1 (bash loop timer),
-# BENCH_NO_HURL=1 (use the curl fallback), BENCH_CONNECTORS (1000).
-# Tools: hyperfine (optional; `apt-get install hyperfine`), hurl (optional;
-# `cargo install hurl --locked`), python3 (the server), curl (fallback, 401 case).
+# Every comparison is PAIRED: bench/paired.py runs the commands of a case in
+# rounds, one run of each per round with the order rotating, so noise from the
+# rest of the machine hits conntest and its peer alike. Figures are medians of
+# wall time (spawn -> exit). Peak RSS is the median of `/usr/bin/time -f %M`
+# over separate runs. Sections (targets in brackets):
+#   flows     generated connectors of 3, 50, 200 and 400 chained api_request
+#             steps (bench/gen.py: login -> token -> alternating GET /me and
+#             POST /refresh, each templating a token from an earlier step) run
+#             with `conntest --no-cache test auth`, against the same requests
+#             as a generated .hurl file (captures) run by hurl, on bench/server.py.
+#             Median of both, conntest/hurl [≤ 1.0×], per request (median / N),
+#             conntest per-request(400)/per-request(50) [≤ 1.2×], peak RSS
+#             [400 steps: ≤ hurl's].
+#   validate  `conntest validate --dir` over 1,000 and 10,000 generated
+#             connectors [1,000 ≤ 150 ms; 10,000 ≤ 10× the 1,000 figure].
+#   version   `conntest --version` vs `xh --version` vs `hurl --version` [≤ 3 ms].
+#   keyring   inside tests/keyring-session.sh (private gnome-keyring): `test auth`
+#             with the cache vs `secret-tool store` of an entry of the same size
+#             (and the write cost: cached minus --no-cache), `test api` from the
+#             cache [≤ 5 ms] and `cache show` vs `secret-tool lookup`, `test api`
+#             after a 401 (refresh + retry). See bench/keyring-inner.sh.
+#
+# Tools. hurl and xh: $HURL / $XH if set, else PATH, else target/bench-tools/bin,
+# else `cargo install --locked hurl@8.0.1 xh --root target/bench-tools` (niced,
+# -j $CARGO_BUILD_JOBS or 1; hurl first gets Debian libcurl4-openssl-dev
+# libxml2-dev libclang-dev pkg-config). GNU time (Debian `time`), secret-tool,
+# gnome-keyring and dbus-run-session (Debian) and hyperfine (only for
+# BENCH_TIMER=hyperfine) are apt-get installed when missing (root or sudo -n).
+# A tool that cannot be had is named in its rows; the rest still runs.
+#
+# Env: CONNTEST_BIN (binary to measure; with --no-build), HURL, XH,
+# BENCH_RUNS (20), BENCH_WARMUP (3), BENCH_RSS_RUNS (5),
+# BENCH_FLOW_STEPS ("3 50 200 400"), BENCH_TOOLS_DIR (target/bench-tools),
+# BENCH_NO_INSTALL=1 (install nothing), BENCH_TIMER=hyperfine (time with
+# `hyperfine -N` instead: all runs of A, then all of B — not interleaved),
+# CARGO_BUILD_JOBS (1), BENCH_KEEP_TMP=1 (keep the generated files and JSON).
 set -uo pipefail
 exec </dev/null
 
@@ -31,27 +57,56 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BENCH="$ROOT/bench"
 cd "$ROOT" || exit 1
 
-build=1 keyring=1
+build=1 keyring=1 only=()
 while [ $# -gt 0 ]; do
     case "$1" in
         --no-build) build=0 ;;
-        --quick) export BENCH_MIN_RUNS=5 BENCH_WARMUP=1 ;;
+        --quick) export BENCH_RUNS=5 BENCH_WARMUP=1 BENCH_RSS_RUNS=3 ;;
         --no-keyring) keyring=0 ;;
+        --only|--only=*)
+            if [ "$1" = --only ]; then
+                [ $# -ge 2 ] || { echo "run.sh: --only needs a SECTION (flows, validate, version, keyring)" >&2; exit 2; }
+                v="$2"; shift
+            else
+                v="${1#--only=}"
+            fi
+            IFS=, read -r -a parts <<<"$v"
+            for s in "${parts[@]}"; do
+                case "$s" in
+                    flows|validate|version|keyring) only+=("$s") ;;
+                    *) echo "run.sh: unknown section: $s (flows, validate, version, keyring)" >&2; exit 2 ;;
+                esac
+            done ;;
         -h|--help) sed -n '2,/^set -uo/p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//; $d'; exit 0 ;;
         *) echo "run.sh: unknown argument: $1 (try --help)" >&2; exit 2 ;;
     esac
     shift
 done
+want() {
+    [ "${#only[@]}" -eq 0 ] && return 0
+    local s; for s in "${only[@]}"; do [ "$s" = "$1" ] && return 0; done
+    return 1
+}
+
+: "${BENCH_RUNS:=${BENCH_MIN_RUNS:-20}}"
+: "${BENCH_WARMUP:=3}"
+: "${BENCH_RSS_RUNS:=5}"
+: "${BENCH_TIMER:=paired}"
+JOBS="${CARGO_BUILD_JOBS:-1}"
+TOOLS="${BENCH_TOOLS_DIR:-$ROOT/target/bench-tools}"
+export BENCH_RUNS BENCH_WARMUP BENCH_RSS_RUNS BENCH_TIMER
 
 BENCH_TMP="$(mktemp -d "${TMPDIR:-/tmp}/conntest-bench.XXXXXX")"
-export BENCH_TMP
+export BENCH_TMP BENCH_ROWS="$BENCH_TMP/rows.tsv" BENCH_INFO="$BENCH_TMP/info.txt"
+: >"$BENCH_ROWS"; : >"$BENCH_INFO"
 SERVER_PID=
+# shellcheck disable=SC2317  # called by the EXIT trap
 cleanup() {
     if [ -n "$SERVER_PID" ]; then
         kill "$SERVER_PID" 2>/dev/null
         wait "$SERVER_PID" 2>/dev/null
     fi
-    rm -rf "$BENCH_TMP"
+    if [ -n "${BENCH_KEEP_TMP:-}" ]; then echo "kept $BENCH_TMP" >&2; else rm -rf "$BENCH_TMP"; fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT
@@ -61,33 +116,134 @@ trap 'exit 143' TERM
 . "$BENCH/lib.sh"
 
 section() { printf '\n== %s\n' "$*"; }
-note() { printf '   %s\n' "$*"; }
+group() { printf '#SECTION %s\n' "$*" >>"$BENCH_ROWS"; }
 
-# ---------------------------------------------------------------- 1. build
+# ---------------------------------------------------------------- installs
+mkdir -p "$TOOLS"
+APT_LOG="$TOOLS/apt.log"
+apt_updated=0
+have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
+# apt_install PKG...: install the Debian packages not yet installed; 0 when all are.
+apt_install() {
+    local -a need=() sudo=() opts=(-y -q -o Dpkg::Use-Pty=0 --no-install-recommends)
+    local p
+    for p in "$@"; do have_pkg "$p" || need+=("$p"); done
+    [ "${#need[@]}" -eq 0 ] && return 0
+    [ -n "${BENCH_NO_INSTALL:-}" ] && return 1
+    command -v apt-get >/dev/null 2>&1 || return 1
+    if [ "$(id -u)" -ne 0 ]; then
+        command -v sudo >/dev/null 2>&1 || return 1
+        sudo=(sudo -n)
+    fi
+    note "apt-get install ${need[*]} (log: $APT_LOG)"
+    if ! DEBIAN_FRONTEND=noninteractive nice -n 19 "${sudo[@]}" apt-get install "${opts[@]}" "${need[@]}" >>"$APT_LOG" 2>&1; then
+        if [ "$apt_updated" = 0 ]; then
+            apt_updated=1
+            note "apt-get install failed; apt-get update, then once more"
+            "${sudo[@]}" apt-get update -q >>"$APT_LOG" 2>&1
+        fi
+        DEBIAN_FRONTEND=noninteractive nice -n 19 "${sudo[@]}" apt-get install "${opts[@]}" "${need[@]}" >>"$APT_LOG" 2>&1 \
+            || { note "apt-get install ${need[*]} failed: see $APT_LOG"; return 1; }
+    fi
+}
+
+declare -A WHY=()
+# find_tool VAR NAME CRATE: set VAR to the tool's path ($VAR, PATH, $TOOLS/bin,
+# ~/.cargo/bin, else cargo install CRATE into $TOOLS), or to "" with WHY[NAME].
+find_tool() {
+    local var="$1" name="$2" crate="$3" given="${!1:-}" p='' log
+    if [ -n "$given" ]; then
+        p="$(command -v "$given" 2>/dev/null || true)"
+        if [ -z "$p" ] || [ ! -x "$p" ]; then
+            WHY[$name]="$var=$given is not an executable"
+            printf -v "$var" '%s' ""
+            return 1
+        fi
+    fi
+    [ -n "$p" ] || p="$(command -v "$name" 2>/dev/null || true)"
+    [ -n "$p" ] || { [ -x "$TOOLS/bin/$name" ] && p="$TOOLS/bin/$name"; }
+    [ -n "$p" ] || { [ -x "${CARGO_HOME:-$HOME/.cargo}/bin/$name" ] && p="${CARGO_HOME:-$HOME/.cargo}/bin/$name"; }
+    if [ -z "$p" ]; then
+        if [ -n "${BENCH_NO_INSTALL:-}" ]; then
+            WHY[$name]="not installed; BENCH_NO_INSTALL set"
+        elif ! command -v cargo >/dev/null 2>&1; then
+            WHY[$name]="not installed, and no cargo to install it"
+        else
+            if [ "$name" = hurl ] && ! apt_install libcurl4-openssl-dev libxml2-dev libclang-dev pkg-config; then
+                note "hurl's build dependencies are missing; trying cargo install anyway"
+            fi
+            log="$TOOLS/install-$name.log"
+            note "cargo install --locked $crate --root $TOOLS (nice, -j $JOBS; takes minutes; log: $log)"
+            local t0; t0="$(date +%s)"
+            if nice -n 19 cargo install --locked -j "$JOBS" --root "$TOOLS" "$crate" >"$log" 2>&1 \
+                && [ -x "$TOOLS/bin/$name" ]; then
+                p="$TOOLS/bin/$name"
+                note "installed $TOOLS/bin/$name in $(( $(date +%s) - t0 )) s"
+            else
+                WHY[$name]="cargo install $crate failed, see $log"
+                tail -n 5 "$log" | sed 's/^/   | /'
+            fi
+        fi
+    fi
+    printf -v "$var" '%s' "$p"
+    [ -n "$p" ]
+}
+
+section "tools"
+if ! [ -x "$BENCH_TIME_BIN" ]; then
+    apt_install time || true
+fi
+if [ -x "$BENCH_TIME_BIN" ]; then
+    note "GNU time: $BENCH_TIME_BIN"
+else
+    note "GNU time not available: peak RSS from wait4's ru_maxrss of the timed runs instead"
+fi
+if [ "$BENCH_TIMER" = hyperfine ] && ! command -v hyperfine >/dev/null 2>&1; then
+    apt_install hyperfine || true
+    command -v hyperfine >/dev/null 2>&1 || { note "hyperfine not available: paired timer instead"; BENCH_TIMER=paired; }
+fi
+HURL="${HURL:-}" XH="${XH:-}"
+if want flows || want version; then
+    if find_tool HURL hurl hurl@8.0.1; then
+        note "hurl: $HURL ($("$HURL" --version 2>&1 | head -n1))"
+    else
+        note "hurl: not available — ${WHY[hurl]}"
+    fi
+fi
+if want version; then
+    if find_tool XH xh xh; then
+        note "xh: $XH ($("$XH" --version 2>&1 | head -n1))"
+    else
+        note "xh: not available — ${WHY[xh]}"
+    fi
+fi
+peer_or_why() { # peer_or_why NAME PATH: the peer cell's name, or why it is missing
+    if [ -n "$2" ]; then printf '%s' "$1"; else printf '%s: n/a (%s)' "$1" "${WHY[$1]:-not found}"; fi
+}
+
+# ---------------------------------------------------------------- build
 section "build"
-if [ "$build" = 1 ]; then
+if [ "$build" = 1 ] && [ -z "${CONNTEST_BIN:-}" ]; then
     t0="$(date +%s)"
-    if ! nice -n 19 cargo build --release --locked; then
+    if ! nice -n 19 cargo build --release --locked -j "$JOBS"; then
         echo "release build failed: nothing to measure" >&2
         exit 1
     fi
-    note "cargo build --release --locked: $(( $(date +%s) - t0 )) s"
+    note "cargo build --release --locked -j $JOBS: $(( $(date +%s) - t0 )) s"
 fi
-BIN="${CONNTEST_BIN:-$ROOT/target/release/conntest}"
+BIN="${CONNTEST_BIN:-${CARGO_TARGET_DIR:-$ROOT/target}/release/conntest}"
 if [ ! -x "$BIN" ]; then
-    echo "no conntest binary at $BIN (run without --no-build)" >&2
+    echo "no conntest binary at $BIN (run without --no-build, or set CONNTEST_BIN)" >&2
     exit 1
 fi
 note "binary: $BIN ($("$BIN" --version 2>&1 | head -n1))"
-note "timer: $BENCH_TIMER$( [ "$BENCH_TIMER" = hyperfine ] && printf ' (%s)' "$(hyperfine --version)")," \
-     "min runs $BENCH_MIN_RUNS, warmup $BENCH_WARMUP; $(nproc 2>/dev/null || echo '?') CPUs," \
-     "load $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null)"
-[ "$BENCH_TIMER" = loop ] && note "hyperfine not used$( [ -n "${BENCH_NO_HYPERFINE:-}" ] && echo ' (BENCH_NO_HYPERFINE)' || echo ': not installed'): timing with a bash loop (date +%s%N; includes fork cost)"
+note "timer: $BENCH_TIMER, $BENCH_RUNS rounds after $BENCH_WARMUP warm-up, RSS over $BENCH_RSS_RUNS runs;" \
+     "$(nproc 2>/dev/null || echo '?') CPUs, load $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null)"
 
-# ---------------------------------------------------------------- 2. server
-section "local API (bench/server.py)"
+# ---------------------------------------------------------------- server
 BASE_URL=
-if command -v python3 >/dev/null 2>&1; then
+if want flows || { want keyring && [ "$keyring" = 1 ]; }; then
+    section "local API (bench/server.py)"
     python3 "$BENCH/server.py" 0 >"$BENCH_TMP/server.out" 2>"$BENCH_TMP/server.err" &
     SERVER_PID=$!
     for _ in $(seq 100); do
@@ -100,107 +256,152 @@ if command -v python3 >/dev/null 2>&1; then
         BASE_URL="http://127.0.0.1:$port"
         note "listening on $BASE_URL (HTTP/1.1 keep-alive, pid $SERVER_PID)"
     else
-        note "server did not start: $(cat "$BENCH_TMP/server.err" 2>/dev/null | tail -n3)"
+        note "server did not start: $(tail -n3 "$BENCH_TMP/server.err" 2>/dev/null)"
     fi
-else
-    note "python3 not found: network figures skipped"
 fi
 export BASE_URL
 
-# ---------------------------------------------------------------- a. chain vs hurl
-section "a. three-request chain: conntest vs hurl"
-if [ -n "$BASE_URL" ]; then
-    ct_mean=
-    if measure "conntest --no-cache test auth (3 requests)" \
-        "$BIN" --no-cache test auth "$BENCH/chain.yaml" --var "base_url=$BASE_URL" --non-interactive; then
-        figure "conntest --no-cache test auth (3 requests)"
-        ct_mean="$M_MEAN"
-    fi
-
-    HURL="${HURL:-$(command -v hurl || true)}"
-    c="${CARGO_HOME:-$HOME/.cargo}/bin/hurl"
-    [ -z "$HURL" ] && [ -x "$c" ] && HURL="$c"
-    [ -n "${BENCH_NO_HURL:-}" ] && HURL=
-    ref_mean= ref_name=
-    if [ -n "$HURL" ]; then
-        note "hurl: $HURL ($("$HURL" --version 2>&1 | head -n1))"
-        if measure "hurl bench/chain.hurl (3 requests)" \
-            "$HURL" --no-output --variable "base_url=$BASE_URL" "$BENCH/chain.hurl"; then
-            figure "hurl bench/chain.hurl (3 requests)"
-            ref_mean="$M_MEAN" ref_name=hurl
+# ---------------------------------------------------------------- flows
+if want flows; then
+    section "flows: N chained api_request steps, conntest --no-cache test auth vs hurl"
+    group "flows"
+    steps="${BENCH_FLOW_STEPS:-3 50 200 400}"
+    if [ -z "$BASE_URL" ]; then
+        row "flows" "skipped: the local API did not start" "" "" "" "n/a"
+    else
+        fdir="$BENCH_TMP/flows"
+        declare -A FLOW_CT=() FLOW_HURL=()
+        for n in $steps; do
+            python3 "$BENCH/gen.py" flow "$n" "$fdir" || { row "flow $n steps" "generator failed" "" "" "" "n/a"; continue; }
+            cmds=(::: conntest "$BIN" --no-cache test auth "$fdir/flow-$n.yaml"
+                  --var "base_url=$BASE_URL" --non-interactive)
+            [ -n "$HURL" ] && cmds+=(::: hurl "$HURL" --no-output --variable "base_url=$BASE_URL"
+                  --variable username=bench --variable password=bench-password "$fdir/flow-$n.hurl")
+            printf -- '-- %s steps\n' "$n"
+            MED=() RSS=()
+            paired "flow-$n" "${cmds[@]}"
+            FLOW_CT[$n]="${MED[conntest]:-}" FLOW_HURL[$n]="${MED[hurl]:-}"
+            peer="$(peer_or_why hurl "$HURL")"
+            row_pair "flow $n steps: wall" ms "${MED[conntest]:-}" "$peer" "${MED[hurl]:-}" ratio 1.0
+            if [ "$n" = 400 ]; then
+                row_pair "flow $n steps: peak RSS" kb "${RSS[conntest]:-}" "$peer" "${RSS[hurl]:-}" ratio 1.0 "≤ hurl"
+            else
+                row_pair "flow $n steps: peak RSS" kb "${RSS[conntest]:-}" "$peer" "${RSS[hurl]:-}"
+            fi
+        done
+        # Per request = median / N.
+        per() { [ -n "${2:-}" ] && awk -v m="$2" -v n="$1" 'BEGIN { printf "%.4f", m / n }'; }
+        ct_line="per request (median / N), conntest:" hu_line="per request (median / N), hurl:    "
+        for n in $steps; do
+            ct_line+="  $n: $(fmt_ms "$(per "$n" "${FLOW_CT[$n]:-}")")"
+            hu_line+="  $n: $(fmt_ms "$(per "$n" "${FLOW_HURL[$n]:-}")")"
+            [ -n "${FLOW_CT[$n]:-}" ] || ct_line+="n/a"
+            [ -n "${FLOW_HURL[$n]:-}" ] || hu_line+="n/a"
+        done
+        info "$ct_line"
+        info "$hu_line"
+        p400="$(per 400 "${FLOW_CT[400]:-}")" p50="$(per 50 "${FLOW_CT[50]:-}")"
+        h400="$(per 400 "${FLOW_HURL[400]:-}")" h50="$(per 50 "${FLOW_HURL[50]:-}")"
+        hr="$(div "$h400" "$h50")"
+        if [ -n "$p400" ] && [ -n "$p50" ]; then
+            r="$(div "$p400" "$p50")"
+            if le "$r" 1.2; then v=OK; else v="OVER TARGET"; fi
+            row "per request: 400 steps / 50 steps" "$(fmt_ms "$p400") / $(fmt_ms "$p50")" \
+                "$( [ -n "$hr" ] && echo "hurl $(fmt_ms "$h400") / $(fmt_ms "$h50") (${hr}×)" || echo "—")" "${r}×" "ratio ≤ 1.2×" "$v"
+        else
+            row "per request: 400 steps / 50 steps" "n/a (needs N = 50 and 400)" "" "—" "ratio ≤ 1.2×" "n/a"
         fi
-    else
-        note "hurl $( [ -n "${BENCH_NO_HURL:-}" ] && echo 'disabled (BENCH_NO_HURL)' || echo 'not installed'): comparing with bench/chain-curl.sh (three curl processes," \
-             "three connections) instead — NOT the hurl comparison"
     fi
-    if [ -z "$ref_mean" ] && command -v curl >/dev/null 2>&1; then
-        if measure "curl ×3 bench/chain-curl.sh (3 requests)" bash "$BENCH/chain-curl.sh" "$BASE_URL"; then
-            figure "curl ×3 bench/chain-curl.sh (3 requests)"
-            ref_mean="$M_MEAN" ref_name="curl×3 (fallback)"
+fi
+
+# ---------------------------------------------------------------- validate
+if want validate; then
+    section "validate: 1,000 and 10,000 generated connectors"
+    group "validate"
+    # Templates: bench/chain.yaml plus every connectors/*.yaml that validates on its own.
+    templates=("$BENCH/chain.yaml")
+    for f in "$ROOT"/connectors/*.yaml; do
+        [ -f "$f" ] || continue
+        if "$BIN" validate "$f" >/dev/null 2>&1; then templates+=("$f"); fi
+    done
+    for n in 1000 10000; do
+        bytes="$(python3 "$BENCH/gen.py" connectors "$n" "$BENCH_TMP/connectors-$n" "${templates[@]}")"
+        note "$n connectors in $BENCH_TMP/connectors-$n ($(awk -v b="$bytes" 'BEGIN { printf "%.1f MB", b / 1e6 }'))"
+    done
+    note "templates: $(for t in "${templates[@]}"; do printf '%s ' "${t#"$ROOT"/}"; done)"
+    MED=() RSS=()
+    paired "validate" ::: v1000 "$BIN" validate --dir "$BENCH_TMP/connectors-1000" \
+                      ::: v10000 "$BIN" validate --dir "$BENCH_TMP/connectors-10000"
+    row_pair "validate 1,000 connectors" ms "${MED[v1000]:-}" "" "" abs 150
+    ten=
+    [ -n "${MED[v1000]:-}" ] && ten="$(awk -v x="${MED[v1000]}" 'BEGIN { printf "%.3f", 10 * x }')"
+    r="$(div "${MED[v10000]:-}" "${MED[v1000]:-}")"
+    if [ -z "$r" ]; then v="n/a"; elif le "$r" 10; then v=OK; else v="OVER TARGET"; fi
+    row "validate 10,000 connectors" "$( [ -n "${MED[v10000]:-}" ] && fmt_ms "${MED[v10000]}" || echo FAILED)" \
+        "$( [ -n "$ten" ] && echo "10× the 1,000 figure: $(fmt_ms "$ten")" || echo —)" \
+        "$( [ -n "$r" ] && echo "${r}× (of 1,000)" || echo —)" "≤ 10× the 1,000 figure" "$v"
+    row_pair "validate 1,000: peak RSS" kb "${RSS[v1000]:-}" "" ""
+    row_pair "validate 10,000: peak RSS" kb "${RSS[v10000]:-}" "" ""
+fi
+
+# ---------------------------------------------------------------- version
+if want version; then
+    section "version: conntest --version vs xh --version vs hurl --version"
+    group "start-up"
+    cmds=(::: conntest "$BIN" --version)
+    [ -n "$XH" ] && cmds+=(::: xh "$XH" --version)
+    [ -n "$HURL" ] && cmds+=(::: hurl "$HURL" --version)
+    MED=() RSS=()
+    paired "version" "${cmds[@]}"
+    for p in xh hurl; do
+        if [ "$p" = xh ]; then path="$XH"; else path="$HURL"; fi
+        row_pair "--version vs $p" ms "${MED[conntest]:-}" "$(peer_or_why "$p" "$path")" "${MED[$p]:-}" \
+            abs 3 "conntest ≤ 3 ms"
+    done
+    for p in xh hurl; do
+        if [ "$p" = xh ]; then path="$XH"; else path="$HURL"; fi
+        row_pair "--version vs $p: peak RSS" kb "${RSS[conntest]:-}" "$(peer_or_why "$p" "$path")" "${RSS[$p]:-}"
+    done
+fi
+
+# ---------------------------------------------------------------- keyring
+if want keyring; then
+    section "keyring (private gnome-keyring via tests/keyring-session.sh)"
+    group "keyring"
+    if [ "$keyring" = 0 ]; then
+        note "skipped (--no-keyring)"
+        row "keyring" "skipped (--no-keyring)" "" "" "" "—"
+    elif [ -z "$BASE_URL" ]; then
+        row "keyring" "skipped: the local API did not start" "" "" "" "n/a"
+    else
+        missing=()
+        command -v secret-tool >/dev/null 2>&1 || missing+=(libsecret-tools)
+        command -v gnome-keyring-daemon >/dev/null 2>&1 || missing+=(gnome-keyring)
+        command -v dbus-run-session >/dev/null 2>&1 || missing+=(dbus-user-session)
+        command -v dbus-send >/dev/null 2>&1 || missing+=(dbus)
+        [ "${#missing[@]}" -gt 0 ] && { apt_install "${missing[@]}" || true; }
+        if ! command -v secret-tool >/dev/null 2>&1 || ! command -v gnome-keyring-daemon >/dev/null 2>&1 \
+            || ! command -v dbus-run-session >/dev/null 2>&1; then
+            note "skipped: secret-tool, gnome-keyring-daemon or dbus-run-session missing (tests/peers/setup.sh installs them)"
+            row "keyring" "skipped: secret-tool / gnome-keyring / dbus-run-session not available" "" "" "" "n/a"
+        else
+            export CONNTEST_BIN="$BIN"
+            timeout 900 "$ROOT/tests/keyring-session.sh" -- bash "$BENCH/keyring-inner.sh"
+            krc=$?
+            if [ "$krc" -ne 0 ]; then
+                why="exit $krc"
+                [ "$krc" = 125 ] && why="keyring-session.sh could not set up the keyring"
+                [ "$krc" = 124 ] && why="timed out"
+                note "keyring part failed ($why)"
+                row "keyring" "failed: $why" "" "" "" "n/a"
+            fi
         fi
     fi
-    if [ -n "$ct_mean" ] && [ -n "$ref_mean" ]; then
-        ratio "ratio conntest/$ref_name" "$ct_mean" "$ref_mean" 1.0
-    else
-        note "ratio conntest/hurl: n/a"
-    fi
-else
-    note "skipped: no local API"
 fi
 
-# ---------------------------------------------------------------- b. validate 1000
-section "b. validate many connectors"
-n="${BENCH_CONNECTORS:-1000}"
-gen="$BENCH_TMP/connectors"
-mkdir -p "$gen"
-# Templates: bench/chain.yaml plus every connectors/*.yaml that validates on its own.
-templates=("$BENCH/chain.yaml")
-for f in "$ROOT"/connectors/*.yaml; do
-    [ -f "$f" ] || continue
-    if "$BIN" validate "$f" >/dev/null 2>&1; then templates+=("$f"); fi
-done
-for ((i = 0; i < n; i++)); do
-    t="${templates[i % ${#templates[@]}]}"
-    name="$(printf 'gen-%04d-%s' "$i" "$(basename "$t" .yaml)")"
-    # Replace (or add) the top-level name: so every connector is distinct.
-    if grep -q '^name:' "$t"; then
-        sed "s/^name:.*/name: $name/" "$t" >"$gen/$name.yaml"
-    else
-        { printf 'name: %s\n' "$name"; cat "$t"; } >"$gen/$name.yaml"
-    fi
-done
-note "$n connectors in a temp dir, cycling ${#templates[@]} templates:" \
-     "$(for t in "${templates[@]}"; do printf '%s ' "${t#"$ROOT"/}"; done)" \
-     "($(cat "$gen"/*.yaml | wc -c | awk '{printf "%.1f MB", $1/1e6}'))"
-vout="$("$BIN" validate --dir "$gen" 2>&1)"; vrc=$?
-note "sanity: exit $vrc, $(printf '%s\n' "$vout" | tail -n1)"
-if measure "validate $n connectors" "$BIN" validate --dir "$gen"; then
-    if [ "$n" = 1000 ]; then figure "validate $n connectors" 300; else figure "validate $n connectors"; fi
-fi
-
-# ---------------------------------------------------------------- c. --version
-section "c. start-up"
-if measure "conntest --version" "$BIN" --version; then
-    figure "conntest --version" 3
-fi
-
-# ---------------------------------------------------------------- d. keyring
-section "d. keyring (private gnome-keyring via tests/keyring-session.sh)"
-if [ "$keyring" = 0 ]; then
-    note "skipped (--no-keyring)"
-elif [ -z "$BASE_URL" ]; then
-    note "skipped: no local API"
-elif ! command -v secret-tool >/dev/null 2>&1 || ! command -v dbus-run-session >/dev/null 2>&1; then
-    note "skipped: secret-tool and/or dbus-run-session not installed"
-else
-    export CONNTEST_BIN="$BIN" BENCH_TIMER_NAME="$BENCH_TIMER"
-    timeout 600 "$ROOT/tests/keyring-session.sh" -- bash "$BENCH/keyring-inner.sh"
-    krc=$?
-    if [ "$krc" -ne 0 ]; then
-        note "keyring part failed (exit $krc$( [ "$krc" = 125 ] && echo ': keyring-session.sh could not set up the keyring' )$( [ "$krc" = 124 ] && echo ': timed out' ))"
-    fi
-fi
-
-section "done"
-note "figures only: timings never fail this script"
+# ---------------------------------------------------------------- table
+section "results (medians of paired runs; figures only, never a failure)"
+info "timer: $BENCH_TIMER ($BENCH_RUNS runs each, $BENCH_WARMUP warm-up, $( [ "$BENCH_TIMER" = paired ] && echo "interleaved, rotating order" || echo "NOT interleaved: all of A, then all of B")); RSS: median of $BENCH_RSS_RUNS runs of $( [ -x "$BENCH_TIME_BIN" ] && echo "$BENCH_TIME_BIN -f %M" || echo "wait4 ru_maxrss")"
+info "conntest: $BIN ($("$BIN" --version 2>&1 | head -n1)); hurl: ${HURL:-n/a}; xh: ${XH:-n/a}; load $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null)"
+python3 "$BENCH/table.py" "$BENCH_ROWS" "$BENCH_INFO"
 exit 0
