@@ -38,7 +38,16 @@ fn block_on(command: impl std::future::Future<Output = Result<(), Error>>) -> Re
         .enable_all()
         .build()
         .map_err(|e| Error::environment(format!("cannot start the async runtime: {e}"), None))?;
-    let result = runtime.block_on(command);
+    // Ctrl-C: drop the run (spinners clear themselves), give the cursor back, exit 130.
+    let result = runtime.block_on(async {
+        tokio::select! {
+            result = command => result,
+            _ = tokio::signal::ctrl_c() => {
+                let _ = console::Term::stderr().show_cursor();
+                Err(Error::Interrupted)
+            }
+        }
+    });
     runtime.shutdown_timeout(std::time::Duration::from_millis(200));
     result
 }

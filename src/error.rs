@@ -15,6 +15,8 @@ pub const EXIT_USAGE: u8 = 2;
 pub const EXIT_NEEDS_INPUT: u8 = 3;
 /// Environment problem: keyring, port, nothing cached.
 pub const EXIT_ENVIRONMENT: u8 = 4;
+/// Stopped by Ctrl-C (128 + SIGINT, as shells report it).
+pub const EXIT_INTERRUPTED: u8 = 130;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -43,6 +45,9 @@ pub enum Error {
     #[error("prompt failed: {0}")]
     Prompt(String),
 
+    #[error("interrupted")]
+    Interrupted,
+
     /// The result of several runs: the highest exit code seen, already reported.
     #[error("")]
     Reported { code: u8 },
@@ -68,6 +73,7 @@ impl Error {
             Error::NeedsInput { .. } | Error::NeedsPerson { .. } => EXIT_NEEDS_INPUT,
             Error::Environment { .. } | Error::Write { .. } => EXIT_ENVIRONMENT,
             Error::Failed { .. } | Error::Prompt(_) => EXIT_FAILED,
+            Error::Interrupted => EXIT_INTERRUPTED,
             Error::Reported { code } => *code,
         }
     }

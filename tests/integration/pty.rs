@@ -80,3 +80,30 @@ fn django_login_passes_interactively() {
     assert!(!screen.contains(&password), "password echoed:\n{screen}");
     assert!(screen.contains("/api/me → 200") && screen.contains("auth passed"), "{screen}");
 }
+
+#[test]
+fn waiting_for_the_browser_shows_a_spinner_and_ctrl_c_exits_130() {
+    let dir = tempfile::tempdir().expect("tmp");
+    std::fs::create_dir_all(dir.path().join("connectors")).expect("mkdir");
+    std::fs::write(
+        dir.path().join("connectors/wait.yaml"),
+        "auth_flow:\n  - {id: cb, type: callback, authorize_url: 'http://127.0.0.1:9/?r={{ redirect_uri }}', timeout_secs: 60}\n",
+    )
+    .expect("write");
+    let mut cmd = std::process::Command::new(bin());
+    // `true` as the browser: it opens nothing, so conntest waits for a person.
+    cmd.args(["--no-cache", "--no-color", "test", "auth", "wait"])
+        .current_dir(dir.path())
+        .env_remove("CI")
+        .env("BROWSER", "true")
+        .env("TERM", "xterm");
+    let mut p = Session::spawn(cmd).expect("spawn in a pty");
+    p.set_expect_timeout(Some(Duration::from_secs(20)));
+    p.expect("sign in to wait in a browser").expect("URL announced");
+    p.expect("waiting for the browser").expect("spinner while waiting");
+    p.expect("1s").expect("elapsed time shown");
+    p.send(expectrl::ControlCode::EndOfText).expect("Ctrl-C");
+    p.expect(Eof).expect("ends");
+    let status = p.get_process().wait().expect("exit status");
+    assert_eq!(status, expectrl::WaitStatus::Exited(p.get_process().pid(), 130), "{status:?}");
+}
