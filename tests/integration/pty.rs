@@ -105,5 +105,5 @@ fn waiting_for_the_browser_shows_a_spinner_and_ctrl_c_exits_130() {
     p.send(expectrl::ControlCode::EndOfText).expect("Ctrl-C");
     p.expect(Eof).expect("ends");
     let status = p.get_process().wait().expect("exit status");
-    assert_eq!(status, expectrl::WaitStatus::Exited(p.get_process().pid(), 130), "{status:?}");
+    assert_eq!(status, expectrl::process::unix::WaitStatus::Exited(p.get_process().pid(), 130), "{status:?}");
 }
