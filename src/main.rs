@@ -10,6 +10,7 @@ mod demo;
 mod error;
 mod flow;
 mod http;
+mod js;
 mod listener;
 mod oauth;
 mod outcome;

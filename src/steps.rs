@@ -7,6 +7,7 @@ pub mod api_request;
 pub mod basic_auth;
 pub mod callback;
 pub mod form;
+pub mod js;
 pub mod jwt_bearer;
 pub mod oauth2;
 pub mod oauth2_client_credentials;
@@ -24,7 +25,7 @@ use crate::http::Http;
 use crate::prompt::Prompter;
 
 /// Step types of the SPEC catalogue that this version does not run yet.
-pub const PLANNED: [&str; 3] = ["js", "ntlm", "oauth1"];
+pub const PLANNED: [&str; 2] = ["ntlm", "oauth1"];
 
 /// One step of a flow, as written in the file.
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -50,6 +51,8 @@ pub enum RawStep {
     Callback(callback::Raw),
     /// A token from --sso-token-file or CONNTEST_SSO_TOKEN.
     SsoToken(sso_token::Raw),
+    /// Transform values with sandboxed JavaScript.
+    Js(js::Raw),
 }
 
 impl RawStep {
@@ -64,6 +67,7 @@ impl RawStep {
             RawStep::JwtBearer(r) => &r.id,
             RawStep::Callback(r) => &r.id,
             RawStep::SsoToken(r) => &r.id,
+            RawStep::Js(r) => &r.id,
         }
     }
 }
@@ -86,6 +90,7 @@ pub enum Step {
     JwtBearer(jwt_bearer::JwtBearer),
     Callback(callback::Callback),
     SsoToken(sso_token::SsoToken),
+    Js(js::Js),
 }
 
 /// What a step can use while it runs.
@@ -125,6 +130,7 @@ impl Step {
             RawStep::JwtBearer(r) => Step::JwtBearer(jwt_bearer::JwtBearer::build(r, path, ck)),
             RawStep::Callback(r) => Step::Callback(callback::Callback::build(r, path, ck)),
             RawStep::SsoToken(_) => Step::SsoToken(sso_token::SsoToken),
+            RawStep::Js(r) => Step::Js(js::Js::build(r, path, ck)),
         }
     }
 
@@ -140,12 +146,13 @@ impl Step {
             Step::JwtBearer(_) => "jwt_bearer",
             Step::Callback(_) => "callback",
             Step::SsoToken(_) => "sso_token",
+            Step::Js(_) => "js",
         }
     }
 
     /// Whether the step may appear in `refresh_flow.steps` (SPEC §2).
     pub fn allowed_in_refresh(&self) -> bool {
-        matches!(self, Step::ApiRequest(_) | Step::Totp(_) | Step::SsoToken(_))
+        matches!(self, Step::ApiRequest(_) | Step::Totp(_) | Step::SsoToken(_) | Step::Js(_))
     }
 
     /// Whether the step waits for a person (a prompt or a browser): no spinner of the flow's.
@@ -167,6 +174,8 @@ impl Step {
             // Every query parameter the browser brings back: not known before.
             Step::Callback(_) => Vec::new(),
             Step::SsoToken(_) => sso_token::OUTPUTS.iter().map(|s| s.to_string()).collect(),
+            // Whatever the code returns.
+            Step::Js(_) => Vec::new(),
         }
     }
 
@@ -181,6 +190,7 @@ impl Step {
             Step::JwtBearer(s) => s.run(cx).await,
             Step::Callback(s) => s.run(cx).await,
             Step::SsoToken(s) => s.run(cx).await,
+            Step::Js(s) => s.run(cx).await,
         }
     }
 }

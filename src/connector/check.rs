@@ -37,6 +37,8 @@ pub struct Checker<'a> {
     has_base_url: bool,
     /// Steps set aside for structural errors: known ids, outputs unchecked.
     opaque: Vec<Path>,
+    /// The connector file, for steps that name their own lines at run time.
+    pub file: String,
 }
 
 impl<'a> Checker<'a> {
@@ -51,6 +53,16 @@ impl<'a> Checker<'a> {
             }
         }
         Template::new(src)
+    }
+
+    /// A problem at a line of the file (inside a multi-line value).
+    pub fn invalid_at(&mut self, line: usize, column: usize, message: impl Into<String>, hint: impl Into<String>) {
+        self.d.at(crate::connector::spans::Pos { line, column }, message, hint);
+    }
+
+    /// The file line where the text of the string at `path` starts.
+    pub fn text_line(&self, path: &Path) -> usize {
+        self.d.spans.text_line(path)
     }
 
     /// A problem a step's own checks found in the value at `path`.
@@ -189,6 +201,7 @@ pub fn build(
         variables: raw.variables.keys().cloned().collect(),
         has_base_url: raw.base_url.is_some(),
         opaque: opaque.to_vec(),
+        file: file.display().to_string(),
     };
     let stem = file.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
     let name = raw.name.clone().unwrap_or_else(|| stem.clone());
@@ -396,7 +409,7 @@ fn steps(ck: &mut Checker, raws: &[RawStep], path: &Path, seen: &mut Vec<String>
             ck.d.value(
                 &spath.key("type"),
                 format!("step type `{}` is not allowed in the refresh flow", step.type_name()),
-                "refresh steps may be api_request, totp or sso_token; to sign in again use `same_as_auth: true`",
+                "refresh steps may be api_request, totp, sso_token or js; to sign in again use `same_as_auth: true`",
             );
         }
         seen.push(id.clone());

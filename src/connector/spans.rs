@@ -133,6 +133,12 @@ impl Spans {
         }
     }
 
+    /// The line where the text of the string at `path` starts (for a `|` or
+    /// `>` block, saphyr already places it on the first line of the text).
+    pub fn text_line(&self, path: &Path) -> usize {
+        self.value(path).line
+    }
+
     /// Position of the key naming `path` (falls back to its value).
     pub fn key(&self, path: &Path) -> Pos {
         self.keys.get(path).copied().unwrap_or_else(|| self.value(path))

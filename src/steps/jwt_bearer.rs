@@ -192,7 +192,8 @@ impl JwtBearer {
             header.extend(extra);
         }
         let jwt = Secret::new(
-            sign(self.algorithm, &ek, &header, &claims).map_err(|e| Error::failed(format!("signing with the {:?} key: {e}", self.algorithm)))?,
+            sign(self.algorithm, &ek, &header, &claims)
+                .map_err(|e| Error::failed(format!("signing with the {:?} key: {e}", self.algorithm)))?,
         );
         let Some(token_url) = &self.token_url else {
             let mut outputs = Map::new();

@@ -10,6 +10,7 @@
 //! - `pty`: the Form prompt in a real pseudo-terminal
 //! - `refresh`: 401 → refresh → retry, update_variables, stored credentials
 //! - `oauth`: browser and token steps against a real authorization server (oidc-provider)
+//! - `js`: the sandboxed JavaScript step: transforms, limits, errors at file lines
 //! - `keyring`: the cache against a real Secret Service (gnome-keyring)
 //! - `commands`: demo, schema, completions, list, --help
 
@@ -18,6 +19,7 @@ mod django;
 mod faults;
 mod flows;
 mod harness;
+mod js;
 mod keyring;
 mod masking;
 mod oauth;
