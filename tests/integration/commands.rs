@@ -46,7 +46,8 @@ fn schema_is_json_schema_2020_12_of_the_format() {
             "oauth2_client_credentials",
             "jwt_bearer",
             "callback",
-            "sso_token"
+            "sso_token",
+            "js"
         ]
     );
 }
