@@ -13,6 +13,7 @@ mod http;
 mod js;
 mod listener;
 mod oauth;
+mod oauth1;
 mod outcome;
 mod prompt;
 mod report;
