@@ -299,6 +299,10 @@ def flows():
     check("tamper-token: callback oauth_token differs from the request token",
           cb is not None and cb[1].get("oauth_token") != rt["oauth_token"] and cb[1].get("oauth_verifier"), cb)
 
+    sess, rt, cb = three_legged("PLAINTEXT", "drop-verifier")
+    check("drop-verifier: callback with the request token and no verifier",
+          cb is not None and cb[1].get("oauth_token") == rt["oauth_token"] and "oauth_verifier" not in cb[1], cb)
+
     # request-token refusals
     bad = OAuth1Session(CK, CS, callback_uri="http://example.com/callback")
     bad.trust_env = False
