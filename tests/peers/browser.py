@@ -23,6 +23,11 @@ Environment:
                       tamper-state  as approve, but change the `state` value first
                       drop-state    as approve, but remove `state` first
                       never         do nothing at all (a user who never comes back)
+                    OAuth 1.0a (tests/peers/oauth1: approve/deny/never work as above;
+                    deny there redirects with denied=<token>&oauth_problem=user_refused):
+                      tamper-token     as approve, but change `oauth_token` in the callback
+                      tamper-verifier  as approve, but change `oauth_verifier`
+                      drop-verifier    as approve, but remove `oauth_verifier`
                       direct        GET URL and follow redirects to the listener, no
                                     forms (for the generic `callback` step, /cb-test)
   BROWSER_USER      login to type (default alice)
@@ -51,7 +56,16 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
-MODES = {"approve", "deny", "tamper-state", "drop-state", "never", "direct"}
+MODES = {"approve", "deny", "tamper-state", "drop-state", "never", "direct",
+         "tamper-token", "tamper-verifier", "drop-verifier"}
+# Modes that edit one query parameter of the final redirect: mode -> (name, how).
+EDITS = {
+    "tamper-state": ("state", "tamper"),
+    "drop-state": ("state", "drop"),
+    "tamper-token": ("oauth_token", "tamper"),
+    "tamper-verifier": ("oauth_verifier", "tamper"),
+    "drop-verifier": ("oauth_verifier", "drop"),
+}
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]"}
 MAX_STEPS = 40
 
@@ -190,23 +204,22 @@ def host_port(url):
     return (parts.hostname or "").lower(), port
 
 
-def edit_state(url, mode):
-    """tamper-state: change the state value; drop-state: remove it. Other raw query
-    pieces are kept byte for byte."""
+def edit_param(url, name, how):
+    """tamper: change the value of query parameter `name` (add name=tampered when
+    absent); drop: remove it. Other raw query pieces are kept byte for byte."""
     parts = urllib.parse.urlsplit(url)
     pieces = [p for p in parts.query.split("&") if p] if parts.query else []
     out, seen = [], False
     for p in pieces:
-        name = p.split("=", 1)[0]
-        if urllib.parse.unquote_plus(name) != "state":
+        if urllib.parse.unquote_plus(p.split("=", 1)[0]) != name:
             out.append(p)
             continue
         seen = True
-        if mode == "tamper-state":
+        if how == "tamper":
             value = p.split("=", 1)[1] if "=" in p else ""
-            out.append(f"state=tampered-{value[:8]}X")
-    if mode == "tamper-state" and not seen:
-        out.append("state=tampered")
+            out.append(f"{name}=tampered-{value[:8]}X")
+    if how == "tamper" and not seen:
+        out.append(f"{name}=tampered")
     return urllib.parse.urlunsplit((parts.scheme, parts.netloc, parts.path, "&".join(out), parts.fragment))
 
 
@@ -219,9 +232,10 @@ def run(url, mode, user, password, timeout):
         return urllib.parse.urlsplit(u).scheme == "http" and h in LOOPBACK_HOSTS and p != as_port
 
     def deliver(u):
-        if mode in ("tamper-state", "drop-state"):
-            u = edit_state(u, mode)
-            log(f"{mode}: state {'changed' if mode == 'tamper-state' else 'removed'}")
+        if mode in EDITS:
+            name, how = EDITS[mode]
+            u = edit_param(u, name, how)
+            log(f"{mode}: {name} {'changed' if how == 'tamper' else 'removed'}")
         status, _, _ = b.request("GET", u)
         log(f"delivered to the listener: {status}")
         return 0
