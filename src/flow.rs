@@ -274,6 +274,7 @@ impl Session {
                     render_str(p.value.source(), ctx).map_err(|e| format!("request parameter `{}`: {e}", p.name))?;
                 req.add(p.location, &p.name, &value);
             }
+            self.sign(&mut req, ctx).map_err(|e| format!("sign_in: {e}"))?;
             report.summary = req.summary();
             let resp = self.http.send(req).await?;
             report.status = Some(resp.status);
@@ -407,6 +408,34 @@ impl Session {
         }
         result.duration = started.elapsed();
         result
+    }
+
+    /// Applies `sign_in` to a resource call: an OAuth 1.0a signature over the
+    /// request as sent, or NTLM on the call's connection.
+    fn sign(&self, req: &mut crate::http::Request, ctx: &Context) -> Result<(), String> {
+        use crate::connector::model::SignIn;
+        match &self.connector.sign_in {
+            None => {}
+            Some(SignIn::OAuth1 { consumer_key, consumer_secret, token, token_secret, method, realm }) => {
+                let r = |t: &crate::template::Template, what: &str| t.render(ctx).map_err(|e| format!("{what}: {e}"));
+                let creds = crate::oauth1::Credentials {
+                    consumer_key: r(consumer_key, "consumer_key")?,
+                    consumer_secret: crate::secret::Secret::new(r(consumer_secret, "consumer_secret")?)
+                        .expose()
+                        .to_string(),
+                    token: Some(r(token, "token")?),
+                    token_secret: crate::secret::Secret::new(r(token_secret, "token_secret")?).expose().to_string(),
+                    method: *method,
+                    realm: match realm {
+                        Some(t) => Some(r(t, "realm")?),
+                        None => None,
+                    },
+                };
+                crate::oauth1::sign_request(&creds, req, &[]);
+            }
+            Some(SignIn::Ntlm(creds)) => req.ntlm = Some(creds.render(ctx)?),
+        }
+        Ok(())
     }
 
     /// Why the cached outputs need a refresh before any call: an `expires_at`

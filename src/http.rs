@@ -24,6 +24,8 @@ pub struct Request {
     pub headers: Vec<(String, String)>,
     pub body: Body,
     pub follow_redirects: bool,
+    /// Authenticate the connection with NTLM (one pinned connection, no redirects).
+    pub ntlm: Option<crate::ntlm::NtlmAuth>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -36,7 +38,14 @@ pub enum Body {
 
 impl Request {
     pub fn new(method: &str, url: Url) -> Self {
-        Request { method: method.to_string(), url, headers: Vec::new(), body: Body::Empty, follow_redirects: true }
+        Request {
+            method: method.to_string(),
+            url,
+            headers: Vec::new(),
+            body: Body::Empty,
+            follow_redirects: true,
+            ntlm: None,
+        }
     }
 
     /// Adds `name=value` where `location` says: a header, a query parameter, or a body field.
@@ -148,6 +157,12 @@ impl Http {
 
     /// Sends `req`, following redirects, keeping cookies; an error says what failed and where.
     pub async fn send(&self, req: Request) -> Result<Response, String> {
+        if let Some(auth) = req.ntlm.clone() {
+            let sent = self.decorate(req);
+            learn_request_secrets(&sent);
+            let (headers, body) = wire_body(&sent);
+            return crate::ntlm::send(self, &sent, headers, body, &auth, self.timeout).await;
+        }
         let mut req = req;
         let mut cookies_set = Map::new();
         for _ in 0..=MAX_REDIRECTS {
@@ -215,24 +230,7 @@ impl Http {
         learn_request_secrets(req);
         let method = reqwest::Method::from_bytes(req.method.as_bytes()).map_err(|e| format!("bad method: {e}"))?;
         let mut builder = self.client.request(method, req.url.clone());
-        let mut headers = req.headers.clone();
-        let has_content_type = headers.iter().any(|(n, _)| n.eq_ignore_ascii_case("content-type"));
-        let body_text = match &req.body {
-            Body::Empty => None,
-            Body::Json(v) => {
-                if !has_content_type {
-                    headers.push(("Content-Type".into(), "application/json".into()));
-                }
-                Some(v.to_string())
-            }
-            Body::Form(pairs) => {
-                if !has_content_type {
-                    headers.push(("Content-Type".into(), "application/x-www-form-urlencoded".into()));
-                }
-                Some(url::form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish())
-            }
-            Body::Text(t) => Some(t.clone()),
-        };
+        let (headers, body_text) = wire_body(req);
         for (n, v) in &headers {
             builder = builder.header(n.as_str(), v.as_str());
         }
@@ -316,7 +314,8 @@ impl Http {
         }
     }
 
-    fn record(&self, ex: Exchange) {
+    /// Logs one exchange for `-v` and HAR (also NTLM's, sent outside reqwest).
+    pub fn record(&self, ex: Exchange) {
         if let Some(f) = &self.on_exchange {
             f(&ex);
         }
@@ -325,7 +324,8 @@ impl Http {
         }
     }
 
-    fn store_cookie(&self, header: &str, url: &Url, cookies_set: &mut Map<String, Value>) {
+    /// Keeps the cookies a response set (also NTLM's).
+    pub fn store_cookie(&self, header: &str, url: &Url, cookies_set: &mut Map<String, Value>) {
         let Ok(raw) = RawCookie::parse(header.to_string()) else { return };
         let (name, value) = (raw.name().to_string(), raw.value().to_string());
         masker().learn(&value);
@@ -403,6 +403,29 @@ impl Http {
 enum ReadError {
     Http(reqwest::Error),
     TooLarge,
+}
+
+/// The headers and body text `req` goes out with (a content type added for JSON and forms).
+pub fn wire_body(req: &Request) -> (Vec<(String, String)>, Option<String>) {
+    let mut headers = req.headers.clone();
+    let has_content_type = headers.iter().any(|(n, _)| n.eq_ignore_ascii_case("content-type"));
+    let body = match &req.body {
+        Body::Empty => None,
+        Body::Json(v) => {
+            if !has_content_type {
+                headers.push(("Content-Type".into(), "application/json".into()));
+            }
+            Some(v.to_string())
+        }
+        Body::Form(pairs) => {
+            if !has_content_type {
+                headers.push(("Content-Type".into(), "application/x-www-form-urlencoded".into()));
+            }
+            Some(url::form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish())
+        }
+        Body::Text(t) => Some(t.clone()),
+    };
+    (headers, body)
 }
 
 /// Teaches the masker the secrets a request carries, before anything can print it.

@@ -12,6 +12,7 @@ mod flow;
 mod http;
 mod js;
 mod listener;
+mod ntlm;
 mod oauth;
 mod oauth1;
 mod outcome;

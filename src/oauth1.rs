@@ -119,7 +119,8 @@ pub fn authorization(
     oauth.push(("oauth_signature".into(), signature));
     let mut parts = Vec::new();
     if let Some(realm) = &creds.realm {
-        parts.push(format!("realm=\"{}\"", encode(realm)));
+        // RFC 2617's quoted-string, not percent-encoded (RFC 5849 §3.5.1).
+        parts.push(format!("realm=\"{}\"", realm.replace('\\', "\\\\").replace('"', "\\\"")));
     }
     parts.extend(oauth.iter().map(|(k, v)| format!("{}=\"{}\"", encode(k), encode(v))));
     format!("OAuth {}", parts.join(", "))
@@ -132,8 +133,7 @@ pub fn sign_request(creds: &Credentials, req: &mut Request, extra: &[(&str, &str
         _ => Vec::new(),
     };
     let nonce = crate::oauth::random_token(16);
-    let header =
-        authorization(creds, &req.method, &req.url, &body, extra, &nonce, crate::template::unix_now());
+    let header = authorization(creds, &req.method, &req.url, &body, extra, &nonce, crate::template::unix_now());
     crate::secret::masker().learn(header.trim_start_matches("OAuth "));
     req.headers.retain(|(n, _)| !n.eq_ignore_ascii_case("authorization"));
     req.headers.push(("Authorization".into(), header));

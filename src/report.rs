@@ -161,10 +161,23 @@ pub fn write_junit(path: &Path, results: &[RunResult]) -> Result<(), Error> {
 
 fn mask_header(name: &str, value: &str) -> String {
     let n = name.to_ascii_lowercase();
-    if !masker().revealing() && (is_secret_name(&n) || n == "proxy-authorization") {
-        MASK.to_string()
-    } else {
-        masker().mask(value)
+    if masker().revealing() {
+        return value.to_string();
+    }
+    let challenge = n == "www-authenticate" && (value.starts_with("NTLM ") || value.starts_with("Negotiate "));
+    if n == "authorization" || n == "proxy-authorization" || challenge {
+        return keep_scheme(value);
+    }
+    if is_secret_name(&n) { MASK.to_string() } else { masker().mask(value) }
+}
+
+/// `Bearer ****`, `OAuth ****`, `NTLM ****`: the scheme stays readable, the credentials do not.
+fn keep_scheme(value: &str) -> String {
+    match value.split_once(' ') {
+        Some((scheme, _)) if !scheme.is_empty() && scheme.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') => {
+            format!("{scheme} {MASK}")
+        }
+        _ => MASK.to_string(),
     }
 }
 

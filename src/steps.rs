@@ -9,6 +9,8 @@ pub mod callback;
 pub mod form;
 pub mod js;
 pub mod jwt_bearer;
+pub mod ntlm;
+pub mod oauth1;
 pub mod oauth2;
 pub mod oauth2_client_credentials;
 pub mod sso_token;
@@ -23,9 +25,6 @@ use crate::connector::spans::Path;
 use crate::error::Error;
 use crate::http::Http;
 use crate::prompt::Prompter;
-
-/// Step types of the SPEC catalogue that this version does not run yet.
-pub const PLANNED: [&str; 2] = ["ntlm", "oauth1"];
 
 /// One step of a flow, as written in the file.
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -53,6 +52,10 @@ pub enum RawStep {
     SsoToken(sso_token::Raw),
     /// Transform values with sandboxed JavaScript.
     Js(js::Raw),
+    /// OAuth 1.0a: three-legged in the browser, or a given token pair.
+    Oauth1(Box<oauth1::Raw>),
+    /// An NTLM-authenticated GET on one pinned connection.
+    Ntlm(ntlm::Raw),
 }
 
 impl RawStep {
@@ -68,6 +71,8 @@ impl RawStep {
             RawStep::Callback(r) => &r.id,
             RawStep::SsoToken(r) => &r.id,
             RawStep::Js(r) => &r.id,
+            RawStep::Oauth1(r) => &r.id,
+            RawStep::Ntlm(r) => &r.id,
         }
     }
 }
@@ -91,6 +96,8 @@ pub enum Step {
     Callback(callback::Callback),
     SsoToken(sso_token::SsoToken),
     Js(js::Js),
+    OAuth1(oauth1::OAuth1),
+    Ntlm(ntlm::Ntlm),
 }
 
 /// What a step can use while it runs.
@@ -131,6 +138,8 @@ impl Step {
             RawStep::Callback(r) => Step::Callback(callback::Callback::build(r, path, ck)),
             RawStep::SsoToken(_) => Step::SsoToken(sso_token::SsoToken),
             RawStep::Js(r) => Step::Js(js::Js::build(r, path, ck)),
+            RawStep::Oauth1(r) => Step::OAuth1(oauth1::OAuth1::build(r, path, ck)),
+            RawStep::Ntlm(r) => Step::Ntlm(ntlm::Ntlm::build(r, path, ck)),
         }
     }
 
@@ -147,17 +156,19 @@ impl Step {
             Step::Callback(_) => "callback",
             Step::SsoToken(_) => "sso_token",
             Step::Js(_) => "js",
+            Step::OAuth1(_) => "oauth1",
+            Step::Ntlm(_) => "ntlm",
         }
     }
 
     /// Whether the step may appear in `refresh_flow.steps` (SPEC §2).
     pub fn allowed_in_refresh(&self) -> bool {
-        matches!(self, Step::ApiRequest(_) | Step::Totp(_) | Step::SsoToken(_) | Step::Js(_))
+        matches!(self, Step::ApiRequest(_) | Step::Totp(_) | Step::SsoToken(_) | Step::Js(_) | Step::OAuth1(_))
     }
 
     /// Whether the step waits for a person (a prompt or a browser): no spinner of the flow's.
     pub fn waits_for_person(&self) -> bool {
-        matches!(self, Step::Form(_) | Step::OAuth2(_) | Step::Callback(_) | Step::SsoToken(_))
+        matches!(self, Step::Form(_) | Step::OAuth2(_) | Step::Callback(_) | Step::SsoToken(_) | Step::OAuth1(_))
     }
 
     /// The outputs later templates can read, when they are known before running.
@@ -176,6 +187,9 @@ impl Step {
             Step::SsoToken(_) => sso_token::OUTPUTS.iter().map(|s| s.to_string()).collect(),
             // Whatever the code returns.
             Step::Js(_) => Vec::new(),
+            // The access token response may carry more fields (`screen_name`, …).
+            Step::OAuth1(_) => Vec::new(),
+            Step::Ntlm(_) => api_request::OUTPUTS.iter().map(|s| s.to_string()).collect(),
         }
     }
 
@@ -191,6 +205,8 @@ impl Step {
             Step::Callback(s) => s.run(cx).await,
             Step::SsoToken(s) => s.run(cx).await,
             Step::Js(s) => s.run(cx).await,
+            Step::OAuth1(s) => s.run(cx).await,
+            Step::Ntlm(s) => s.run(cx).await,
         }
     }
 }

@@ -20,6 +20,9 @@
 #   CONNTEST_OIDC_URL, CONNTEST_OIDC_CLIENT_SECRET, CONNTEST_OIDC_USER,
 #   CONNTEST_OIDC_PASSWORD, CONNTEST_OIDC_KEYS, CONNTEST_BROWSER
 #                             the OIDC peer and its scripted browser (tests/peers/oidc/README.md)
+#   CONNTEST_OAUTH1_URL, _CONSUMER_KEY, _CONSUMER_SECRET, _TOKEN, _TOKEN_SECRET, _SIGN
+#   CONNTEST_NTLM_URL, _DOMAIN, _USER, _PASSWORD
+#                             the OAuth 1.0a and NTLM peers (tests/peers/oauth1, tests/peers/ntlm)
 # Works with no stdin and CI=true.
 # RUN_SH_TEST_CMD (for smoke-testing this script only) replaces the cargo command.
 set -euo pipefail
@@ -41,6 +44,7 @@ django_log="$ROOT/target/django-peer.log"
 django_pid=
 cleanup() {
     if declare -F oidc_stop >/dev/null; then oidc_stop; fi
+    if declare -F peers8_stop >/dev/null; then peers8_stop; fi
     if [ -n "$django_pid" ]; then
         kill "$django_pid" 2>/dev/null || true
         wait "$django_pid" 2>/dev/null || true
@@ -71,6 +75,9 @@ export CONNTEST_DJANGO_URL
 # The OIDC authorization server (npm oidc-provider) and the scripted browser.
 # shellcheck source=tests/peers/start-oidc.sh
 source tests/peers/start-oidc.sh </dev/null || exit 1
+# The OAuth 1.0a provider (Flask + oauthlib) and the NTLM acceptor (pyspnego).
+# shellcheck source=tests/peers/start-peers8.sh
+source tests/peers/start-peers8.sh </dev/null || exit 1
 
 export CONNTEST_KEYRING_SESSION="$ROOT/tests/keyring-session.sh"
 

@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use super::diagnostic::{Diagnostics, did_you_mean};
 use super::model::*;
-use super::raw::{RawConnector, RawRequest, Scalar};
+use super::raw::{RawConnector, RawRequest, RawSignIn, Scalar};
 use super::spans::Path;
 use crate::steps::{RawStep, Step, StepDef};
 use crate::template::{self, GLOBALS, Template};
@@ -312,6 +312,27 @@ pub fn build(
             Parameter { name: p.name.clone(), location: p.location, value: ck.scalar(&path.key("value"), &p.value) }
         })
         .collect();
+    let sign_in = raw.sign_in.as_ref().map(|s| {
+        let path = root.key("sign_in");
+        match s {
+            RawSignIn::Oauth1(o) => SignIn::OAuth1 {
+                consumer_key: ck.scalar(&path.key("consumer_key"), &o.consumer_key),
+                consumer_secret: ck.scalar(&path.key("consumer_secret"), &o.consumer_secret),
+                token: ck.scalar(&path.key("token"), &o.token),
+                token_secret: ck.scalar(&path.key("token_secret"), &o.token_secret),
+                method: o.signature_method.unwrap_or(crate::oauth1::SignatureMethod::HmacSha1),
+                realm: o.realm.as_ref().map(|r| ck.template(&path.key("realm"), r)),
+            },
+            RawSignIn::Ntlm(n) => SignIn::Ntlm(crate::steps::ntlm::NtlmCreds::build(
+                &path,
+                &mut ck,
+                &n.username,
+                &n.password,
+                n.domain.as_ref(),
+                n.workstation.as_ref(),
+            )),
+        }
+    });
     let test_api = raw.test_api.as_ref().map(|t| {
         let path = root.key("test_api");
         let request = ck.request(&path.key("request"), &t.request);
@@ -368,6 +389,7 @@ pub fn build(
         refresh,
         request_parameters,
         test_api,
+        sign_in,
     };
     (Some(connector), Vec::new())
 }
@@ -409,7 +431,7 @@ fn steps(ck: &mut Checker, raws: &[RawStep], path: &Path, seen: &mut Vec<String>
             ck.d.value(
                 &spath.key("type"),
                 format!("step type `{}` is not allowed in the refresh flow", step.type_name()),
-                "refresh steps may be api_request, totp, sso_token or js; to sign in again use `same_as_auth: true`",
+                "refresh steps may be api_request, totp, sso_token, js or oauth1; to sign in again use `same_as_auth: true`",
             );
         }
         seen.push(id.clone());

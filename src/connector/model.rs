@@ -20,6 +20,21 @@ pub struct Connector {
     pub refresh: Option<Refresh>,
     pub request_parameters: Vec<Parameter>,
     pub test_api: Option<TestApi>,
+    pub sign_in: Option<SignIn>,
+}
+
+/// How resource calls are signed.
+#[derive(Debug)]
+pub enum SignIn {
+    OAuth1 {
+        consumer_key: Template,
+        consumer_secret: Template,
+        token: Template,
+        token_secret: Template,
+        method: crate::oauth1::SignatureMethod,
+        realm: Option<Template>,
+    },
+    Ntlm(crate::steps::ntlm::NtlmCreds),
 }
 
 #[derive(Debug, Clone, Default)]

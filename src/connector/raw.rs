@@ -33,6 +33,39 @@ pub struct RawConnector {
     pub request_parameters: Vec<RawParameter>,
     /// The call that proves the credentials work.
     pub test_api: Option<RawTestApi>,
+    /// How every resource call (the test API, `test api`) is signed.
+    pub sign_in: Option<RawSignIn>,
+}
+
+/// A signature every resource call carries.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum RawSignIn {
+    /// OAuth 1.0a: each call signed with a fresh nonce and timestamp.
+    Oauth1(RawSignInOAuth1),
+    /// NTLM: the connection of each call is authenticated first.
+    Ntlm(RawSignInNtlm),
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawSignInOAuth1 {
+    pub consumer_key: Scalar,
+    pub consumer_secret: Scalar,
+    pub token: Scalar,
+    pub token_secret: Scalar,
+    /// HMAC-SHA1 (default), HMAC-SHA256 or PLAINTEXT.
+    pub signature_method: Option<crate::oauth1::SignatureMethod>,
+    pub realm: Option<String>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawSignInNtlm {
+    pub username: Scalar,
+    pub password: Scalar,
+    pub domain: Option<Scalar>,
+    pub workstation: Option<Scalar>,
 }
 
 /// A scalar template: strings, numbers and booleans are all accepted as text.

@@ -47,7 +47,9 @@ fn schema_is_json_schema_2020_12_of_the_format() {
             "jwt_bearer",
             "callback",
             "sso_token",
-            "js"
+            "js",
+            "oauth1",
+            "ntlm"
         ]
     );
 }

@@ -11,6 +11,7 @@
 //! - `refresh`: 401 → refresh → retry, update_variables, stored credentials
 //! - `oauth`: browser and token steps against a real authorization server (oidc-provider)
 //! - `js`: the sandboxed JavaScript step: transforms, limits, errors at file lines
+//! - `signing`: OAuth 1.0a (oauthlib) and NTLM (pyspnego) steps and `sign_in`
 //! - `keyring`: the cache against a real Secret Service (gnome-keyring)
 //! - `commands`: demo, schema, completions, list, --help
 
@@ -26,4 +27,5 @@ mod oauth;
 mod pty;
 mod refresh;
 mod server;
+mod signing;
 mod validate;
