@@ -7,7 +7,7 @@
 #   --no-build      use the existing release binary (or CONNTEST_BIN)
 #   --no-keyring    skip the keyring section
 #   --only SECTION  run only this section (repeatable, or comma-separated):
-#                   flows, validate, version, keyring
+#                   flows, validate, version, oauth, keyring
 #
 # This is NOT a test: a figure over its target prints "OVER TARGET" in the
 # table but never changes the exit status. Exit status is 0, 1 only when there
@@ -30,6 +30,31 @@
 #   validate  `conntest validate --dir` over 1,000 and 10,000 generated
 #             connectors [1,000 ≤ 150 ms; 10,000 ≤ 10× the 1,000 figure].
 #   version   `conntest --version` vs `xh --version` vs `hurl --version` [≤ 3 ms].
+#   oauth     against the OIDC peer (tests/peers/oidc: npm oidc-provider on node,
+#             started by tests/peers/start-oidc.sh; files from bench/gen.py oauth):
+#             - client credentials + test API: `conntest --no-cache test auth` of
+#               an oauth2_client_credentials connector (cc-client, then GET
+#               /api/me with the Bearer token) vs hurl doing the same two
+#               requests (POST /token with [BasicAuth], capture access_token,
+#               GET /api/me), paired [≤ 1.0×]; peak RSS.
+#             - authorization code + PKCE end to end (public-pkce) with the
+#               scripted browser tests/peers/browser.py (through
+#               bench/browser-cpu.py): median wall time of `conntest --no-cache
+#               test auth`, and conntest's own CPU (user+sys of the conntest
+#               process alone) / wall [≤ 10 %]. bench/selfcpu.py: wait4 rusage
+#               of conntest minus the CPU of the browser launcher that conntest
+#               reaps (its detached part is not conntest's); one run at a time,
+#               each after the previous browser ended.
+#             - jwt_bearer signing: N = 1 and N = 50 steps without token_url,
+#               each signing one JWT (keys from tests/fixtures/keys inlined as
+#               block scalars; bench/gen.py jwt), all interleaved; per-step cost
+#               (t50 − t1) / 49 for RS256 and ES256 [≤ 2 ms], EdDSA and HS256
+#               for reference. Needs neither node nor the peer.
+#             Without Node.js ≥ 20 ($OIDC_NODE, else PATH), curl, or the peer's
+#             npm packages (tests/peers/setup-oidc.sh runs `npm ci` unless
+#             BENCH_NO_INSTALL), the client-credentials and PKCE rows say
+#             n/a and why. browser.py's `env python3` is pointed at the running
+#             interpreter (no version-manager shim padding the wall time).
 #   keyring   inside tests/keyring-session.sh (private gnome-keyring): `test auth`
 #             with the cache vs `secret-tool store` of an entry of the same size
 #             (and the write cost: cached minus --no-cache), `test api` from the
@@ -44,7 +69,7 @@
 # BENCH_TIMER=hyperfine) are apt-get installed when missing (root or sudo -n).
 # A tool that cannot be had is named in its rows; the rest still runs.
 #
-# Env: CONNTEST_BIN (binary to measure; with --no-build), HURL, XH,
+# Env: CONNTEST_BIN (binary to measure; with --no-build), HURL, XH, OIDC_NODE (oauth),
 # BENCH_RUNS (20), BENCH_WARMUP (3), BENCH_RSS_RUNS (5),
 # BENCH_FLOW_STEPS ("3 50 200 400"), BENCH_TOOLS_DIR (target/bench-tools),
 # BENCH_NO_INSTALL=1 (install nothing), BENCH_TIMER=hyperfine (time with
@@ -65,7 +90,7 @@ while [ $# -gt 0 ]; do
         --no-keyring) keyring=0 ;;
         --only|--only=*)
             if [ "$1" = --only ]; then
-                [ $# -ge 2 ] || { echo "run.sh: --only needs a SECTION (flows, validate, version, keyring)" >&2; exit 2; }
+                [ $# -ge 2 ] || { echo "run.sh: --only needs a SECTION (flows, validate, version, oauth, keyring)" >&2; exit 2; }
                 v="$2"; shift
             else
                 v="${1#--only=}"
@@ -73,8 +98,8 @@ while [ $# -gt 0 ]; do
             IFS=, read -r -a parts <<<"$v"
             for s in "${parts[@]}"; do
                 case "$s" in
-                    flows|validate|version|keyring) only+=("$s") ;;
-                    *) echo "run.sh: unknown section: $s (flows, validate, version, keyring)" >&2; exit 2 ;;
+                    flows|validate|version|oauth|keyring) only+=("$s") ;;
+                    *) echo "run.sh: unknown section: $s (flows, validate, version, oauth, keyring)" >&2; exit 2 ;;
                 esac
             done ;;
         -h|--help) sed -n '2,/^set -uo/p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//; $d'; exit 0 ;;
@@ -106,6 +131,7 @@ cleanup() {
         kill "$SERVER_PID" 2>/dev/null
         wait "$SERVER_PID" 2>/dev/null
     fi
+    if declare -F oidc_stop >/dev/null; then oidc_stop; fi
     if [ -n "${BENCH_KEEP_TMP:-}" ]; then echo "kept $BENCH_TMP" >&2; else rm -rf "$BENCH_TMP"; fi
 }
 trap cleanup EXIT
@@ -203,7 +229,7 @@ if [ "$BENCH_TIMER" = hyperfine ] && ! command -v hyperfine >/dev/null 2>&1; the
     command -v hyperfine >/dev/null 2>&1 || { note "hyperfine not available: paired timer instead"; BENCH_TIMER=paired; }
 fi
 HURL="${HURL:-}" XH="${XH:-}"
-if want flows || want version; then
+if want flows || want version || want oauth; then
     if find_tool HURL hurl hurl@8.0.1; then
         note "hurl: $HURL ($("$HURL" --version 2>&1 | head -n1))"
     else
@@ -362,6 +388,137 @@ if want version; then
         if [ "$p" = xh ]; then path="$XH"; else path="$HURL"; fi
         row_pair "--version vs $p: peak RSS" kb "${RSS[conntest]:-}" "$(peer_or_why "$p" "$path")" "${RSS[$p]:-}"
     done
+fi
+
+# ---------------------------------------------------------------- oauth
+if want oauth; then
+    section "oauth: OIDC peer (client credentials vs hurl, PKCE with the scripted browser), jwt_bearer signing"
+    group "oauth"
+    odir="$BENCH_TMP/oauth"
+    mkdir -p "$odir"
+
+    # The peer: Node.js >= 20, curl, and its npm packages (tests/peers/setup-oidc.sh).
+    oidc_why='' node_bin=''
+    for cand in "${OIDC_NODE:-}" node /usr/bin/node; do
+        [ -n "$cand" ] || continue
+        if command -v "$cand" >/dev/null 2>&1 \
+            && [ "$("$cand" -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)" -ge 20 ]; then
+            node_bin="$(command -v "$cand")"; break
+        fi
+    done
+    oidc_dir="$ROOT/tests/peers/oidc"
+    if [ -z "$node_bin" ]; then
+        oidc_why="no Node.js ≥ 20 for the OIDC peer (node: $(node --version 2>/dev/null || echo none))"
+    elif ! command -v curl >/dev/null 2>&1; then
+        oidc_why="curl not installed (tests/peers/start-oidc.sh needs it)"
+    elif [ ! -f "$oidc_dir/server.mjs" ] || [ ! -f "$ROOT/tests/peers/start-oidc.sh" ]; then
+        oidc_why="no OIDC peer in this checkout (tests/peers/oidc)"
+    elif [ -n "${BENCH_NO_INSTALL:-}" ] \
+        && [ "$(cat "$oidc_dir/node_modules/.conntest-stamp" 2>/dev/null)" != \
+             "$("$node_bin" --version) $(sha256sum "$oidc_dir/package-lock.json" | cut -d' ' -f1)" ]; then
+        oidc_why="the OIDC peer's npm packages are missing or stale and BENCH_NO_INSTALL is set; run tests/peers/setup-oidc.sh"
+    else
+        # Quiet peer (no per-request log line), its log in our temp dir.
+        export OIDC_QUIET=1 OIDC_NODE="$node_bin"
+        OIDC_PEER_LOG="$odir/oidc-peer.log"
+        # shellcheck source=tests/peers/start-oidc.sh
+        if source "$ROOT/tests/peers/start-oidc.sh" 2>"$odir/oidc-start.err"; then
+            note "OIDC peer: $CONNTEST_OIDC_URL (pid $CONNTEST_OIDC_PID, $("$node_bin" --version), oidc-provider" \
+                 "$("$node_bin" -p 'require(process.argv[1]).version' "$oidc_dir/node_modules/oidc-provider/package.json" 2>/dev/null))"
+        else
+            oidc_why="the OIDC peer did not start: $(grep -v '^[[:space:]]*$' "$odir/oidc-start.err" | tail -n 1 | cut -c1-90)"
+            tail -n 5 "$odir/oidc-start.err" | sed 's/^/   | /'
+        fi
+    fi
+    [ -z "$oidc_why" ] || note "OIDC peer: n/a — $oidc_why"
+    if [ -z "$oidc_why" ] && ! python3 "$BENCH/gen.py" oauth "$odir"; then
+        oidc_why="bench/gen.py oauth failed"
+    fi
+
+    # 1. Client credentials + GET /api/me: conntest vs hurl, paired.
+    printf -- '-- client credentials + test API (cc-client)\n'
+    if [ -n "$oidc_why" ]; then
+        row "client credentials + GET /api/me: wall" "n/a ($oidc_why)" "" "—" "ratio ≤ 1.0×" "n/a"
+    else
+        cmds=(::: conntest "$BIN" --no-cache test auth "$odir/cc.yaml" --non-interactive)
+        [ -n "$HURL" ] && cmds+=(::: hurl "$HURL" --no-output "$odir/cc.hurl")
+        MED=() RSS=()
+        paired "oauth-cc" "${cmds[@]}"
+        peer="$(peer_or_why hurl "$HURL")"
+        row_pair "client credentials + GET /api/me: wall" ms "${MED[conntest]:-}" "$peer" "${MED[hurl]:-}" ratio 1.0
+        row_pair "client credentials + GET /api/me: peak RSS" kb "${RSS[conntest]:-}" "$peer" "${RSS[hurl]:-}"
+    fi
+
+    # 2. Authorization code + PKCE with the scripted browser: wall, and conntest's own CPU.
+    printf -- '-- authorization code + PKCE, scripted browser (public-pkce)\n'
+    pk_case="auth code + PKCE, scripted browser"
+    if [ -n "$oidc_why" ]; then
+        row "$pk_case: wall" "n/a ($oidc_why)" "" "—" "—" "n/a"
+        row "$pk_case: conntest CPU / wall" "n/a ($oidc_why)" "" "—" "≤ 10 % of wall" "n/a"
+    else
+        : >"$odir/browser.log"; : >"$odir/browser-cpu.tsv"
+        # browser.py starts with `env python3`: put the real interpreter first in
+        # PATH, so a version-manager shim (pyenv: a bash script and helpers, ~0.2 s)
+        # does not pad the wall time and so shrink conntest's share.
+        py_path="$PATH"
+        py_dir="$(python3 -c 'import os, sys; print(os.path.dirname(sys.executable))' 2>/dev/null)"
+        [ -n "$py_dir" ] && [ -x "$py_dir/python3" ] && py_path="$py_dir:$PATH"
+        out="$(PATH="$py_path" BROWSER="$BENCH/browser-cpu.py" BENCH_BROWSER_SCRIPT="$CONNTEST_BROWSER" \
+            BENCH_BROWSER_CPU="$odir/browser-cpu.tsv" BROWSER_LOG="$odir/browser.log" BROWSER_TIMEOUT=30 \
+            BROWSER_USER="$CONNTEST_OIDC_USER" BROWSER_PASSWORD="$CONNTEST_OIDC_PASSWORD" \
+            python3 "$BENCH/selfcpu.py" --runs "$BENCH_RUNS" --warmup "$BENCH_WARMUP" \
+                --child-cpu "$odir/browser-cpu.tsv" --settle-log "$odir/browser.log" \
+                --json "$BENCH_TMP/oauth-pkce.json" \
+                -- "$BIN" --no-cache test auth "$odir/pkce.yaml" --non-interactive \
+            2> >(sed 's/^/   ! /' >&2))"
+        IFS=$'\t' read -r ok wall self total kids share n fails <<<"$out"
+        if [ "$ok" = ok ]; then
+            note "$(printf 'conntest               median %9.2f ms wall; CPU: self %.2f ms = wait4 %.2f − browser launcher %.2f; share %.2f %% (%d runs, %s failed)' \
+                "$wall" "$self" "$total" "$kids" "$share" "$n" "$fails")"
+            [ "$fails" = 0 ] || note "warning: $fails run(s) exited non-zero or their browser did not log 'exit 0' (see $odir/browser.log with BENCH_KEEP_TMP=1)"
+            row "$pk_case: wall" "$(fmt_ms "$wall")" "incl. browser.py (7 peer requests) + token + /api/me" "—" "—" "—"
+            if le "$share" 10; then v=OK; else v="OVER TARGET"; fi
+            row "$pk_case: conntest CPU / wall" "$(fmt_ms "$self") CPU of $(fmt_ms "$wall")" \
+                "note: user+sys of conntest alone (wait4 − browser launcher $(fmt_ms "$kids"))" "${share} %" "≤ 10 % of wall" "$v"
+            info "auth code + PKCE: conntest CPU = user+sys from wait4's rusage of the conntest process minus the CPU of the"
+            info "  browser launcher it spawns and reaps (browser.py's first process: Python start-up, then it detaches;"
+            info "  bench/browser-cpu.py reports it). /usr/bin/time %U+%S would show the sum: median $(fmt_ms "$total")."
+            info "  The detached browser and the OIDC peer are other processes and not counted. Medians over $n runs."
+        else
+            row "$pk_case: wall" "FAILED (see the log above)" "" "—" "—" "n/a"
+            row "$pk_case: conntest CPU / wall" "FAILED" "" "—" "≤ 10 % of wall" "n/a"
+        fi
+    fi
+
+    # 3. jwt_bearer: N = 1 and N = 50 signing steps, all interleaved.
+    printf -- '-- jwt_bearer signing: 1 vs 50 steps\n'
+    jwt_algs=(RS256 ES256 EdDSA HS256)
+    cmds=()
+    for alg in "${jwt_algs[@]}"; do
+        for n in 1 50; do
+            if python3 "$BENCH/gen.py" jwt "$n" "$alg" "$ROOT/tests/fixtures/keys" "$odir"; then
+                cmds+=(::: "$alg-$n" "$BIN" --no-cache test auth "$odir/jwt-$alg-$n.yaml" --non-interactive)
+            else
+                note "bench/gen.py jwt $n $alg failed"
+            fi
+        done
+    done
+    MED=() RSS=()
+    [ "${#cmds[@]}" -gt 0 ] && BENCH_RSS_RUNS=0 paired "oauth-jwt" "${cmds[@]}"
+    for alg in "${jwt_algs[@]}"; do
+        t1="${MED[$alg-1]:-}" t50="${MED[$alg-50]:-}"
+        case "$alg" in RS256|ES256) tgt="≤ 2 ms" ;; *) tgt="— (reference)" ;; esac
+        if [ -n "$t1" ] && [ -n "$t50" ]; then
+            per="$(awk -v a="$t50" -v b="$t1" 'BEGIN { printf "%.4f", (a - b) / 49 }')"
+            v="—"
+            if [ "$tgt" = "≤ 2 ms" ]; then if le "$per" 2; then v=OK; else v="OVER TARGET"; fi; fi
+            row "jwt_bearer $alg: per step ((t50 − t1) / 49)" "$(fmt_ms "$per")" \
+                "t1 $(fmt_ms "$t1"), t50 $(fmt_ms "$t50")" "—" "$tgt" "$v"
+        else
+            row "jwt_bearer $alg: per step ((t50 − t1) / 49)" "FAILED" "" "—" "$tgt" "n/a"
+        fi
+    done
+    if declare -F oidc_stop >/dev/null; then oidc_stop; fi
 fi
 
 # ---------------------------------------------------------------- keyring
