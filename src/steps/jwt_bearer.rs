@@ -85,8 +85,9 @@ pub struct JwtBearer {
 }
 
 /// The signing key for `algorithm`, or why `key` cannot be one. `probe`
-/// also signs a test message (for `validate`: a key of the right family can
-/// still be of the wrong size or curve); a run learns that from its own signing.
+/// also signs a test message (a key written in the file: an EC key of the
+/// right family can still be on the wrong curve); a run learns that from its
+/// own signing.
 pub fn encoding_key(algorithm: Algorithm, key: &str, probe: bool) -> Result<EncodingKey, String> {
     let is_pem = key.trim_start().starts_with("-----BEGIN");
     let pem = |kind: &str, r: jsonwebtoken::errors::Result<EncodingKey>| {
@@ -110,7 +111,9 @@ pub fn encoding_key(algorithm: Algorithm, key: &str, probe: bool) -> Result<Enco
         jsonwebtoken::AlgorithmFamily::Ec => pem("an EC", EncodingKey::from_ec_pem(key.as_bytes()))?,
         jsonwebtoken::AlgorithmFamily::Ed => pem("an Ed25519", EncodingKey::from_ed_pem(key.as_bytes()))?,
     };
-    if probe {
+    // An RSA key's family and PEM are checked above; its test signature
+    // would cost milliseconds on every load, and no RSA size is refused.
+    if probe && algorithm.jwt().family() != jsonwebtoken::AlgorithmFamily::Rsa {
         jsonwebtoken::crypto::sign(b"probe", &ek, algorithm.jwt())
             .map_err(|e| format!("the key does not fit {algorithm:?}: {e}"))?;
     }
