@@ -11,11 +11,13 @@
 //! - `refresh`: 401 → refresh → retry, update_variables, stored credentials
 //! - `keyring`: the cache against a real Secret Service (gnome-keyring)
 //! - `commands`: demo, schema, completions, list, --help
+//! - `hardening`: issue 9 — hostile environments, flag values, input files, report files, stdout
 
 mod commands;
 mod django;
 mod faults;
 mod flows;
+mod hardening;
 mod harness;
 mod keyring;
 mod masking;

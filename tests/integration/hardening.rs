@@ -1,0 +1,53 @@
+//! Issue 9 regressions: hostile environments, flag values, input files, report
+//! files, connector dirs and stdout never panic, leak or go unreported.
+
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt as _;
+
+use crate::flows::{token_connector, token_server};
+use crate::harness::{Conntest, Output};
+
+const LATIN1: &[u8] = b"caf\xe9-latin1-canary";
+
+/// Runs with a Latin-1 `OLDPWD` and a Latin-1 `CONNTEST_VAR_tenant`.
+fn with_latin1_env(t: &Conntest) -> Output {
+    let mut cmd = t.command();
+    cmd.env("OLDPWD", OsStr::from_bytes(LATIN1))
+        .env("CONNTEST_VAR_tenant", OsStr::from_bytes(LATIN1))
+        .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/bus");
+    let out = cmd.output().expect("run conntest");
+    for (name, bytes) in [("stdout", &out.stdout), ("stderr", &out.stderr)] {
+        assert!(!bytes.windows(4).any(|w| w == b"caf\xe9"), "{name} shows the variable's value");
+    }
+    out.into()
+}
+
+#[test]
+fn issue_9_1_a_non_utf8_environment_variable_is_skipped_not_a_panic() {
+    let demo = with_latin1_env(&Conntest::new().args(["--format", "json", "demo"]));
+    assert_eq!(demo.code, 0, "{demo:?}");
+    assert!(!demo.stderr.contains("panicked"), "{demo:?}");
+    assert_eq!(demo.json()["results"][0]["ok"], true, "{demo:?}");
+
+    let server = token_server("tok-latin1");
+    let t = Conntest::new().connector("token", &token_connector(&server.url)).args([
+        "--no-cache",
+        "--format",
+        "json",
+        "test",
+        "auth",
+        "token",
+        "--input",
+        "creds.email=ann@example.com",
+        "--input",
+        "creds.password=right",
+    ]);
+    let auth = with_latin1_env(&t);
+    assert_eq!(auth.code, 0, "{auth:?}");
+    assert_eq!(auth.json()["results"][0]["ok"], true, "{auth:?}");
+    // The skipped override is named once; the file's value was used instead.
+    assert_eq!(auth.stderr.matches("CONNTEST_VAR_tenant").count(), 1, "{auth:?}");
+    assert!(auth.stderr.contains("not valid Unicode"), "{auth:?}");
+    assert!(!auth.stderr.contains("OLDPWD"), "only CONNTEST_VAR_* is looked at: {auth:?}");
+    assert!(server.requests().iter().any(|r| r.path.contains("tenant=acme")), "file value used");
+}
