@@ -17,14 +17,58 @@ use crate::http::CookieRecord;
 
 pub const SERVICE: &str = "conntest";
 pub const FORMAT_VERSION: u32 = 1;
-/// How long one keyring call may take (env `CONNTEST_KEYRING_TIMEOUT`, seconds).
+/// The longest `CONNTEST_KEYRING_TIMEOUT` accepted: an hour is already "never".
+const MAX_TIMEOUT_SECS: f64 = 3600.0;
+
+/// The cache's settings from the environment, read and checked once.
+struct Settings {
+    /// How long one keyring call may take (env `CONNTEST_KEYRING_TIMEOUT`, seconds).
+    timeout: Duration,
+    /// Parts of at most this many characters (env `CONNTEST_CACHE_CHUNK_CHARS`).
+    chunk_chars: Option<usize>,
+}
+
+fn settings() -> &'static Result<Settings, String> {
+    static SETTINGS: OnceLock<Result<Settings, String>> = OnceLock::new();
+    SETTINGS.get_or_init(|| {
+        let var = |name: &str| match std::env::var(name) {
+            Ok(v) => Ok(Some(v)),
+            Err(std::env::VarError::NotPresent) => Ok(None),
+            Err(std::env::VarError::NotUnicode(_)) => Err(format!("{name} is not valid Unicode")),
+        };
+        let timeout = match var("CONNTEST_KEYRING_TIMEOUT")? {
+            None => Duration::from_secs(10),
+            Some(v) => v
+                .trim()
+                .parse::<f64>()
+                .ok()
+                .filter(|s| *s > 0.0 && *s <= MAX_TIMEOUT_SECS)
+                .and_then(|s| Duration::try_from_secs_f64(s).ok())
+                .ok_or_else(|| {
+                    format!("CONNTEST_KEYRING_TIMEOUT `{v}` is not a number of seconds above 0 and at most 3600")
+                })?,
+        };
+        let chunk_chars = match var("CONNTEST_CACHE_CHUNK_CHARS")? {
+            None => None,
+            Some(v) => Some(
+                v.trim()
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|n| *n > 0)
+                    .ok_or_else(|| format!("CONNTEST_CACHE_CHUNK_CHARS `{v}` is not a positive whole number"))?,
+            ),
+        };
+        Ok(Settings { timeout, chunk_chars })
+    })
+}
+
+/// Checks the cache's environment variables before anything runs.
+pub fn check_env() -> Result<(), String> {
+    settings().as_ref().map(|_| ()).map_err(Clone::clone)
+}
+
 fn call_timeout() -> Duration {
-    std::env::var("CONNTEST_KEYRING_TIMEOUT")
-        .ok()
-        .and_then(|v| v.parse::<f64>().ok())
-        .filter(|s| s.is_finite() && *s > 0.0)
-        .map(Duration::from_secs_f64)
-        .unwrap_or(Duration::from_secs(10))
+    settings().as_ref().map(|s| s.timeout).unwrap_or(Duration::from_secs(10))
 }
 const MAGIC: &str = "conntest-cache";
 
@@ -53,7 +97,7 @@ pub enum CacheError {
 
 /// Largest text stored in one keyring item on this platform.
 fn chunk_chars() -> usize {
-    if let Some(n) = std::env::var("CONNTEST_CACHE_CHUNK_CHARS").ok().and_then(|v| v.parse::<usize>().ok()) {
+    if let Some(n) = settings().as_ref().ok().and_then(|s| s.chunk_chars) {
         return n.max(64);
     }
     if cfg!(target_os = "windows") {

@@ -137,7 +137,7 @@ pub struct TestArgs {
     pub har: Option<PathBuf>,
 
     /// Per-request timeout in seconds
-    #[arg(long, value_name = "SECS", default_value_t = 30.0)]
+    #[arg(long, value_name = "SECS", default_value_t = 30.0, allow_negative_numbers = true)]
     pub timeout: f64,
 
     /// Print browser URLs instead of opening a browser

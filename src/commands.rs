@@ -14,6 +14,10 @@ use crate::flow::Flow;
 
 pub fn run(cli: Cli) -> Result<(), Error> {
     let g = cli.global;
+    let uses_cache = matches!(cli.command, Command::List | Command::Test(_) | Command::Cache(_) | Command::Demo);
+    if uses_cache && !g.no_cache {
+        crate::cache::check_env().map_err(|e| Error::usage(e, Some("fix or unset the variable".to_string())))?;
+    }
     match cli.command {
         Command::Validate { connectors } => validate::run(&g, &connectors),
         Command::Schema => schema::run(),

@@ -16,6 +16,9 @@ use crate::http::Exchange;
 use crate::prompt::{Prompter, can_prompt, collect_inputs};
 use crate::report;
 
+/// The longest `--timeout` accepted, in seconds (a day).
+const MAX_TIMEOUT_SECS: f64 = 86_400.0;
+
 /// The keyring warning is said once per process, not once per connector.
 static WARNED_KEYRING: AtomicBool = AtomicBool::new(false);
 
@@ -52,9 +55,16 @@ fn failed_result(name: String, file: String, flow: Flow, code: u8, error: String
 }
 
 pub async fn run(g: &Global, flow: Flow, args: &TestArgs, auth_first: bool) -> Result<(), Error> {
-    if !(args.timeout > 0.0 && args.timeout.is_finite()) {
-        return Err(Error::usage(format!("--timeout {} must be a positive number of seconds", args.timeout), None));
-    }
+    // Duration::from_secs_f64 panics past u64 seconds; a day is longer than any request should take.
+    let timeout = Some(args.timeout)
+        .filter(|s| *s > 0.0 && *s <= MAX_TIMEOUT_SECS)
+        .and_then(|s| Duration::try_from_secs_f64(s).ok())
+        .ok_or_else(|| {
+            Error::usage(
+                format!("--timeout {} is not a number of seconds above 0 and at most {MAX_TIMEOUT_SECS}", args.timeout),
+                Some("e.g. --timeout 30".to_string()),
+            )
+        })?;
     let files =
         if args.all { load::discover(&g.dir)? } else { crate::commands::validate::targets(g, &args.connectors)? };
     if files.is_empty() {
@@ -73,7 +83,7 @@ pub async fn run(g: &Global, flow: Flow, args: &TestArgs, auth_first: bool) -> R
     let har_log = exchanges.clone();
     let keep_har = args.har.is_some();
     let options = Arc::new(Options {
-        timeout: Duration::from_secs_f64(args.timeout),
+        timeout,
         vars,
         on_exchange: (verbose || keep_har).then(|| {
             Arc::new(move |e: &Exchange| {

@@ -51,3 +51,23 @@ fn issue_9_1_a_non_utf8_environment_variable_is_skipped_not_a_panic() {
     assert!(!auth.stderr.contains("OLDPWD"), "only CONNTEST_VAR_* is looked at: {auth:?}");
     assert!(server.requests().iter().any(|r| r.path.contains("tenant=acme")), "file value used");
 }
+
+#[test]
+fn issue_9_12_out_of_range_timeouts_are_usage_errors() {
+    let server = token_server("tok-timeout");
+    let t = || Conntest::new().connector("token", &token_connector(&server.url));
+    for value in ["1e20", "-1", "NaN", "inf", "0", "abc"] {
+        let out = t().args(["--no-cache", "test", "auth", "token", "--timeout", value]).run();
+        assert_eq!(out.code, 2, "--timeout {value}: {out:?}");
+        assert!(!out.stderr.contains("panicked"), "--timeout {value}: {out:?}");
+    }
+    for value in ["1e20", "-5", "NaN", "soon"] {
+        for args in [&["test", "auth", "token"][..], &["cache", "show", "token"][..], &["list"][..]] {
+            let out = t().env("CONNTEST_KEYRING_TIMEOUT", value).args(args).run();
+            assert_eq!(out.code, 2, "CONNTEST_KEYRING_TIMEOUT={value} {args:?}: {out:?}");
+            assert!(out.stderr.contains("CONNTEST_KEYRING_TIMEOUT"), "{out:?}");
+            assert!(!out.stderr.contains("panicked"), "{out:?}");
+        }
+    }
+    assert!(server.requests().is_empty(), "nothing ran");
+}
