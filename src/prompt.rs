@@ -51,8 +51,17 @@ impl Prompter {
         let stored = self.stored.lock().ok().and_then(|s| s.as_ref().and_then(|m| m.get(step).cloned()));
         for field in &form.fields {
             if let Some(value) = self.provided.get(&(step.to_string(), field.key.clone())) {
-                let parsed = field.parse(value.expose()).map_err(|e| {
-                    Error::usage(format!("input {step}.{}: {e}", field.key), Some("fix the --input value".to_string()))
+                // `field.parse` quotes the value, which is fine at a prompt but not in a CI log.
+                let parsed = field.parse(value.expose()).map_err(|_| {
+                    let what = if value.expose().trim().is_empty() {
+                        "is empty".to_string()
+                    } else {
+                        format!("is not {}", field.expects())
+                    };
+                    Error::usage(
+                        format!("input {step}.{}: the value given {what}", field.key),
+                        Some("fix the --input value".to_string()),
+                    )
                 })?;
                 from_input.push(field.key.clone());
                 outputs.insert(field.key.clone(), parsed);
@@ -161,9 +170,12 @@ pub fn collect_inputs(
     if let Some(path) = file {
         let text = std::fs::read_to_string(path)
             .map_err(|e| Error::usage(format!("cannot read --inputs {}: {e}", path.display()), None))?;
+        // serde_yaml's messages quote the offending value (`invalid type: string "hunter2"`),
+        // and this file holds passwords: say where, never what.
         let doc: HashMap<String, HashMap<String, serde_yaml::Value>> = serde_yaml::from_str(&text).map_err(|e| {
+            let at = e.location().map(|l| format!(" at line {}, column {}", l.line(), l.column())).unwrap_or_default();
             Error::usage(
-                format!("--inputs {}: {e}", path.display()),
+                format!("--inputs {}: not a mapping of steps to fields{at}", path.display()),
                 Some("the file is a YAML mapping `step: {field: value}`".to_string()),
             )
         })?;
@@ -185,8 +197,9 @@ pub fn collect_inputs(
         }
     }
     for (flag, raw) in input_envs.iter().map(|v| ("--input-env", v)).chain(inputs.iter().map(|v| ("--input", v))) {
+        // Without `=` there is no telling the name from the value, so the argument is not quoted.
         let (target, value) = raw.split_once('=').ok_or_else(|| {
-            Error::usage(format!("{flag} `{raw}` has no `=`"), Some(format!("write {flag} STEP.FIELD=…")))
+            Error::usage(format!("an {flag} argument has no `=`"), Some(format!("write {flag} STEP.FIELD=…")))
         })?;
         let (step, field) = target.split_once('.').ok_or_else(|| {
             Error::usage(format!("{flag} `{target}` is not STEP.FIELD"), Some(format!("write {flag} STEP.FIELD=…")))
@@ -202,3 +215,4 @@ pub fn collect_inputs(
     }
     Ok(out)
 }
+

@@ -31,8 +31,9 @@ fn warn_keyring_once(message: &str) {
 fn parse_vars(vars: &[String]) -> Result<Vec<(String, String)>, Error> {
     vars.iter()
         .map(|v| {
+            // Not quoted: a variable's value may be a secret, and without `=` the name cannot be told apart.
             v.split_once('=').map(|(k, v)| (k.to_string(), v.to_string())).ok_or_else(|| {
-                Error::usage(format!("--var `{v}` has no `=`"), Some("write --var NAME=VALUE".to_string()))
+                Error::usage("a --var argument has no `=`", Some("write --var NAME=VALUE".to_string()))
             })
         })
         .collect()

@@ -71,3 +71,37 @@ fn issue_9_12_out_of_range_timeouts_are_usage_errors() {
     }
     assert!(server.requests().is_empty(), "nothing ran");
 }
+
+#[test]
+fn issue_9_14_input_values_are_never_quoted_in_errors() {
+    let canary = "inputs-canary-8817";
+    let server = token_server("tok-inputs");
+    let t = || Conntest::new().connector("token", &token_connector(&server.url));
+    let files = [
+        format!("creds: {canary}\n"),
+        format!("creds:\n  password: [{canary}]\n"),
+        format!("- {canary}\n"),
+        format!("creds: {{password: \"{canary}\n"),
+        format!("creds:\n  password: {canary}\n   email: x\n"),
+    ];
+    for text in &files {
+        let out = t().file("in.yaml", text).args(["--no-cache", "test", "auth", "token", "--inputs", "in.yaml"]).run();
+        assert_eq!(out.code, 2, "{text}: {out:?}");
+        assert!(out.stderr.contains("--inputs in.yaml"), "says which file: {out:?}");
+        assert!(!out.all().contains(canary), "quotes the value of {text:?}: {out:?}");
+    }
+    for args in [
+        vec!["--input".to_string(), format!("creds.password:{canary}")],
+        vec!["--input".to_string(), format!("creds.email={canary}")],
+        ["creds.email=a@b.co", "creds.password=right", &format!("creds.seats={canary}")]
+            .iter()
+            .flat_map(|i| ["--input".to_string(), i.to_string()])
+            .collect(),
+        vec!["--var".to_string(), format!("tenant:{canary}")],
+    ] {
+        let out = t().args(["--no-cache", "test", "auth", "token"]).args(&args).run();
+        assert_eq!(out.code, 2, "{args:?}: {out:?}");
+        assert!(!out.all().contains(canary), "{args:?}: {out:?}");
+    }
+    assert!(server.requests().is_empty(), "nothing ran");
+}
