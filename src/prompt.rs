@@ -168,8 +168,7 @@ pub fn collect_inputs(
 ) -> Result<HashMap<(String, String), Secret>, Error> {
     let mut out = HashMap::new();
     if let Some(path) = file {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| Error::usage(format!("cannot read --inputs {}: {e}", path.display()), None))?;
+        let text = read_inputs_file(path)?;
         // serde_yaml's messages quote the offending value (`invalid type: string "hunter2"`),
         // and this file holds passwords: say where, never what.
         let doc: HashMap<String, HashMap<String, serde_yaml::Value>> = serde_yaml::from_str(&text).map_err(|e| {
@@ -216,3 +215,21 @@ pub fn collect_inputs(
     Ok(out)
 }
 
+/// The most an `--inputs` file may hold: Form values are short, `/dev/zero` is not.
+const MAX_INPUTS_FILE_BYTES: u64 = 1024 * 1024;
+
+/// Reads an `--inputs` file of at most [`MAX_INPUTS_FILE_BYTES`].
+fn read_inputs_file(path: &std::path::Path) -> Result<String, Error> {
+    use std::io::Read as _;
+    let cannot = |e: std::io::Error| Error::usage(format!("cannot read --inputs {}: {e}", path.display()), None);
+    let file = std::fs::File::open(path).map_err(cannot)?;
+    let mut bytes = Vec::new();
+    file.take(MAX_INPUTS_FILE_BYTES + 1).read_to_end(&mut bytes).map_err(cannot)?;
+    if bytes.len() as u64 > MAX_INPUTS_FILE_BYTES {
+        return Err(Error::usage(
+            format!("--inputs {} is larger than 1 MiB", path.display()),
+            Some("an inputs file holds a few Form values: `step: {field: value}`".to_string()),
+        ));
+    }
+    String::from_utf8(bytes).map_err(|_| Error::usage(format!("--inputs {} is not UTF-8 text", path.display()), None))
+}

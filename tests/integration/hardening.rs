@@ -105,3 +105,42 @@ fn issue_9_14_input_values_are_never_quoted_in_errors() {
     }
     assert!(server.requests().is_empty(), "nothing ran");
 }
+
+#[test]
+fn issue_9_20_a_huge_inputs_file_is_a_usage_error() {
+    let server = token_server("tok-huge");
+    let t = Conntest::new()
+        .connector("token", &token_connector(&server.url))
+        .file("big.yaml", &format!("{}creds: {{password: right}}\n", "# padding\n".repeat(200_000)));
+    let big = t.args(["--no-cache", "test", "auth", "token", "--inputs", "big.yaml"]).run();
+    assert_eq!(big.code, 2, "{big:?}");
+    assert!(big.stderr.contains("larger than 1 MiB"), "{big:?}");
+
+    // An endless file is cut at the cap instead of filling memory.
+    let endless = Conntest::new().connector("token", &token_connector(&server.url)).args([
+        "--no-cache",
+        "test",
+        "auth",
+        "token",
+        "--inputs",
+        "/dev/zero",
+    ]);
+    let mut child = endless
+        .command()
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let started = std::time::Instant::now();
+    while child.try_wait().expect("wait").is_none() {
+        if started.elapsed() > std::time::Duration::from_secs(10) {
+            let _ = child.kill();
+            panic!("--inputs /dev/zero still reading after 10 s");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let zero: Output = child.wait_with_output().expect("output").into();
+    assert_eq!(zero.code, 2, "{zero:?}");
+    assert!(zero.stderr.contains("larger than 1 MiB"), "{zero:?}");
+    assert!(server.requests().is_empty(), "nothing ran");
+}
