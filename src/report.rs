@@ -152,7 +152,26 @@ pub fn write_junit(path: &Path, results: &[RunResult]) -> Result<(), Error> {
         }
     }
     xml.push_str("</testsuite>\n");
-    std::fs::write(path, xml).map_err(|source| Error::Write { path: path.to_path_buf(), source })
+    write_private(path, &xml)
+}
+
+/// Writes a report file that only the user can read, replacing any old one in
+/// one step: a temp file (0600) in the same dir, synced, then renamed over it.
+/// A reader never sees a half-written report, and an old 0644 file does not
+/// keep its mode.
+fn write_private(path: &Path, text: &str) -> Result<(), Error> {
+    use std::io::Write as _;
+    let fail = |source: std::io::Error| Error::Write { path: path.to_path_buf(), source };
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    std::fs::create_dir_all(dir).map_err(fail)?;
+    let mut tmp = tempfile::Builder::new().prefix(".conntest-report-").suffix(".tmp").tempfile_in(dir).map_err(fail)?;
+    tmp.write_all(text.as_bytes()).map_err(fail)?;
+    tmp.as_file().sync_all().map_err(fail)?;
+    tmp.persist(path).map_err(|e| fail(e.error))?;
+    Ok(())
 }
 
 fn mask_header(name: &str, value: &str) -> String {
@@ -215,7 +234,7 @@ pub fn write_har(path: &Path, exchanges: &[Exchange]) -> Result<(), Error> {
         .collect();
     let har = json!({"log": {"version": "1.2", "creator": {"name": "conntest", "version": env!("CARGO_PKG_VERSION")}, "entries": entries}});
     let text = serde_json::to_string_pretty(&har).unwrap_or_default();
-    std::fs::write(path, text).map_err(|source| Error::Write { path: path.to_path_buf(), source })
+    write_private(path, &text)
 }
 
 /// A body with secret JSON fields masked by name and known secrets by value.

@@ -144,3 +144,31 @@ fn issue_9_20_a_huge_inputs_file_is_a_usage_error() {
     assert!(zero.stderr.contains("larger than 1 MiB"), "{zero:?}");
     assert!(server.requests().is_empty(), "nothing ran");
 }
+
+#[test]
+fn issue_9_17_report_files_are_private_and_replaced_whole() {
+    use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
+    let server = token_server("tok-reports");
+    let t = Conntest::new().connector("token", &token_connector(&server.url));
+    let reports = t.path().join("reports");
+    std::fs::create_dir_all(&reports).expect("mkdir");
+    // An old world-readable report is replaced, not rewritten in place.
+    let old_har = reports.join("run.har");
+    std::fs::write(&old_har, "old").expect("write");
+    std::fs::set_permissions(&old_har, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    let old_inode = std::fs::metadata(&old_har).expect("stat").ino();
+    let t = t
+        .args(["--no-cache", "test", "auth", "token", "--input", "creds.email=ann@example.com"])
+        .args(["--input", "creds.password=right", "--har", "reports/run.har", "--junit", "reports/new/junit.xml"]);
+    let out = t.run();
+    assert_eq!(out.code, 0, "{out:?}");
+    for (file, start) in [("run.har", "{"), ("new/junit.xml", "<?xml")] {
+        let path = reports.join(file);
+        let meta = std::fs::metadata(&path).expect("report written");
+        assert_eq!(meta.permissions().mode() & 0o777, 0o600, "{file} is readable by others");
+        assert!(std::fs::read_to_string(&path).expect("read").starts_with(start), "{file}");
+    }
+    assert_ne!(std::fs::metadata(&old_har).expect("stat").ino(), old_inode, "renamed over, not written in place");
+    let left: Vec<_> = std::fs::read_dir(&reports).expect("ls").filter_map(|e| e.ok()).map(|e| e.file_name()).collect();
+    assert_eq!(left.len(), 2, "no temp files left behind: {left:?}");
+}
