@@ -18,7 +18,7 @@ pub fn run(cli: Cli) -> Result<(), Error> {
     if uses_cache && !g.no_cache {
         crate::cache::check_env().map_err(|e| Error::usage(e, Some("fix or unset the variable".to_string())))?;
     }
-    match cli.command {
+    let result = match cli.command {
         Command::Validate { connectors } => validate::run(&g, &connectors),
         Command::Schema => schema::run(),
         Command::Completions { shell } => completions::run(shell),
@@ -31,6 +31,15 @@ pub fn run(cli: Cli) -> Result<(), Error> {
         Command::Cache(CacheCommand::Show { connector }) => block_on(cache::show(&g, &connector)),
         Command::Cache(CacheCommand::Clear { connectors, all }) => block_on(cache::clear(&g, &connectors, all)),
         Command::Demo => block_on(demo::run(&g)),
+    };
+    // A report that could not be written is a failure even when the run passed;
+    // a failed run keeps its own exit code, and the lost report is still said.
+    match (result, crate::report::finish_stdout()) {
+        (Err(e), Err(lost)) => {
+            crate::report::warn(&lost.to_string());
+            Err(e)
+        }
+        (result, written) => result.and(written),
     }
 }
 

@@ -36,6 +36,10 @@ pub enum Error {
     #[error("cannot write {path}: {source}")]
     Write { path: PathBuf, source: std::io::Error },
 
+    /// Writing the report to stdout failed (not a closed pipe).
+    #[error("cannot write to stdout: {0}")]
+    Stdout(String),
+
     #[error("prompt failed: {0}")]
     Prompt(String),
 
@@ -62,7 +66,7 @@ impl Error {
         match self {
             Error::Usage { .. } | Error::ConnectorNotFound { .. } => EXIT_USAGE,
             Error::NeedsInput { .. } => EXIT_NEEDS_INPUT,
-            Error::Environment { .. } | Error::Write { .. } => EXIT_ENVIRONMENT,
+            Error::Environment { .. } | Error::Write { .. } | Error::Stdout(_) => EXIT_ENVIRONMENT,
             Error::Failed { .. } | Error::Prompt(_) => EXIT_FAILED,
             Error::Reported { code } => *code,
         }

@@ -2,6 +2,7 @@
 //! `-v` exchange logs and spinners. All of it goes through the one masker.
 
 use std::path::Path;
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use console::style;
@@ -12,10 +13,35 @@ use crate::flow::{RunResult, StepReport};
 use crate::http::Exchange;
 use crate::secret::{MASK, is_secret_name, masker};
 
-/// Writes a line to stdout as is; a closed pipe (`| head`) is not an error worth a panic.
+/// The first failed write to stdout, other than a closed pipe.
+static STDOUT_ERROR: OnceLock<String> = OnceLock::new();
+
+/// Writes a line to stdout as is. A closed pipe (`| head`) is the reader's
+/// choice and not an error; any other failure (a full disk) is remembered for
+/// [`finish_stdout`], so that a report nobody got does not exit 0.
 pub fn raw_out(text: &str) {
     use std::io::Write as _;
-    let _ = writeln!(std::io::stdout().lock(), "{text}");
+    if let Err(e) = writeln!(std::io::stdout().lock(), "{text}") {
+        note_stdout_error(e);
+    }
+}
+
+fn note_stdout_error(e: std::io::Error) {
+    if e.kind() != std::io::ErrorKind::BrokenPipe {
+        let _ = STDOUT_ERROR.set(e.to_string());
+    }
+}
+
+/// Flushes stdout; an error when any write to it failed (other than a closed pipe).
+pub fn finish_stdout() -> Result<(), Error> {
+    use std::io::Write as _;
+    if let Err(e) = std::io::stdout().lock().flush() {
+        note_stdout_error(e);
+    }
+    match STDOUT_ERROR.get() {
+        Some(why) => Err(Error::Stdout(why.clone())),
+        None => Ok(()),
+    }
 }
 
 pub fn out(line: &str) {

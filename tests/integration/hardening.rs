@@ -172,3 +172,15 @@ fn issue_9_17_report_files_are_private_and_replaced_whole() {
     let left: Vec<_> = std::fs::read_dir(&reports).expect("ls").filter_map(|e| e.ok()).map(|e| e.file_name()).collect();
     assert_eq!(left.len(), 2, "no temp files left behind: {left:?}");
 }
+
+#[test]
+fn issue_9_19_a_failed_stdout_write_is_an_error() {
+    let t = Conntest::new().connector("x", "auth_flow: []\n");
+    for args in [&["schema"][..], &["--format", "json", "validate"][..], &["completions", "bash"][..]] {
+        let full = std::fs::OpenOptions::new().write(true).open("/dev/full").expect("/dev/full");
+        let out: Output = t.command().args(args).stdout(full).output().expect("run").into();
+        assert_ne!(out.code, 0, "{args:?}: {out:?}");
+        assert!(out.stderr.contains("cannot write to stdout"), "{args:?}: {out:?}");
+        assert!(!out.stderr.contains("panicked"), "{args:?}: {out:?}");
+    }
+}
