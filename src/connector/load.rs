@@ -74,7 +74,7 @@ fn stem(f: &FsPath) -> String {
 /// The connector name of a file without validating it: `name:` or the file stem.
 pub fn declared_name(f: &FsPath) -> Option<String> {
     let text = std::fs::read_to_string(f).ok()?;
-    let v: Value = serde_yaml::from_str(&text).ok()?;
+    let v: Value = serde_yaml::from_str(text.strip_prefix('\u{feff}').unwrap_or(&text)).ok()?;
     Some(v.get("name").and_then(Value::as_str).map(str::to_string).unwrap_or_else(|| stem(f)))
 }
 
@@ -99,6 +99,8 @@ pub fn load(file: &FsPath) -> Result<Connector, Invalid> {
 }
 
 pub fn load_str(file: &FsPath, text: &str) -> Result<Connector, (Vec<Diagnostic>, Option<String>)> {
+    // Editors on Windows save UTF-8 with a BOM; YAML parsers take it for content.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let spans = Spans::index(text);
     let mut d = Diagnostics::new(&spans);
     for (path, pos) in &spans.duplicates {

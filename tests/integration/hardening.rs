@@ -184,3 +184,20 @@ fn issue_9_19_a_failed_stdout_write_is_an_error() {
         assert!(!out.stderr.contains("panicked"), "{args:?}: {out:?}");
     }
 }
+
+#[test]
+fn issue_9_18_a_utf8_bom_before_name_is_accepted() {
+    let server = token_server("tok-bom");
+    let yaml = format!("\u{feff}{}", token_connector(&server.url).trim_start().replace("name: token", "name: bommed"));
+    let t = || Conntest::new().connector("bom", &yaml);
+    let validate = t().args(["--format", "json", "validate"]).run();
+    assert_eq!(validate.code, 0, "{validate:?}");
+    assert_eq!(validate.json()["results"][0]["connector"], "bommed", "{validate:?}");
+    let list = t().args(["--no-cache", "--format", "json", "list"]).run();
+    assert_eq!(list.json()["connectors"][0]["name"], "bommed", "{list:?}");
+    let auth = t()
+        .args(["--no-cache", "test", "auth", "bommed", "--input", "creds.email=ann@example.com"])
+        .args(["--input", "creds.password=right"])
+        .run();
+    assert_eq!(auth.code, 0, "{auth:?}");
+}
