@@ -174,18 +174,6 @@ fn issue_9_17_report_files_are_private_and_replaced_whole() {
 }
 
 #[test]
-fn issue_9_19_a_failed_stdout_write_is_an_error() {
-    let t = Conntest::new().connector("x", "auth_flow: []\n");
-    for args in [&["schema"][..], &["--format", "json", "validate"][..], &["completions", "bash"][..]] {
-        let full = std::fs::OpenOptions::new().write(true).open("/dev/full").expect("/dev/full");
-        let out: Output = t.command().args(args).stdout(full).output().expect("run").into();
-        assert_ne!(out.code, 0, "{args:?}: {out:?}");
-        assert!(out.stderr.contains("cannot write to stdout"), "{args:?}: {out:?}");
-        assert!(!out.stderr.contains("panicked"), "{args:?}: {out:?}");
-    }
-}
-
-#[test]
 fn issue_9_18_a_utf8_bom_before_name_is_accepted() {
     let server = token_server("tok-bom");
     let yaml = format!("\u{feff}{}", token_connector(&server.url).trim_start().replace("name: token", "name: bommed"));
@@ -200,4 +188,48 @@ fn issue_9_18_a_utf8_bom_before_name_is_accepted() {
         .args(["--input", "creds.password=right"])
         .run();
     assert_eq!(auth.code, 0, "{auth:?}");
+}
+
+#[test]
+fn issue_9_19_a_failed_stdout_write_is_an_error() {
+    let t = Conntest::new().connector("x", "auth_flow: []\n");
+    for args in [&["schema"][..], &["--format", "json", "validate"][..], &["completions", "bash"][..]] {
+        let full = std::fs::OpenOptions::new().write(true).open("/dev/full").expect("/dev/full");
+        let out: Output = t.command().args(args).stdout(full).output().expect("run").into();
+        assert_ne!(out.code, 0, "{args:?}: {out:?}");
+        assert!(out.stderr.contains("cannot write to stdout"), "{args:?}: {out:?}");
+        assert!(!out.stderr.contains("panicked"), "{args:?}: {out:?}");
+    }
+}
+
+#[test]
+fn issue_9_21_unusable_connector_paths_are_named_not_skipped() {
+    let t = || {
+        let t = Conntest::new().connector("good", "auth_flow: []\n");
+        let dir = t.path().join("connectors");
+        std::fs::create_dir(dir.join("folder.yaml")).expect("mkdir");
+        std::os::unix::fs::symlink("loop.yaml", dir.join("loop.yaml")).expect("symlink loop");
+        std::os::unix::fs::symlink("missing.txt", dir.join("dangling.yml")).expect("dangling symlink");
+        std::fs::write(dir.join("latin1.yaml"), b"name: caf\xe9\n").expect("write");
+        t
+    };
+    let validate = t().args(["validate"]).run();
+    assert_eq!(validate.code, 2, "latin1.yaml is invalid: {validate:?}");
+    assert!(validate.stderr.contains("folder.yaml: it is a directory"), "{validate:?}");
+    assert!(validate.stderr.contains("loop.yaml: it is a symbolic link that cannot be followed"), "{validate:?}");
+    assert!(validate.stderr.contains("dangling.yml: it is a symbolic link"), "{validate:?}");
+    assert_eq!(validate.stderr.matches("skipping").count(), 3, "each said once: {validate:?}");
+
+    let named = t().args(["validate", "loop"]).run();
+    assert_eq!(named.code, 2, "{named:?}");
+    assert!(named.stderr.contains("loop.yaml is a symbolic link that cannot be followed"), "{named:?}");
+    let named = t().args(["validate", "connectors/folder.yaml"]).run();
+    assert!(named.stderr.contains("folder.yaml is a directory"), "{named:?}");
+
+    let list = t().args(["--no-cache", "--format", "json", "list"]).run();
+    assert_eq!(list.code, 0, "{list:?}");
+    let doc = list.json();
+    let names: Vec<&str> =
+        doc["connectors"].as_array().expect("list").iter().filter_map(|c| c["name"].as_str()).collect();
+    assert_eq!(names, ["good", "latin1"], "{list:?}");
 }
