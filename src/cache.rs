@@ -93,6 +93,9 @@ pub enum CacheError {
     /// An entry exists but cannot be read back.
     #[error("{0}")]
     Corrupt(String),
+    /// Writers cannot be serialised (no private lock directory, no file locking).
+    #[error("{0}")]
+    Lock(String),
 }
 
 /// Largest text stored in one keyring item on this platform.
@@ -200,20 +203,79 @@ fn delete_item(name: &str, part: usize) -> Result<bool, CacheError> {
     }
 }
 
+/// The directory of lock files, private to the user: `$XDG_RUNTIME_DIR/conntest`,
+/// else `conntest/locks` under the user's cache dir, created 0700.
+///
+/// A shared directory such as `/tmp/conntest-locks` let a second user fail to
+/// lock (and run unlocked) and let anyone hold a lock file to block everyone.
+fn lock_dir() -> Result<&'static std::path::Path, CacheError> {
+    static DIR: OnceLock<Result<std::path::PathBuf, String>> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let absolute = |var: &str| std::env::var_os(var).map(std::path::PathBuf::from).filter(|p| p.is_absolute());
+        let dir = if let Some(run) = absolute("XDG_RUNTIME_DIR") {
+            run.join("conntest")
+        } else {
+            let cache = if cfg!(target_os = "windows") {
+                absolute("LOCALAPPDATA")
+            } else if cfg!(target_os = "macos") {
+                absolute("HOME").map(|h| h.join("Library/Caches"))
+            } else {
+                absolute("XDG_CACHE_HOME").or_else(|| absolute("HOME").map(|h| h.join(".cache")))
+            };
+            cache
+                .ok_or("no private directory for lock files (neither XDG_RUNTIME_DIR nor HOME is set)")?
+                .join("conntest")
+                .join("locks")
+        };
+        private_dir(&dir).map_err(|e| format!("cannot use {} for lock files: {e}", dir.display()))?;
+        Ok(dir)
+    })
+    .as_ref()
+    .map(|p| p.as_path())
+    .map_err(|e| CacheError::Lock(e.clone()))
+}
+
+/// Creates `dir` (0700 on Unix) or makes an existing one private; fails when it cannot be.
+fn private_dir(dir: &std::path::Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{DirBuilderExt as _, PermissionsExt as _};
+        builder.mode(0o700);
+        builder.create(dir)?;
+        let meta = std::fs::symlink_metadata(dir)?;
+        if !meta.is_dir() {
+            return Err(std::io::Error::other("it is not a directory"));
+        }
+        // Only its owner (or root) can make it private again: anyone else fails here, loudly.
+        if meta.permissions().mode() & 0o077 != 0 {
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+        }
+        Ok(())
+    }
+    #[cfg(not(unix))]
+    builder.create(dir)
+}
+
+/// Checks, before anything runs, that cache writers can be serialised.
+pub fn check_locking() -> Result<(), CacheError> {
+    lock_dir().map(|_| ())
+}
+
 /// Serialises writers (and readers) of one connector's entry across processes.
-fn lock(name: &str, exclusive: bool) -> Option<std::fs::File> {
-    let dir = std::env::temp_dir().join("conntest-locks");
-    std::fs::create_dir_all(&dir).ok()?;
+fn lock(name: &str, exclusive: bool) -> Result<std::fs::File, CacheError> {
     let safe: String =
         name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' }).collect();
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(dir.join(format!("{safe}.lock")))
-        .ok()?;
-    let locked = if exclusive { file.lock() } else { file.lock_shared() };
-    locked.ok().map(|_| file)
+    let path = lock_dir()?.join(format!("{safe}.lock"));
+    let mut options = std::fs::OpenOptions::new();
+    options.create(true).truncate(false).write(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let cannot = |e: std::io::Error| CacheError::Lock(format!("cannot lock {}: {e}", path.display()));
+    let file = options.open(&path).map_err(cannot)?;
+    if exclusive { file.lock() } else { file.lock_shared() }.map_err(cannot)?;
+    Ok(file)
 }
 
 /// `MAGIC gen part/total` then the data.
@@ -258,7 +320,7 @@ pub async fn save(entry: Entry) -> Result<(), CacheError> {
             std::process::id(),
             std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0)
         );
-        let _guard = lock(&name, true);
+        let _guard = lock(&name, true)?;
         let previous = read_item(&name, 1).ok().flatten().and_then(|t| parse_header(&t).map(|h| h.2)).unwrap_or(1);
         // Later parts first: a reader that sees the new first part finds its parts complete.
         for (i, data) in parts.iter().enumerate().skip(1) {
@@ -283,7 +345,7 @@ pub async fn save(entry: Entry) -> Result<(), CacheError> {
 pub async fn load(name: &str) -> Result<Option<Entry>, CacheError> {
     let name = name.to_string();
     call(move || {
-        let _guard = lock(&name, false);
+        let _guard = lock(&name, false)?;
         let Some(first) = read_item(&name, 1)? else { return Ok(None) };
         let corrupt = |why: &str| CacheError::Corrupt(format!("cached entry for `{name}` cannot be read ({why})"));
         let (generation, total, mut json) = if first.starts_with('{') {
@@ -313,7 +375,7 @@ pub async fn load(name: &str) -> Result<Option<Entry>, CacheError> {
 pub async fn clear(name: &str) -> Result<usize, CacheError> {
     let name = name.to_string();
     call(move || {
-        let _guard = lock(&name, true);
+        let _guard = lock(&name, true)?;
         let total = read_item(&name, 1).ok().flatten().and_then(|t| parse_header(&t).map(|h| h.2)).unwrap_or(1);
         let mut removed = 0;
         // Also sweep parts a crashed writer may have left beyond the recorded count.

@@ -19,6 +19,8 @@ use crate::report;
 /// The longest `--timeout` accepted, in seconds (a day).
 const MAX_TIMEOUT_SECS: f64 = 86_400.0;
 
+const LOCK_HINT: &str = "set XDG_RUNTIME_DIR (or HOME) to a directory of your own, or pass --no-cache";
+
 /// The keyring warning is said once per process, not once per connector.
 static WARNED_KEYRING: AtomicBool = AtomicBool::new(false);
 
@@ -72,6 +74,9 @@ pub async fn run(g: &Global, flow: Flow, args: &TestArgs, auth_first: bool) -> R
         return Err(Error::usage(format!("no connectors in {}", g.dir.display()), Some("pass --dir DIR".to_string())));
     }
     if !g.no_cache {
+        // Running unlocked could corrupt entries that other runs are saving: refuse up front.
+        cache::check_locking()
+            .map_err(|e| Error::environment(format!("cannot lock the cache: {e}"), Some(LOCK_HINT.to_string())))?;
         cache::prewarm();
     }
     let provided = collect_inputs(&args.inputs, &args.input_envs, args.inputs_file.as_deref())?;
@@ -280,6 +285,7 @@ async fn run_one(
                     "unlock the OS keyring (or start a Secret Service provider such as gnome-keyring) and retry".into(),
                 );
             }
+            Err(CacheError::Lock(why)) => return missing(format!("cannot read the cache: {why}"), LOCK_HINT.into()),
         };
         match cached {
             Some(entry) => {

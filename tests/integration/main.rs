@@ -10,9 +10,11 @@
 //! - `pty`: the Form prompt in a real pseudo-terminal
 //! - `refresh`: 401 → refresh → retry, update_variables, stored credentials
 //! - `keyring`: the cache against a real Secret Service (gnome-keyring)
+//! - `cache_safety`: issue 9 — kill -9 loops, concurrent split saves, `cache clear` by search, the private lock dir
 //! - `commands`: demo, schema, completions, list, --help
 //! - `hardening`: issue 9 — hostile environments, flag values, input files, report files, stdout
 
+mod cache_safety;
 mod commands;
 mod django;
 mod faults;
