@@ -371,26 +371,47 @@ pub async fn load(name: &str) -> Result<Option<Entry>, CacheError> {
     .await
 }
 
-/// Removes every item of one connector; returns how many were removed.
+/// Removes every item of one connector (`NAME` and every `NAME#k`, found by
+/// searching the keyring rather than trusting the head's part count, which a
+/// killed save or a hand edit can get wrong); returns how many were removed.
 pub async fn clear(name: &str) -> Result<usize, CacheError> {
     let name = name.to_string();
     call(move || {
         let _guard = lock(&name, true)?;
-        let total = read_item(&name, 1).ok().flatten().and_then(|t| parse_header(&t).map(|h| h.2)).unwrap_or(1);
+        let mut items = items_of(&name)?;
+        // The head first: once it is gone the entry is a clean miss, even if this stops halfway.
+        items.sort_by_key(|(part, _)| *part);
         let mut removed = 0;
-        // Also sweep parts a crashed writer may have left beyond the recorded count.
-        let mut part = 1;
-        loop {
-            let gone = delete_item(&name, part)?;
-            removed += usize::from(gone);
-            if !gone && part >= total {
-                break;
+        for (_, item) in items {
+            match item.delete_credential() {
+                Ok(()) => removed += 1,
+                Err(keyring_core::Error::NoEntry) => {}
+                Err(e) => return Err(CacheError::Unavailable(describe(&e))),
             }
-            part += 1;
         }
         Ok(removed)
     })
     .await
+}
+
+/// The part number of `account` in `name`'s entry: 1 for `NAME`, k for `NAME#k`.
+fn part_number(name: &str, account: &str) -> Option<usize> {
+    if account == name {
+        return Some(1);
+    }
+    let k = account.strip_prefix(name)?.strip_prefix('#')?;
+    k.bytes().all(|b| b.is_ascii_digit()).then(|| k.parse().ok()).flatten().filter(|k| *k >= 2)
+}
+
+/// Every item stored for `name`, by part number, found by searching the keyring.
+fn items_of(name: &str) -> Result<Vec<(usize, KeyringEntry)>, CacheError> {
+    let found = KeyringEntry::search(&search_spec()).map_err(|e| CacheError::Unavailable(describe(&e)))?;
+    Ok(found.into_iter().filter_map(|e| Some((part_number(name, &account_of(&e)?)?, e))).collect())
+}
+
+/// The account (keyring user) of a found item.
+fn account_of(e: &KeyringEntry) -> Option<String> {
+    e.get_specifiers().map(|(_, user)| user).or_else(|| e.get_attributes().ok()?.get("username").cloned())
 }
 
 /// What to search for: every item with service `conntest` (Windows searches target names).
@@ -406,12 +427,7 @@ fn search_spec() -> HashMap<&'static str, &'static str> {
 pub async fn accounts() -> Result<Vec<String>, CacheError> {
     call(|| {
         let found = KeyringEntry::search(&search_spec()).map_err(|e| CacheError::Unavailable(describe(&e)))?;
-        let mut names: Vec<String> = found
-            .iter()
-            .filter_map(|e| {
-                e.get_specifiers().map(|(_, user)| user).or_else(|| e.get_attributes().ok()?.get("username").cloned())
-            })
-            .collect();
+        let mut names: Vec<String> = found.iter().filter_map(account_of).collect();
         names.sort();
         names.dedup();
         Ok(names)
@@ -453,6 +469,16 @@ mod tests {
         let parts = split(&text, 7);
         assert!(parts.iter().all(|p| p.chars().count() <= 7));
         assert_eq!(parts.concat(), text);
+    }
+
+    #[test]
+    fn part_numbers_follow_spec_accounts_only() {
+        assert_eq!(part_number("acme", "acme"), Some(1));
+        assert_eq!(part_number("acme", "acme#2"), Some(2));
+        assert_eq!(part_number("acme", "acme#40"), Some(40));
+        for other in ["acme2", "acme#", "acme#1", "acme#x", "acme#+3", "acme-b#2", "acm", "acme#2#3"] {
+            assert_eq!(part_number("acme", other), None, "{other}");
+        }
     }
 
     #[test]

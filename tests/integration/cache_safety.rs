@@ -3,6 +3,8 @@
 //! every part, and the lock that orders writers is private to the user.
 
 use std::os::unix::fs::PermissionsExt as _;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 use serde_json::json;
 
@@ -92,4 +94,67 @@ fn issue_9_9_no_private_lock_dir_is_exit_4_not_an_unlocked_run() {
     cmd.args(["--no-cache", "test", "auth", &name]).env("XDG_RUNTIME_DIR", &blocked);
     let out: Output = cmd.output().expect("run").into();
     assert_eq!(out.code, 0, "{out:?}");
+}
+
+/// Stores `text` under `account` (service `conntest`) as another program could.
+fn plant(account: &str, text: &str) {
+    use std::io::Write as _;
+    let mut store = Command::new("secret-tool")
+        .args(["store", "--label=planted", "service", "conntest", "username", account, "account", account])
+        .stdin(Stdio::piped())
+        .spawn()
+        .expect("secret-tool");
+    store.stdin.take().expect("stdin").write_all(text.as_bytes()).expect("write");
+    assert!(store.wait().expect("wait").success());
+}
+
+fn lookup(account: &str) -> Option<String> {
+    let out = Command::new("secret-tool")
+        .args(["lookup", "service", "conntest", "username", account])
+        .output()
+        .expect("secret-tool");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    (out.status.success() && !text.is_empty()).then_some(text)
+}
+
+/// Accounts stored for `name` (`NAME` and `NAME#k`), by searching the keyring.
+fn accounts_of(name: &str) -> Vec<String> {
+    let out = Command::new("secret-tool").args(["search", "--all", "service", "conntest"]).output().expect("search");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    let mut found: Vec<String> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("attribute.username = "))
+        .filter(|a| *a == name || a.strip_prefix(name).is_some_and(|k| k.starts_with('#')))
+        .map(str::to_string)
+        .collect();
+    found.sort();
+    found
+}
+
+#[test]
+fn issue_9_15_clear_finds_every_part_by_search() {
+    require_keyring();
+    let name = unique("clear");
+    let t = Conntest::new().connector(&name, "auth_flow: []\n");
+    // A head whose part count was edited by hand, and parts a killed save orphaned.
+    plant(&name, "conntest-cache g1 1/1000000\n{\"version\":1");
+    plant(&format!("{name}#3"), "conntest-cache g1 3/1000000\nx");
+    plant(&format!("{name}#77"), "conntest-cache g0 2/2\ny");
+    plant(&format!("{name}-neighbour"), "not ours");
+    let started = Instant::now();
+    let clear = t.args(["cache", "clear", &name]).env("CONNTEST_KEYRING_TIMEOUT", "3").run();
+    assert_eq!(clear.code, 0, "{clear:?}");
+    assert!(clear.stdout.contains("(3 item(s))"), "{clear:?}");
+    assert!(!clear.all().contains("cannot reach"), "{clear:?}");
+    assert!(started.elapsed() < Duration::from_secs(3), "took {:?}", started.elapsed());
+    assert_eq!(accounts_of(&name), Vec::<String>::new());
+    assert!(lookup(&format!("{name}-neighbour")).is_some(), "another connector's item was removed");
+
+    // Parts with no head at all are found too, not "nothing cached".
+    plant(&format!("{name}#5"), "conntest-cache g2 5/9\nz");
+    let orphan = Conntest::new().connector(&name, "auth_flow: []\n").args(["cache", "clear", &name]).run();
+    assert_eq!(orphan.code, 0, "{orphan:?}");
+    assert!(orphan.stdout.contains("(1 item(s))"), "{orphan:?}");
+    assert_eq!(accounts_of(&name), Vec::<String>::new());
+    Conntest::new().args(["cache", "clear", &format!("{name}-neighbour")]).run();
 }
