@@ -34,9 +34,9 @@ fn parse_vars(vars: &[String]) -> Result<Vec<(String, String)>, Error> {
     vars.iter()
         .map(|v| {
             // Not quoted: a variable's value may be a secret, and without `=` the name cannot be told apart.
-            v.split_once('=').map(|(k, v)| (k.to_string(), v.to_string())).ok_or_else(|| {
-                Error::usage("a --var argument has no `=`", Some("write --var NAME=VALUE".to_string()))
-            })
+            v.split_once('=')
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .ok_or_else(|| Error::usage("a --var argument has no `=`", Some("write --var NAME=VALUE".to_string())))
         })
         .collect()
 }

@@ -48,7 +48,10 @@ fn usable(p: &FsPath) -> bool {
     }
     let hidden = p.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.'));
     let named_like_one = matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml"));
-    if named_like_one && !hidden && let Some(why) = not_a_connector_file(p) {
+    if named_like_one
+        && !hidden
+        && let Some(why) = not_a_connector_file(p)
+    {
         let mut said = SAID.lock().unwrap_or_else(|e| e.into_inner());
         if !said.iter().any(|s| s == p) {
             crate::report::warn(&format!("skipping {}: it {why}", p.display()));
@@ -64,7 +67,9 @@ pub fn not_a_connector_file(p: &FsPath) -> Option<String> {
         Ok(m) if m.is_file() => None,
         Ok(m) if m.is_dir() => Some("is a directory".into()),
         Ok(_) => Some("is not a regular file".into()),
-        Err(e) if std::fs::symlink_metadata(p).is_ok() => Some(format!("is a symbolic link that cannot be followed ({e})")),
+        Err(e) if std::fs::symlink_metadata(p).is_ok() => {
+            Some(format!("is a symbolic link that cannot be followed ({e})"))
+        }
         Err(_) => None,
     }
 }

@@ -158,8 +158,8 @@ fn issue_9_17_report_files_are_private_and_replaced_whole() {
     std::fs::set_permissions(&old_har, std::fs::Permissions::from_mode(0o644)).expect("chmod");
     let old_inode = std::fs::metadata(&old_har).expect("stat").ino();
     let t = t
-        .args(["--no-cache", "test", "auth", "token", "--input", "creds.email=ann@example.com"])
-        .args(["--input", "creds.password=right", "--har", "reports/run.har", "--junit", "reports/new/junit.xml"]);
+        .args(["--no-cache", "test", "auth", "token", "--har", "reports/run.har", "--junit", "reports/new/junit.xml"])
+        .args(["--input", "creds.email=ann@example.com", "--input", "creds.password=right"]);
     let out = t.run();
     assert_eq!(out.code, 0, "{out:?}");
     for (file, start) in [("run.har", "{"), ("new/junit.xml", "<?xml")] {
