@@ -9,7 +9,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 #[derive(Debug, Parser)]
 #[command(name = "conntest", version, propagate_version = true, max_term_width = 100)]
 #[command(after_help = "Exit codes: 0 passed, 1 a connector failed, 2 usage or invalid connector, \
-3 input needed in non-interactive mode, 4 environment problem (keyring, port, nothing cached).")]
+3 input needed in non-interactive mode (or ended with Ctrl-D), 4 environment problem (keyring, port, nothing \
+cached), 130/143 ended by SIGINT/SIGTERM.")]
 pub struct Cli {
     #[command(flatten)]
     pub global: Global,

@@ -45,13 +45,53 @@ pub fn run(cli: Cli) -> Result<(), Error> {
 
 /// Runs a command on a fresh runtime; a keyring call that never returned
 /// (it has already timed out) does not hold the process open on the way out.
+///
+/// SIGINT and SIGTERM end the command (a prompt waiting for a line included)
+/// with the terminal put back as it was: a Ctrl-C at a password prompt must
+/// not leave echo off.
 fn block_on(command: impl std::future::Future<Output = Result<(), Error>>) -> Result<(), Error> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .map_err(|e| Error::environment(format!("cannot start the async runtime: {e}"), None))?;
-    let result = runtime.block_on(command);
+    let terminal = crate::terminal::save();
+    let result = runtime.block_on(async {
+        tokio::select! {
+            biased;
+            signal = interrupted() => {
+                terminal.restore();
+                if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+                    // Off the prompt (or spinner) line the signal cut short.
+                    crate::report::err("");
+                }
+                Err(Error::Interrupted { signal })
+            }
+            result = command => result,
+        }
+    });
     runtime.shutdown_timeout(std::time::Duration::from_millis(200));
     result
+}
+
+/// The name of the first SIGINT or SIGTERM (Ctrl-C on Windows) to arrive.
+async fn interrupted() -> &'static str {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let (Ok(mut int), Ok(mut term)) = (signal(SignalKind::interrupt()), signal(SignalKind::terminate())) else {
+            return std::future::pending().await;
+        };
+        tokio::select! {
+            _ = int.recv() => "SIGINT",
+            _ = term.recv() => "SIGTERM",
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        match tokio::signal::ctrl_c().await {
+            Ok(()) => "Ctrl-C",
+            Err(_) => std::future::pending().await,
+        }
+    }
 }

@@ -15,6 +15,10 @@ pub const EXIT_USAGE: u8 = 2;
 pub const EXIT_NEEDS_INPUT: u8 = 3;
 /// Environment problem: keyring, port, nothing cached.
 pub const EXIT_ENVIRONMENT: u8 = 4;
+/// Ended by SIGINT (Ctrl-C): 128 + 2, as shells report it.
+pub const EXIT_INTERRUPTED: u8 = 130;
+/// Ended by SIGTERM: 128 + 15.
+pub const EXIT_TERMINATED: u8 = 143;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -26,6 +30,14 @@ pub enum Error {
 
     #[error("`{field}` needs a value, and input cannot be asked for (non-interactive)")]
     NeedsInput { step: String, field: String },
+
+    /// Ctrl-D at a Form prompt: the person ended the input instead of answering.
+    #[error("`{field}` needs a value, and the input ended (Ctrl-D)")]
+    InputEnded { step: String, field: String },
+
+    /// SIGINT or SIGTERM arrived; the terminal has been restored.
+    #[error("interrupted by {signal}")]
+    Interrupted { signal: &'static str },
 
     #[error("{message}")]
     Environment { message: String, hint: Option<String> },
@@ -65,7 +77,14 @@ impl Error {
     pub fn exit_code(&self) -> u8 {
         match self {
             Error::Usage { .. } | Error::ConnectorNotFound { .. } => EXIT_USAGE,
-            Error::NeedsInput { .. } => EXIT_NEEDS_INPUT,
+            Error::NeedsInput { .. } | Error::InputEnded { .. } => EXIT_NEEDS_INPUT,
+            Error::Interrupted { signal } => {
+                if *signal == "SIGTERM" {
+                    EXIT_TERMINATED
+                } else {
+                    EXIT_INTERRUPTED
+                }
+            }
             Error::Environment { .. } | Error::Write { .. } | Error::Stdout(_) => EXIT_ENVIRONMENT,
             Error::Failed { .. } | Error::Prompt(_) => EXIT_FAILED,
             Error::Reported { code } => *code,
@@ -81,7 +100,7 @@ impl Error {
             } else {
                 format!("available: {}", available.join(", "))
             }),
-            Error::NeedsInput { step, field } => {
+            Error::NeedsInput { step, field } | Error::InputEnded { step, field } => {
                 Some(format!("pass --input {step}.{field}=VALUE, --input-env {step}.{field}=ENV_NAME or --inputs FILE"))
             }
             _ => None,

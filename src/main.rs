@@ -15,6 +15,7 @@ mod request;
 mod secret;
 mod steps;
 mod template;
+mod terminal;
 mod vars;
 
 use std::process::ExitCode;

@@ -1,11 +1,10 @@
-//! The only dialoguer user: Form values from flags, from the cache, or from a
-//! person at a terminal — and a clear "needs input" error when none can be asked.
+//! Form values from flags, from the cache, or from a person at the terminal —
+//! and a clear "needs input" error when none can be asked.
 
 use std::collections::HashMap;
 use std::io::IsTerminal as _;
 use std::sync::Mutex;
 
-use dialoguer::theme::ColorfulTheme;
 use serde_json::{Map, Value};
 
 use crate::error::Error;
@@ -80,8 +79,8 @@ impl Prompter {
         }
         let asked: Vec<String> = to_ask.iter().map(|f| f.key.clone()).collect();
         if !to_ask.is_empty() {
-            let title = form.title.clone();
-            let answers = tokio::task::spawn_blocking(move || ask(&title, &to_ask))
+            let (step, title) = (step.to_string(), form.title.clone());
+            let answers = tokio::task::spawn_blocking(move || ask(&step, &title, &to_ask))
                 .await
                 .map_err(|e| Error::Prompt(e.to_string()))??;
             outputs.extend(answers);
@@ -113,47 +112,46 @@ impl Prompter {
     }
 }
 
-fn ask(title: &str, fields: &[Field]) -> Result<Map<String, Value>, Error> {
+/// Asks for each field at the terminal until its value is accepted.
+///
+/// Lines are read in the terminal's own line mode (its editing keys work), with
+/// echo off for passwords, so that Ctrl-D — the end of input — ends the run
+/// instead of being taken for an empty answer and asked again.
+fn ask(step: &str, title: &str, fields: &[Field]) -> Result<Map<String, Value>, Error> {
+    use std::io::Write as _;
     let _guard = TERMINAL.lock().unwrap_or_else(|p| p.into_inner());
-    let theme = ColorfulTheme::default();
-    let term = console::Term::stderr();
-    let _ = term.write_line(&console::style(title).bold().to_string());
+    let mut err = std::io::stderr();
+    let failed = |e: std::io::Error| Error::Prompt(e.to_string());
+    writeln!(err, "{}", console::style(title).bold()).map_err(failed)?;
     let mut out = Map::new();
     for field in fields {
-        let value = if field.kind == FieldKind::Password {
-            let f = field.clone();
-            let default = field.default.clone();
-            let has_default = default.is_some();
-            let prompt = match has_default {
-                true => format!("{} (Enter keeps the default)", field.label),
-                false => field.label.clone(),
+        let hidden = field.kind == FieldKind::Password;
+        let default = match (&field.default, hidden) {
+            (Some(_), true) => " (Enter keeps the default)".to_string(),
+            (Some(d), false) => format!(" [{d}]"),
+            (None, _) => String::new(),
+        };
+        let value = loop {
+            let prompt = || {
+                let label = console::style(&field.label).bold();
+                let _ = write!(err, "{} {label}{default} {} ", console::style("?").yellow(), console::style("›").dim());
+                let _ = err.flush();
             };
-            let mut text = dialoguer::Password::with_theme(&theme)
-                .with_prompt(prompt)
-                .allow_empty_password(!field.required || has_default)
-                .validate_with(
-                    move |s: &String| if s.is_empty() && has_default { Ok(()) } else { f.parse(s).map(|_| ()) },
-                )
-                .interact_on(&term)
-                .map_err(|e| Error::Prompt(e.to_string()))?;
-            if text.is_empty()
-                && let Some(d) = default
-            {
-                text = d;
+            let Some(line) = crate::terminal::read_line(hidden, prompt).map_err(failed)? else {
+                let _ = writeln!(err);
+                return Err(Error::InputEnded { step: step.to_string(), field: field.key.clone() });
+            };
+            // Enter keeps the default (a password of spaces is still a password).
+            let empty = if hidden { line.is_empty() } else { line.trim().is_empty() };
+            let text = match &field.default {
+                Some(d) if empty => d.clone(),
+                _ => line,
+            };
+            let text = if hidden { Secret::new(text).expose().to_string() } else { text };
+            match field.parse(&text) {
+                Ok(value) => break value,
+                Err(e) => writeln!(err, "{} {e}", console::style("✘").red()).map_err(failed)?,
             }
-            let secret = Secret::new(text);
-            field.parse(secret.expose()).map_err(Error::failed)?
-        } else {
-            let f = field.clone();
-            let mut input = dialoguer::Input::<String>::with_theme(&theme)
-                .with_prompt(&field.label)
-                .allow_empty(!field.required)
-                .validate_with(move |s: &String| f.parse(s).map(|_| ()));
-            if let Some(d) = &field.default {
-                input = input.default(d.clone());
-            }
-            let text = input.interact_text_on(&term).map_err(|e| Error::Prompt(e.to_string()))?;
-            field.parse(&text).map_err(Error::failed)?
         };
         out.insert(field.key.clone(), value);
     }

@@ -233,3 +233,90 @@ fn issue_9_21_unusable_connector_paths_are_named_not_skipped() {
         doc["connectors"].as_array().expect("list").iter().filter_map(|c| c["name"].as_str()).collect();
     assert_eq!(names, ["good", "latin1"], "{list:?}");
 }
+
+/// `conntest test auth token` at a real terminal, stopped at the prompt for `label`.
+fn at_prompt(server: &crate::server::Server, label: &str) -> (tempfile::TempDir, expectrl::session::OsSession) {
+    use expectrl::Expect as _;
+    let dir = tempfile::tempdir().expect("tmp");
+    std::fs::create_dir_all(dir.path().join("connectors")).expect("mkdir");
+    std::fs::write(dir.path().join("connectors/token.yaml"), token_connector(&server.url)).expect("write");
+    // The pty starts with echo off (expectrl's choice); a person's terminal echoes.
+    let mut cmd = std::process::Command::new("sh");
+    cmd.arg("-c")
+        .arg(r#"stty echo && exec "$0" --no-cache --no-color test auth token"#)
+        .arg(crate::harness::bin())
+        .current_dir(dir.path())
+        .env_remove("CI")
+        .env("TERM", "xterm");
+    let mut p = expectrl::Session::spawn(cmd).expect("spawn in a pty");
+    p.set_expect_timeout(Some(std::time::Duration::from_secs(20)));
+    p.expect("Email").expect("email prompt");
+    if label == "Password" {
+        p.send_line("ann@example.com").expect("type");
+        p.expect("Password").expect("password prompt");
+    }
+    // The prompt has set the terminal up once it waits for a line.
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    (dir, p)
+}
+
+/// Waits for the end of the run: its exit code, and whether the terminal echoes again.
+fn finished(mut p: expectrl::session::OsSession) -> (i32, bool, String) {
+    use expectrl::Expect as _;
+    let rest = match p.expect(expectrl::Eof) {
+        Ok(c) => {
+            format!("{}{}", String::from_utf8_lossy(c.before()), String::from_utf8_lossy(c.get(0).unwrap_or_default()))
+        }
+        Err(e) => {
+            let _ = p.get_process_mut().kill(expectrl::process::unix::Signal::SIGKILL);
+            panic!("the run did not end: {e}");
+        }
+    };
+    let code = match p.get_process().wait().expect("wait") {
+        expectrl::process::unix::WaitStatus::Exited(_, code) => code,
+        other => panic!("not a normal exit: {other:?}\n{rest}"),
+    };
+    (code, p.get_process().get_echo().expect("termios"), rest)
+}
+
+#[test]
+fn issue_9_13_ctrl_c_and_sigterm_at_a_prompt_restore_the_terminal() {
+    use expectrl::Expect as _;
+    use expectrl::process::unix::Signal;
+    let server = token_server("tok-sig");
+    // Ctrl-C at the password prompt (echo off).
+    let (_dir, mut p) = at_prompt(&server, "Password");
+    p.send(expectrl::ControlCode::EndOfText).expect("Ctrl-C");
+    let (code, echo, rest) = finished(p);
+    assert_eq!(code, 130, "{rest}");
+    assert!(echo, "echo left off after Ctrl-C at the password prompt");
+    assert!(rest.contains("interrupted by SIGINT"), "{rest}");
+    // SIGTERM at the password prompt.
+    let (_dir, mut p) = at_prompt(&server, "Password");
+    p.get_process_mut().kill(Signal::SIGTERM).expect("SIGTERM");
+    let (code, echo, _) = finished(p);
+    assert_eq!(code, 143);
+    assert!(echo, "echo left off after SIGTERM at the password prompt");
+    // An external SIGINT at the text prompt.
+    let (_dir, mut p) = at_prompt(&server, "Email");
+    p.get_process_mut().kill(Signal::SIGINT).expect("SIGINT");
+    let (code, echo, _) = finished(p);
+    assert_eq!(code, 130);
+    assert!(echo, "terminal left without echo after SIGINT at the text prompt");
+    assert_eq!(server.count("/login"), 0);
+}
+
+#[test]
+fn issue_9_13_ctrl_d_at_a_prompt_ends_the_run_with_exit_3() {
+    use expectrl::Expect as _;
+    let server = token_server("tok-eof");
+    for label in ["Email", "Password"] {
+        let (_dir, mut p) = at_prompt(&server, label);
+        p.send(expectrl::ControlCode::EndOfTransmission).expect("Ctrl-D");
+        let (code, echo, rest) = finished(p);
+        assert_eq!(code, 3, "Ctrl-D at {label}: {rest}");
+        assert!(echo, "{label}");
+        assert!(rest.contains("the input ended (Ctrl-D)"), "{label}: {rest}");
+    }
+    assert_eq!(server.count("/login"), 0);
+}
