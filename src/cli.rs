@@ -9,7 +9,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 #[derive(Debug, Parser)]
 #[command(name = "conntest", version, propagate_version = true, max_term_width = 100)]
 #[command(after_help = "Exit codes: 0 passed, 1 a connector failed, 2 usage or invalid connector, \
-3 input needed in non-interactive mode, 4 environment problem (keyring, port, nothing cached).")]
+3 input needed in non-interactive mode (or ended with Ctrl-D), 4 environment problem (keyring, port, nothing \
+cached), 130/143 ended by SIGINT/SIGTERM.")]
 pub struct Cli {
     #[command(flatten)]
     pub global: Global,
@@ -137,7 +138,7 @@ pub struct TestArgs {
     pub har: Option<PathBuf>,
 
     /// Per-request timeout in seconds
-    #[arg(long, value_name = "SECS", default_value_t = 30.0)]
+    #[arg(long, value_name = "SECS", default_value_t = 30.0, allow_negative_numbers = true)]
     pub timeout: f64,
 
     /// Print browser URLs instead of opening a browser

@@ -15,8 +15,10 @@ pub const EXIT_USAGE: u8 = 2;
 pub const EXIT_NEEDS_INPUT: u8 = 3;
 /// Environment problem: keyring, port, nothing cached.
 pub const EXIT_ENVIRONMENT: u8 = 4;
-/// Stopped by Ctrl-C (128 + SIGINT, as shells report it).
+/// Ended by SIGINT (Ctrl-C): 128 + 2, as shells report it.
 pub const EXIT_INTERRUPTED: u8 = 130;
+/// Ended by SIGTERM: 128 + 15.
+pub const EXIT_TERMINATED: u8 = 143;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -28,6 +30,14 @@ pub enum Error {
 
     #[error("`{field}` needs a value, and input cannot be asked for (non-interactive)")]
     NeedsInput { step: String, field: String },
+
+    /// Ctrl-D at a Form prompt: the person ended the input instead of answering.
+    #[error("`{field}` needs a value, and the input ended (Ctrl-D)")]
+    InputEnded { step: String, field: String },
+
+    /// SIGINT or SIGTERM arrived; the terminal has been restored.
+    #[error("interrupted by {signal}")]
+    Interrupted { signal: &'static str },
 
     #[error("{message}")]
     Environment { message: String, hint: Option<String> },
@@ -42,11 +52,12 @@ pub enum Error {
     #[error("cannot write {path}: {source}")]
     Write { path: PathBuf, source: std::io::Error },
 
+    /// Writing the report to stdout failed (not a closed pipe).
+    #[error("cannot write to stdout: {0}")]
+    Stdout(String),
+
     #[error("prompt failed: {0}")]
     Prompt(String),
-
-    #[error("interrupted")]
-    Interrupted,
 
     /// The result of several runs: the highest exit code seen, already reported.
     #[error("")]
@@ -70,10 +81,16 @@ impl Error {
     pub fn exit_code(&self) -> u8 {
         match self {
             Error::Usage { .. } | Error::ConnectorNotFound { .. } => EXIT_USAGE,
-            Error::NeedsInput { .. } | Error::NeedsPerson { .. } => EXIT_NEEDS_INPUT,
-            Error::Environment { .. } | Error::Write { .. } => EXIT_ENVIRONMENT,
+            Error::NeedsInput { .. } | Error::NeedsPerson { .. } | Error::InputEnded { .. } => EXIT_NEEDS_INPUT,
+            Error::Interrupted { signal } => {
+                if *signal == "SIGTERM" {
+                    EXIT_TERMINATED
+                } else {
+                    EXIT_INTERRUPTED
+                }
+            }
+            Error::Environment { .. } | Error::Write { .. } | Error::Stdout(_) => EXIT_ENVIRONMENT,
             Error::Failed { .. } | Error::Prompt(_) => EXIT_FAILED,
-            Error::Interrupted => EXIT_INTERRUPTED,
             Error::Reported { code } => *code,
         }
     }
@@ -89,7 +106,7 @@ impl Error {
             } else {
                 format!("available: {}", available.join(", "))
             }),
-            Error::NeedsInput { step, field } => {
+            Error::NeedsInput { step, field } | Error::InputEnded { step, field } => {
                 Some(format!("pass --input {step}.{field}=VALUE, --input-env {step}.{field}=ENV_NAME or --inputs FILE"))
             }
             _ => None,

@@ -69,10 +69,8 @@ fn variables(connector: &Connector, overrides: &[(String, String)]) -> Map<Strin
     for (k, v) in &connector.variables {
         vars.insert(k.clone(), Value::String(v.clone()));
     }
-    for (k, v) in std::env::vars() {
-        if let Some(name) = k.strip_prefix("CONNTEST_VAR_") {
-            vars.insert(name.to_string(), Value::String(v));
-        }
+    for (name, v) in crate::vars::from_env() {
+        vars.insert(name.clone(), Value::String(v.clone()));
     }
     for (k, v) in overrides {
         vars.insert(k.clone(), Value::String(v.clone()));

@@ -22,6 +22,8 @@ mod request;
 mod secret;
 mod steps;
 mod template;
+mod terminal;
+mod vars;
 
 use std::process::ExitCode;
 

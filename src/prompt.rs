@@ -1,11 +1,10 @@
-//! The only dialoguer user: Form values from flags, from the cache, or from a
-//! person at a terminal — and a clear "needs input" error when none can be asked.
+//! Form values from flags, from the cache, or from a person at the terminal —
+//! and a clear "needs input" error when none can be asked.
 
 use std::collections::HashMap;
 use std::io::IsTerminal as _;
 use std::sync::Mutex;
 
-use dialoguer::theme::ColorfulTheme;
 use serde_json::{Map, Value};
 
 use crate::error::Error;
@@ -41,15 +40,27 @@ impl Prompter {
     }
 
     /// Asks for one hidden value (a token), holding the terminal meanwhile.
-    pub async fn secret(&self, label: &str) -> Result<Secret, Error> {
-        let label = label.to_string();
+    pub async fn secret(&self, step: &str, label: &str) -> Result<Secret, Error> {
+        let (step, label) = (step.to_string(), label.to_string());
         tokio::task::spawn_blocking(move || {
+            use std::io::Write as _;
             let _guard = TERMINAL.lock().unwrap_or_else(|p| p.into_inner());
-            dialoguer::Password::with_theme(&ColorfulTheme::default())
-                .with_prompt(label)
-                .interact_on(&console::Term::stderr())
-                .map(Secret::new)
-                .map_err(|e| Error::Prompt(e.to_string()))
+            let prompt = || {
+                let mut err = std::io::stderr();
+                let _ = write!(
+                    err,
+                    "{} {} {} ",
+                    console::style("?").yellow(),
+                    console::style(&label).bold(),
+                    console::style("›").dim()
+                );
+                let _ = err.flush();
+            };
+            match crate::terminal::read_line(true, prompt) {
+                Ok(Some(line)) => Ok(Secret::new(line)),
+                Ok(None) => Err(Error::InputEnded { step, field: "token".into() }),
+                Err(e) => Err(Error::Prompt(e.to_string())),
+            }
         })
         .await
         .map_err(|e| Error::Prompt(e.to_string()))?
@@ -71,8 +82,17 @@ impl Prompter {
         let stored = self.stored.lock().ok().and_then(|s| s.as_ref().and_then(|m| m.get(step).cloned()));
         for field in &form.fields {
             if let Some(value) = self.provided.get(&(step.to_string(), field.key.clone())) {
-                let parsed = field.parse(value.expose()).map_err(|e| {
-                    Error::usage(format!("input {step}.{}: {e}", field.key), Some("fix the --input value".to_string()))
+                // `field.parse` quotes the value, which is fine at a prompt but not in a CI log.
+                let parsed = field.parse(value.expose()).map_err(|_| {
+                    let what = if value.expose().trim().is_empty() {
+                        "is empty".to_string()
+                    } else {
+                        format!("is not {}", field.expects())
+                    };
+                    Error::usage(
+                        format!("input {step}.{}: the value given {what}", field.key),
+                        Some("fix the --input value".to_string()),
+                    )
                 })?;
                 from_input.push(field.key.clone());
                 outputs.insert(field.key.clone(), parsed);
@@ -91,8 +111,8 @@ impl Prompter {
         }
         let asked: Vec<String> = to_ask.iter().map(|f| f.key.clone()).collect();
         if !to_ask.is_empty() {
-            let title = form.title.clone();
-            let answers = tokio::task::spawn_blocking(move || ask(&title, &to_ask))
+            let (step, title) = (step.to_string(), form.title.clone());
+            let answers = tokio::task::spawn_blocking(move || ask(&step, &title, &to_ask))
                 .await
                 .map_err(|e| Error::Prompt(e.to_string()))??;
             outputs.extend(answers);
@@ -124,47 +144,46 @@ impl Prompter {
     }
 }
 
-fn ask(title: &str, fields: &[Field]) -> Result<Map<String, Value>, Error> {
+/// Asks for each field at the terminal until its value is accepted.
+///
+/// Lines are read in the terminal's own line mode (its editing keys work), with
+/// echo off for passwords, so that Ctrl-D — the end of input — ends the run
+/// instead of being taken for an empty answer and asked again.
+fn ask(step: &str, title: &str, fields: &[Field]) -> Result<Map<String, Value>, Error> {
+    use std::io::Write as _;
     let _guard = TERMINAL.lock().unwrap_or_else(|p| p.into_inner());
-    let theme = ColorfulTheme::default();
-    let term = console::Term::stderr();
-    let _ = term.write_line(&console::style(title).bold().to_string());
+    let mut err = std::io::stderr();
+    let failed = |e: std::io::Error| Error::Prompt(e.to_string());
+    writeln!(err, "{}", console::style(title).bold()).map_err(failed)?;
     let mut out = Map::new();
     for field in fields {
-        let value = if field.kind == FieldKind::Password {
-            let f = field.clone();
-            let default = field.default.clone();
-            let has_default = default.is_some();
-            let prompt = match has_default {
-                true => format!("{} (Enter keeps the default)", field.label),
-                false => field.label.clone(),
+        let hidden = field.kind == FieldKind::Password;
+        let default = match (&field.default, hidden) {
+            (Some(_), true) => " (Enter keeps the default)".to_string(),
+            (Some(d), false) => format!(" [{d}]"),
+            (None, _) => String::new(),
+        };
+        let value = loop {
+            let prompt = || {
+                let label = console::style(&field.label).bold();
+                let _ = write!(err, "{} {label}{default} {} ", console::style("?").yellow(), console::style("›").dim());
+                let _ = err.flush();
             };
-            let mut text = dialoguer::Password::with_theme(&theme)
-                .with_prompt(prompt)
-                .allow_empty_password(!field.required || has_default)
-                .validate_with(
-                    move |s: &String| if s.is_empty() && has_default { Ok(()) } else { f.parse(s).map(|_| ()) },
-                )
-                .interact_on(&term)
-                .map_err(|e| Error::Prompt(e.to_string()))?;
-            if text.is_empty()
-                && let Some(d) = default
-            {
-                text = d;
+            let Some(line) = crate::terminal::read_line(hidden, prompt).map_err(failed)? else {
+                let _ = writeln!(err);
+                return Err(Error::InputEnded { step: step.to_string(), field: field.key.clone() });
+            };
+            // Enter keeps the default (a password of spaces is still a password).
+            let empty = if hidden { line.is_empty() } else { line.trim().is_empty() };
+            let text = match &field.default {
+                Some(d) if empty => d.clone(),
+                _ => line,
+            };
+            let text = if hidden { Secret::new(text).expose().to_string() } else { text };
+            match field.parse(&text) {
+                Ok(value) => break value,
+                Err(e) => writeln!(err, "{} {e}", console::style("✘").red()).map_err(failed)?,
             }
-            let secret = Secret::new(text);
-            field.parse(secret.expose()).map_err(Error::failed)?
-        } else {
-            let f = field.clone();
-            let mut input = dialoguer::Input::<String>::with_theme(&theme)
-                .with_prompt(&field.label)
-                .allow_empty(!field.required)
-                .validate_with(move |s: &String| f.parse(s).map(|_| ()));
-            if let Some(d) = &field.default {
-                input = input.default(d.clone());
-            }
-            let text = input.interact_text_on(&term).map_err(|e| Error::Prompt(e.to_string()))?;
-            field.parse(&text).map_err(Error::failed)?
         };
         out.insert(field.key.clone(), value);
     }
@@ -179,11 +198,13 @@ pub fn collect_inputs(
 ) -> Result<HashMap<(String, String), Secret>, Error> {
     let mut out = HashMap::new();
     if let Some(path) = file {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| Error::usage(format!("cannot read --inputs {}: {e}", path.display()), None))?;
+        let text = read_inputs_file(path)?;
+        // serde_yaml's messages quote the offending value (`invalid type: string "hunter2"`),
+        // and this file holds passwords: say where, never what.
         let doc: HashMap<String, HashMap<String, serde_yaml::Value>> = serde_yaml::from_str(&text).map_err(|e| {
+            let at = e.location().map(|l| format!(" at line {}, column {}", l.line(), l.column())).unwrap_or_default();
             Error::usage(
-                format!("--inputs {}: {e}", path.display()),
+                format!("--inputs {}: not a mapping of steps to fields{at}", path.display()),
                 Some("the file is a YAML mapping `step: {field: value}`".to_string()),
             )
         })?;
@@ -205,8 +226,9 @@ pub fn collect_inputs(
         }
     }
     for (flag, raw) in input_envs.iter().map(|v| ("--input-env", v)).chain(inputs.iter().map(|v| ("--input", v))) {
+        // Without `=` there is no telling the name from the value, so the argument is not quoted.
         let (target, value) = raw.split_once('=').ok_or_else(|| {
-            Error::usage(format!("{flag} `{raw}` has no `=`"), Some(format!("write {flag} STEP.FIELD=…")))
+            Error::usage(format!("an {flag} argument has no `=`"), Some(format!("write {flag} STEP.FIELD=…")))
         })?;
         let (step, field) = target.split_once('.').ok_or_else(|| {
             Error::usage(format!("{flag} `{target}` is not STEP.FIELD"), Some(format!("write {flag} STEP.FIELD=…")))
@@ -221,4 +243,23 @@ pub fn collect_inputs(
         out.insert((step.to_string(), field.to_string()), Secret::unlearned(value));
     }
     Ok(out)
+}
+
+/// The most an `--inputs` file may hold: Form values are short, `/dev/zero` is not.
+const MAX_INPUTS_FILE_BYTES: u64 = 1024 * 1024;
+
+/// Reads an `--inputs` file of at most [`MAX_INPUTS_FILE_BYTES`].
+fn read_inputs_file(path: &std::path::Path) -> Result<String, Error> {
+    use std::io::Read as _;
+    let cannot = |e: std::io::Error| Error::usage(format!("cannot read --inputs {}: {e}", path.display()), None);
+    let file = std::fs::File::open(path).map_err(cannot)?;
+    let mut bytes = Vec::new();
+    file.take(MAX_INPUTS_FILE_BYTES + 1).read_to_end(&mut bytes).map_err(cannot)?;
+    if bytes.len() as u64 > MAX_INPUTS_FILE_BYTES {
+        return Err(Error::usage(
+            format!("--inputs {} is larger than 1 MiB", path.display()),
+            Some("an inputs file holds a few Form values: `step: {field: value}`".to_string()),
+        ));
+    }
+    String::from_utf8(bytes).map_err(|_| Error::usage(format!("--inputs {} is not UTF-8 text", path.display()), None))
 }

@@ -2,6 +2,7 @@
 //! `-v` exchange logs and spinners. All of it goes through the one masker.
 
 use std::path::Path;
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use console::style;
@@ -12,10 +13,35 @@ use crate::flow::{RunResult, StepReport};
 use crate::http::Exchange;
 use crate::secret::{MASK, is_secret_name, masker};
 
-/// Writes a line to stdout as is; a closed pipe (`| head`) is not an error worth a panic.
+/// The first failed write to stdout, other than a closed pipe.
+static STDOUT_ERROR: OnceLock<String> = OnceLock::new();
+
+/// Writes a line to stdout as is. A closed pipe (`| head`) is the reader's
+/// choice and not an error; any other failure (a full disk) is remembered for
+/// [`finish_stdout`], so that a report nobody got does not exit 0.
 pub fn raw_out(text: &str) {
     use std::io::Write as _;
-    let _ = writeln!(std::io::stdout().lock(), "{text}");
+    if let Err(e) = writeln!(std::io::stdout().lock(), "{text}") {
+        note_stdout_error(e);
+    }
+}
+
+fn note_stdout_error(e: std::io::Error) {
+    if e.kind() != std::io::ErrorKind::BrokenPipe {
+        let _ = STDOUT_ERROR.set(e.to_string());
+    }
+}
+
+/// Flushes stdout; an error when any write to it failed (other than a closed pipe).
+pub fn finish_stdout() -> Result<(), Error> {
+    use std::io::Write as _;
+    if let Err(e) = std::io::stdout().lock().flush() {
+        note_stdout_error(e);
+    }
+    match STDOUT_ERROR.get() {
+        Some(why) => Err(Error::Stdout(why.clone())),
+        None => Ok(()),
+    }
 }
 
 pub fn out(line: &str) {
@@ -156,7 +182,26 @@ pub fn write_junit(path: &Path, results: &[RunResult]) -> Result<(), Error> {
         }
     }
     xml.push_str("</testsuite>\n");
-    std::fs::write(path, xml).map_err(|source| Error::Write { path: path.to_path_buf(), source })
+    write_private(path, &xml)
+}
+
+/// Writes a report file that only the user can read, replacing any old one in
+/// one step: a temp file (0600) in the same dir, synced, then renamed over it.
+/// A reader never sees a half-written report, and an old 0644 file does not
+/// keep its mode.
+fn write_private(path: &Path, text: &str) -> Result<(), Error> {
+    use std::io::Write as _;
+    let fail = |source: std::io::Error| Error::Write { path: path.to_path_buf(), source };
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    std::fs::create_dir_all(dir).map_err(fail)?;
+    let mut tmp = tempfile::Builder::new().prefix(".conntest-report-").suffix(".tmp").tempfile_in(dir).map_err(fail)?;
+    tmp.write_all(text.as_bytes()).map_err(fail)?;
+    tmp.as_file().sync_all().map_err(fail)?;
+    tmp.persist(path).map_err(|e| fail(e.error))?;
+    Ok(())
 }
 
 fn mask_header(name: &str, value: &str) -> String {
@@ -232,7 +277,7 @@ pub fn write_har(path: &Path, exchanges: &[Exchange]) -> Result<(), Error> {
         .collect();
     let har = json!({"log": {"version": "1.2", "creator": {"name": "conntest", "version": env!("CARGO_PKG_VERSION")}, "entries": entries}});
     let text = serde_json::to_string_pretty(&har).unwrap_or_default();
-    std::fs::write(path, text).map_err(|source| Error::Write { path: path.to_path_buf(), source })
+    write_private(path, &text)
 }
 
 /// A body with secret JSON fields masked by name and known secrets by value.

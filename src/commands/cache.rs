@@ -25,6 +25,10 @@ fn unavailable(e: CacheError) -> Error {
         CacheError::Corrupt(why) => {
             Error::environment(why, Some("run `conntest cache clear NAME` and authenticate again".to_string()))
         }
+        CacheError::Lock(why) => Error::environment(
+            format!("cannot lock the cache: {why}"),
+            Some("set XDG_RUNTIME_DIR (or HOME) to a directory of your own".to_string()),
+        ),
     }
 }
 

@@ -28,7 +28,11 @@ pub async fn run(g: &Global) -> Result<(), Error> {
             Ok(c) => {
                 (c.name.clone(), c.auth_flow.iter().map(|s| s.kind.type_name().to_string()).collect::<Vec<_>>(), true)
             }
-            Err(inv) => (inv.connector.unwrap_or_default(), Vec::new(), false),
+            // A file that cannot be read (or says `name: ""`) is still listed under a name.
+            Err(inv) => {
+                let stem = || file.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+                (inv.connector.filter(|n| !n.is_empty()).unwrap_or_else(stem), Vec::new(), false)
+            }
         };
         let is_cached = cached.contains(&name);
         let saved_at = if is_cached { cache::load(&name).await.ok().flatten().map(|e| e.saved_at) } else { None };

@@ -16,6 +16,11 @@ use crate::http::Exchange;
 use crate::prompt::{Prompter, can_prompt, collect_inputs};
 use crate::report;
 
+/// The longest `--timeout` accepted, in seconds (a day).
+const MAX_TIMEOUT_SECS: f64 = 86_400.0;
+
+const LOCK_HINT: &str = "set XDG_RUNTIME_DIR (or HOME) to a directory of your own, or pass --no-cache";
+
 /// The keyring warning is said once per process, not once per connector.
 static WARNED_KEYRING: AtomicBool = AtomicBool::new(false);
 
@@ -28,9 +33,10 @@ fn warn_keyring_once(message: &str) {
 fn parse_vars(vars: &[String]) -> Result<Vec<(String, String)>, Error> {
     vars.iter()
         .map(|v| {
-            v.split_once('=').map(|(k, v)| (k.to_string(), v.to_string())).ok_or_else(|| {
-                Error::usage(format!("--var `{v}` has no `=`"), Some("write --var NAME=VALUE".to_string()))
-            })
+            // Not quoted: a variable's value may be a secret, and without `=` the name cannot be told apart.
+            v.split_once('=')
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .ok_or_else(|| Error::usage("a --var argument has no `=`", Some("write --var NAME=VALUE".to_string())))
         })
         .collect()
 }
@@ -53,15 +59,25 @@ fn failed_result(name: String, file: String, flow: Flow, code: u8, error: String
 }
 
 pub async fn run(g: &Global, flow: Flow, args: &TestArgs, auth_first: bool) -> Result<(), Error> {
-    if !(args.timeout > 0.0 && args.timeout.is_finite()) {
-        return Err(Error::usage(format!("--timeout {} must be a positive number of seconds", args.timeout), None));
-    }
+    // Duration::from_secs_f64 panics past u64 seconds; a day is longer than any request should take.
+    let timeout = Some(args.timeout)
+        .filter(|s| *s > 0.0 && *s <= MAX_TIMEOUT_SECS)
+        .and_then(|s| Duration::try_from_secs_f64(s).ok())
+        .ok_or_else(|| {
+            Error::usage(
+                format!("--timeout {} is not a number of seconds above 0 and at most {MAX_TIMEOUT_SECS}", args.timeout),
+                Some("e.g. --timeout 30".to_string()),
+            )
+        })?;
     let files =
         if args.all { load::discover(&g.dir)? } else { crate::commands::validate::targets(g, &args.connectors)? };
     if files.is_empty() {
         return Err(Error::usage(format!("no connectors in {}", g.dir.display()), Some("pass --dir DIR".to_string())));
     }
     if !g.no_cache {
+        // Running unlocked could corrupt entries that other runs are saving: refuse up front.
+        cache::check_locking()
+            .map_err(|e| Error::environment(format!("cannot lock the cache: {e}"), Some(LOCK_HINT.to_string())))?;
         cache::prewarm();
     }
     let provided = collect_inputs(&args.inputs, &args.input_envs, args.inputs_file.as_deref())?;
@@ -74,7 +90,7 @@ pub async fn run(g: &Global, flow: Flow, args: &TestArgs, auth_first: bool) -> R
     let har_log = exchanges.clone();
     let keep_har = args.har.is_some();
     let options = Arc::new(Options {
-        timeout: Duration::from_secs_f64(args.timeout),
+        timeout,
         vars,
         on_exchange: (verbose || keep_har).then(|| {
             Arc::new(move |e: &Exchange| {
@@ -272,6 +288,7 @@ async fn run_one(
                     "unlock the OS keyring (or start a Secret Service provider such as gnome-keyring) and retry".into(),
                 );
             }
+            Err(CacheError::Lock(why)) => return missing(format!("cannot read the cache: {why}"), LOCK_HINT.into()),
         };
         match cached {
             Some(entry) => {

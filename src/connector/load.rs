@@ -34,10 +34,44 @@ pub fn discover(dir: &FsPath) -> Result<Vec<PathBuf>, Error> {
             Some("pass --dir DIR or set CONNTEST_DIR".to_string()),
         )
     })?;
-    let mut files: Vec<PathBuf> =
-        entries.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| is_connector_file(p)).collect();
+    let mut files: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| usable(p)).collect();
     files.sort();
     Ok(files)
+}
+
+/// Whether `p` is a connector file; one that is named like one but cannot be
+/// (a directory, a symlink loop) is reported once instead of skipped silently.
+fn usable(p: &FsPath) -> bool {
+    static SAID: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
+    if is_connector_file(p) {
+        return true;
+    }
+    let hidden = p.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.'));
+    let named_like_one = matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml"));
+    if named_like_one
+        && !hidden
+        && let Some(why) = not_a_connector_file(p)
+    {
+        let mut said = SAID.lock().unwrap_or_else(|e| e.into_inner());
+        if !said.iter().any(|s| s == p) {
+            crate::report::warn(&format!("skipping {}: it {why}", p.display()));
+            said.push(p.to_path_buf());
+        }
+    }
+    false
+}
+
+/// Why `p` cannot be read as a connector file; `None` when it can, or does not exist at all.
+pub fn not_a_connector_file(p: &FsPath) -> Option<String> {
+    match std::fs::metadata(p) {
+        Ok(m) if m.is_file() => None,
+        Ok(m) if m.is_dir() => Some("is a directory".into()),
+        Ok(_) => Some("is not a regular file".into()),
+        Err(e) if std::fs::symlink_metadata(p).is_ok() => {
+            Some(format!("is a symbolic link that cannot be followed ({e})"))
+        }
+        Err(_) => None,
+    }
 }
 
 /// The file a CONNECTOR argument names: a path, `DIR/NAME.yaml`, or a file whose `name:` matches.
@@ -47,12 +81,16 @@ pub fn resolve(arg: &str, dir: &FsPath) -> Result<PathBuf, Error> {
         if as_path.is_file() {
             return Ok(as_path);
         }
-        return Err(Error::usage(format!("connector file {arg} not found"), None));
+        let why = not_a_connector_file(&as_path).unwrap_or_else(|| "not found".into());
+        return Err(Error::usage(format!("connector file {arg} {why}"), None));
     }
     for ext in ["yaml", "yml"] {
         let p = dir.join(format!("{arg}.{ext}"));
         if p.is_file() {
             return Ok(p);
+        }
+        if let Some(why) = not_a_connector_file(&p) {
+            return Err(Error::usage(format!("connector file {} {why}", p.display()), None));
         }
     }
     let files = discover(dir).unwrap_or_default();

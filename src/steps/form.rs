@@ -59,6 +59,15 @@ pub struct Field {
 }
 
 impl Field {
+    /// What a value of this field must be ("is not …"), for errors that may not quote the value.
+    pub fn expects(&self) -> &'static str {
+        match self.kind {
+            FieldKind::Email => "an email address",
+            FieldKind::Number => "a number",
+            FieldKind::Text | FieldKind::Password => "accepted",
+        }
+    }
+
     /// Checks a typed value: the error says what is wrong with it.
     pub fn parse(&self, text: &str) -> Result<Value, String> {
         let text = if self.kind == FieldKind::Password { text } else { text.trim() };

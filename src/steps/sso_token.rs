@@ -41,7 +41,7 @@ impl SsoToken {
             let t = t.into_string().map_err(|_| Error::usage("CONNTEST_SSO_TOKEN is not valid UTF-8", None))?;
             (t.trim().to_string(), "from CONNTEST_SSO_TOKEN".to_string())
         } else if cx.prompter.interactive() {
-            let t = cx.prompter.secret(&format!("SSO token for {}", cx.connector)).await?;
+            let t = cx.prompter.secret(cx.id, &format!("SSO token for {}", cx.connector)).await?;
             (t.expose().trim().to_string(), "asked".to_string())
         } else {
             return Err(Error::NeedsPerson {

@@ -168,7 +168,8 @@ fn invalid_input_value_is_a_usage_error() {
         ])
         .run();
     assert_eq!(out.code, 2, "{out:?}");
-    assert!(out.all().contains("`not-an-email` is not an email address"), "{out:?}");
+    assert!(out.all().contains("creds.email: the value given is not an email address"), "{out:?}");
+    assert!(!out.all().contains("not-an-email"), "input values are never quoted (issue 9, item 14): {out:?}");
 }
 
 #[test]

@@ -13,12 +13,16 @@
 //! - `js`: the sandboxed JavaScript step: transforms, limits, errors at file lines
 //! - `signing`: OAuth 1.0a (oauthlib) and NTLM (pyspnego) steps and `sign_in`
 //! - `keyring`: the cache against a real Secret Service (gnome-keyring)
+//! - `cache_safety`: issue 9 — kill -9 loops, concurrent split saves, `cache clear` by search, the private lock dir
 //! - `commands`: demo, schema, completions, list, --help
+//! - `hardening`: issue 9 — hostile environments, flag values, input files, report files, stdout
 
+mod cache_safety;
 mod commands;
 mod django;
 mod faults;
 mod flows;
+mod hardening;
 mod harness;
 mod js;
 mod keyring;
