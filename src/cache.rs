@@ -88,6 +88,9 @@ pub struct Entry {
     /// Form values by step id.
     pub inputs: Map<String, Value>,
     pub cookies: Vec<CookieRecord>,
+    /// SHA-256 of the connector file when this was saved (absent in older entries).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fingerprint: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -48,6 +48,14 @@ pub struct Global {
     /// Disable colours (also NO_COLOR)
     #[arg(long, global = true)]
     pub no_color: bool,
+
+    /// Also trust the CA certificates in this PEM file (repeatable)
+    #[arg(long, global = true, value_name = "FILE")]
+    pub cacert: Vec<PathBuf>,
+
+    /// Skip TLS certificate verification (unsafe; warns on every run)
+    #[arg(short = 'k', long, global = true)]
+    pub insecure: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -15,6 +15,8 @@ pub const EXIT_USAGE: u8 = 2;
 pub const EXIT_NEEDS_INPUT: u8 = 3;
 /// Environment problem: keyring, port, nothing cached.
 pub const EXIT_ENVIRONMENT: u8 = 4;
+/// The server could not be reached or did not answer (no HTTP response came back).
+pub const EXIT_UNREACHABLE: u8 = 5;
 /// Ended by SIGINT (Ctrl-C): 128 + 2, as shells report it.
 pub const EXIT_INTERRUPTED: u8 = 130;
 /// Ended by SIGTERM: 128 + 15.
@@ -49,6 +51,10 @@ pub enum Error {
     #[error("{message}")]
     Failed { message: String },
 
+    /// No HTTP answer: refused, reset, DNS, TLS, timeout.
+    #[error("{message}")]
+    Unreachable { message: String, hint: Option<String> },
+
     #[error("cannot write {path}: {source}")]
     Write { path: PathBuf, source: std::io::Error },
 
@@ -62,6 +68,17 @@ pub enum Error {
     /// The result of several runs: the highest exit code seen, already reported.
     #[error("")]
     Reported { code: u8 },
+}
+
+/// Why an HTTP request got no answer, or another failure of it.
+impl From<crate::http::SendError> for Error {
+    fn from(e: crate::http::SendError) -> Self {
+        if e.unreachable {
+            Error::Unreachable { message: e.message, hint: e.hint }
+        } else {
+            Error::Failed { message: e.message }
+        }
+    }
 }
 
 impl Error {
@@ -91,6 +108,7 @@ impl Error {
             }
             Error::Environment { .. } | Error::Write { .. } | Error::Stdout(_) => EXIT_ENVIRONMENT,
             Error::Failed { .. } | Error::Prompt(_) => EXIT_FAILED,
+            Error::Unreachable { .. } => EXIT_UNREACHABLE,
             Error::Reported { code } => *code,
         }
     }
@@ -98,9 +116,10 @@ impl Error {
     /// What the user can do about it, printed under the message.
     pub fn hint(&self) -> Option<String> {
         match self {
-            Error::Usage { hint, .. } | Error::Environment { hint, .. } | Error::NeedsPerson { hint, .. } => {
-                hint.clone()
-            }
+            Error::Usage { hint, .. }
+            | Error::Environment { hint, .. }
+            | Error::NeedsPerson { hint, .. }
+            | Error::Unreachable { hint, .. } => hint.clone(),
             Error::ConnectorNotFound { available, dir, .. } => Some(if available.is_empty() {
                 format!("no connectors in {}; pass a path to a .yaml file or use --dir", dir.display())
             } else {

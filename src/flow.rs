@@ -48,6 +48,8 @@ pub struct Options {
     pub no_browser: bool,
     /// `--sso-token-file`.
     pub sso_token_file: Option<std::path::PathBuf>,
+    /// `--cacert`, `-k`.
+    pub tls: crate::http::Tls,
 }
 
 /// The state of one connector's run: the context templates read, cookies, Form values.
@@ -87,7 +89,7 @@ fn variables(connector: &Connector, overrides: &[(String, String)]) -> Map<Strin
 
 impl Session {
     pub fn new(connector: Arc<Connector>, options: Arc<Options>, prompter: Prompter) -> Result<Session, Error> {
-        let http = Http::new(connector.cookies.clone(), options.timeout, options.on_exchange.clone())
+        let http = Http::new(connector.cookies.clone(), options.timeout, options.on_exchange.clone(), &options.tls)
             .map_err(|e| Error::environment(e, None))?;
         let mut ctx = Context::new();
         ctx.set("vars", &Value::Object(variables(&connector, &options.vars)));
@@ -124,17 +126,23 @@ impl Session {
         self.ctx.outputs()
     }
 
-    /// What to cache now: outputs as they stand, Form values, the cookie jar.
+    /// What to cache now: of the outputs only what a later run reads (and any
+    /// `expires_at`), Form values only for `use_stored_credentials`, the cookie jar.
     pub fn cache_entry(&self) -> crate::cache::Entry {
+        let stored = matches!(
+            self.connector.refresh.as_ref().map(|r| &r.mode),
+            Some(RefreshMode::SameAsAuth { use_stored_credentials: true })
+        );
         crate::cache::Entry {
             version: crate::cache::FORMAT_VERSION,
             connector: self.connector.name.clone(),
             saved_at: time::OffsetDateTime::now_utc()
                 .format(&time::format_description::well_known::Rfc3339)
                 .unwrap_or_default(),
-            outputs: self.outputs(),
-            inputs: self.form_values.clone(),
+            outputs: keep(&self.outputs(), &self.connector.cached_paths),
+            inputs: if stored { self.form_values.clone() } else { Map::new() },
             cookies: self.http.cookies(),
+            fingerprint: Some(self.connector.fingerprint.clone()),
         }
     }
 
@@ -234,6 +242,21 @@ impl Session {
                 .map_err(|e| Error::failed(format!("update_variables `{}`: {e}", path.join("."))))?;
             masker().learn_json(path.last().map(String::as_str).unwrap_or(""), &value);
             let Some((step, rest)) = path.split_first() else { continue };
+            let outputs_now = Value::Object(self.ctx.outputs());
+            if lookup(&outputs_now, path).is_none() {
+                let target = path.join(".");
+                let mut known = Vec::new();
+                all_paths("", &outputs_now, &mut known);
+                let closest = known
+                    .iter()
+                    .map(|p| (strsim::jaro_winkler(p, &target), p))
+                    .max_by(|a, b| a.0.total_cmp(&b.0))
+                    .map(|(_, p)| format!("; the closest existing path is `{p}`"))
+                    .unwrap_or_default();
+                return Err(Error::failed(format!(
+                    "update_variables: `{target}` does not exist in the outputs{closest} (a misspelt key would otherwise be created silently)"
+                )));
+            }
             let mut outputs = self.ctx.get_json(step).unwrap_or_else(|| Value::Object(Map::new()));
             if rest.is_empty() {
                 outputs = value;
@@ -264,7 +287,13 @@ impl Session {
             duration_ms: 0,
             summary: String::new(),
             error: None,
+            unreachable: false,
+            expired: false,
+            hint: None,
         };
+        let mut hint = None;
+        let mut unreachable = false;
+        let mut expired = false;
         let outcome = async {
             let mut req = prepare(&test.request, ctx, self.base_url.as_deref()).map_err(|e| format!("request.{e}"))?;
             for p in &self.connector.request_parameters {
@@ -274,9 +303,17 @@ impl Session {
             }
             self.sign(&mut req, ctx).map_err(|e| format!("sign_in: {e}"))?;
             report.summary = req.summary();
-            let resp = self.http.send(req).await?;
+            let resp = self.http.send(req).await.map_err(|e| {
+                unreachable = e.unreachable;
+                hint = e.hint;
+                e.message
+            })?;
             report.status = Some(resp.status);
             report.summary = format!("{} → {}", report.summary, resp.status);
+            if let Some(why) = self.connector.refresh_on.matches(resp.status, &resp.body) {
+                expired = true;
+                return Err(format!("{}: the credentials expired ({why}): {}", report.summary, excerpt(&resp.body)));
+            }
             let status_ok = match &test.status {
                 Some(list) => list.contains(&resp.status),
                 None => (200..300).contains(&resp.status),
@@ -319,6 +356,9 @@ impl Session {
         }
         .await;
         drop(spinner);
+        report.unreachable = unreachable;
+        report.hint = hint;
+        report.expired = expired;
         report.duration_ms = started.elapsed().as_millis() as u64;
         match outcome {
             Ok(()) => report.ok = true,
@@ -352,7 +392,7 @@ impl Session {
                 }
             }
             let mut test = self.call_test_api().await;
-            if !refreshed && self.connector.refresh.is_some() && test.as_ref().is_some_and(|t| t.status == Some(401)) {
+            if !refreshed && self.connector.refresh.is_some() && test.as_ref().is_some_and(|t| t.expired) {
                 if let Some(t) = &test {
                     self.emit_test(t, true);
                 }
@@ -384,7 +424,13 @@ impl Session {
                 }
                 let failure = test.as_ref().and_then(|t| t.error.clone());
                 result.ok = failure.is_none();
-                result.exit_code = if result.ok { EXIT_OK } else { EXIT_FAILED };
+                let unreachable = test.as_ref().is_some_and(|t| t.unreachable);
+                result.exit_code = match (result.ok, unreachable) {
+                    (true, _) => EXIT_OK,
+                    (false, true) => crate::error::EXIT_UNREACHABLE,
+                    (false, false) => EXIT_FAILED,
+                };
+                result.hint = test.as_ref().and_then(|t| t.hint.clone());
                 result.error = failure.map(|e| {
                     format!(
                         "test API `{}`: {e}",
@@ -471,7 +517,8 @@ impl Session {
         if let Some(f) = &self.options.on_step {
             let mut error = t.error.clone();
             if retrying {
-                error = Some("401: refreshing and retrying once".into());
+                let what = t.status.map(|s| s.to_string()).unwrap_or_else(|| "expired".into());
+                error = Some(format!("{what}: the credentials expired: refreshing and retrying once"));
             }
             let report = StepReport {
                 id: t.name.clone(),
@@ -497,6 +544,59 @@ fn human_secs(secs: i64) -> String {
         s if s < 120 => format!("{s} s"),
         s if s < 7200 => format!("{} min", s / 60),
         s => format!("{} h", s / 3600),
+    }
+}
+
+/// The parts of `outputs` that `paths` reach (whole subtrees), plus each
+/// step's `expires_at`: a later run needs nothing else.
+fn keep(outputs: &Map<String, Value>, paths: &[Vec<String>]) -> Map<String, Value> {
+    fn graft(dst: &mut Map<String, Value>, src: &Map<String, Value>, path: &[String]) {
+        let Some((first, rest)) = path.split_first() else { return };
+        let Some(value) = src.get(first) else { return };
+        match (rest.is_empty(), value) {
+            (false, Value::Object(inner)) => {
+                let slot = dst.entry(first.clone()).or_insert_with(|| Value::Object(Map::new()));
+                if let Value::Object(slot) = slot {
+                    graft(slot, inner, rest);
+                }
+            }
+            // A leaf, a list, or a path that goes on into a value: keep all of it.
+            _ => {
+                dst.insert(first.clone(), value.clone());
+            }
+        }
+    }
+    let mut out = Map::new();
+    for path in paths {
+        graft(&mut out, outputs, path);
+    }
+    for (id, value) in outputs {
+        if value.get("expires_at").is_some() {
+            graft(&mut out, outputs, &[id.clone(), "expires_at".into()]);
+        }
+    }
+    out
+}
+
+/// The value at `path` (keys, or list indexes as numbers).
+fn lookup<'a>(v: &'a Value, path: &[String]) -> Option<&'a Value> {
+    path.iter().try_fold(v, |node, seg| match node {
+        Value::Object(m) => m.get(seg),
+        Value::Array(items) => seg.parse::<usize>().ok().and_then(|i| items.get(i)),
+        _ => None,
+    })
+}
+
+/// Every path in `v` (mappings only), for "did you mean".
+fn all_paths(prefix: &str, v: &Value, out: &mut Vec<String>) {
+    if let Value::Object(m) = v {
+        for (k, child) in m {
+            let p = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+            out.push(p.clone());
+            if out.len() < 10_000 {
+                all_paths(&p, child, out);
+            }
+        }
     }
 }
 

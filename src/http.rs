@@ -135,15 +135,66 @@ pub struct Http {
     timeout: Duration,
 }
 
+/// Which server certificates to trust.
+#[derive(Debug, Clone, Default)]
+pub struct Tls {
+    /// `--cacert`: PEM files whose certificates are trusted too.
+    pub cacert: Vec<std::path::PathBuf>,
+    /// `-k/--insecure`: no verification at all.
+    pub insecure: bool,
+}
+
+/// Why a request got no usable answer: `unreachable` when no HTTP response
+/// came back at all (refused, reset, DNS, TLS, timeout: exit 5).
+#[derive(Debug, Clone)]
+pub struct SendError {
+    pub message: String,
+    pub hint: Option<String>,
+    pub unreachable: bool,
+}
+
+impl SendError {
+    pub fn failed(message: impl Into<String>) -> Self {
+        SendError { message: message.into(), hint: None, unreachable: false }
+    }
+    fn unreachable(message: impl Into<String>, hint: impl Into<String>) -> Self {
+        SendError { message: message.into(), hint: Some(hint.into()), unreachable: true }
+    }
+}
+
+impl std::fmt::Display for SendError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
 impl Http {
-    pub fn new(policy: CookiePolicy, timeout: Duration, on_exchange: Option<ExchangeHook>) -> Result<Http, String> {
-        let client = reqwest::Client::builder()
+    pub fn new(
+        policy: CookiePolicy,
+        timeout: Duration,
+        on_exchange: Option<ExchangeHook>,
+        tls: &Tls,
+    ) -> Result<Http, String> {
+        // Trust: the OS store (SSL_CERT_FILE when set) and the bundled Mozilla
+        // roots (both reqwest features), plus every --cacert certificate.
+        let mut builder = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .timeout(timeout)
             .connect_timeout(timeout)
             .user_agent(concat!("conntest/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| format!("cannot start the HTTP client: {e}"))?;
+            .danger_accept_invalid_certs(tls.insecure);
+        for file in &tls.cacert {
+            let pem = std::fs::read(file).map_err(|e| format!("--cacert {}: {e}", file.display()))?;
+            let certs = reqwest::Certificate::from_pem_bundle(&pem)
+                .map_err(|e| format!("--cacert {}: not PEM certificates ({e})", file.display()))?;
+            if certs.is_empty() {
+                return Err(format!("--cacert {}: no certificate in the file", file.display()));
+            }
+            for cert in certs {
+                builder = builder.add_root_certificate(cert);
+            }
+        }
+        let client = builder.build().map_err(|e| format!("cannot start the HTTP client: {e}"))?;
         Ok(Http {
             client,
             jar: Mutex::new(CookieStore::new()),
@@ -156,7 +207,7 @@ impl Http {
     }
 
     /// Sends `req`, following redirects, keeping cookies; an error says what failed and where.
-    pub async fn send(&self, req: Request) -> Result<Response, String> {
+    pub async fn send(&self, req: Request) -> Result<Response, SendError> {
         if let Some(auth) = req.ntlm.clone() {
             let sent = self.decorate(req);
             learn_request_secrets(&sent);
@@ -173,10 +224,9 @@ impl Http {
                 && matches!(status, 301 | 302 | 303 | 307 | 308)
                 && let Some(location) = location
             {
-                let next = sent
-                    .url
-                    .join(&location)
-                    .map_err(|e| format!("{}: bad redirect location `{location}`: {e}", sent.summary()))?;
+                let next = sent.url.join(&location).map_err(|e| {
+                    SendError::failed(format!("{}: bad redirect location `{location}`: {e}", sent.summary()))
+                })?;
                 if next.origin() != sent.url.origin() {
                     // Credentials meant for one origin are not handed to another.
                     req.headers
@@ -192,10 +242,10 @@ impl Http {
             }
             return Ok(Response { status, headers, body: parse_body(&text), cookies: cookies_set });
         }
-        Err(format!(
+        Err(SendError::failed(format!(
             "{} {}: too many redirects (more than {MAX_REDIRECTS}); last location {}",
             req.method, req.url, req.url
-        ))
+        )))
     }
 
     /// Adds the cookie header and the double-submit value to one hop.
@@ -226,9 +276,10 @@ impl Http {
         &self,
         req: &Request,
         cookies_set: &mut Map<String, Value>,
-    ) -> Result<(u16, Vec<(String, String)>, String), String> {
+    ) -> Result<(u16, Vec<(String, String)>, String), SendError> {
         learn_request_secrets(req);
-        let method = reqwest::Method::from_bytes(req.method.as_bytes()).map_err(|e| format!("bad method: {e}"))?;
+        let method = reqwest::Method::from_bytes(req.method.as_bytes())
+            .map_err(|e| SendError::failed(format!("bad method: {e}")))?;
         let mut builder = self.client.request(method, req.url.clone());
         let (headers, body_text) = wire_body(req);
         for (n, v) in &headers {
@@ -268,10 +319,10 @@ impl Http {
                 Ok((status, resp_headers, text))
             }
             Err(e) => {
-                let message = self.describe(req, &e);
-                record.error = Some(message.clone());
+                let error = self.describe(req, &e);
+                record.error = Some(error.message.clone());
                 self.record(record);
-                Err(message)
+                Err(error)
             }
         }
     }
@@ -297,21 +348,104 @@ impl Http {
         Ok((status, headers, String::from_utf8_lossy(&body).into_owned()))
     }
 
-    fn describe(&self, req: &Request, e: &ReadError) -> String {
+    /// What went wrong, in words a person can act on.
+    fn describe(&self, req: &Request, e: &ReadError) -> SendError {
         let what = req.summary();
-        match e {
-            ReadError::TooLarge => format!("{what}: response body larger than {} MiB", MAX_BODY_BYTES / 1024 / 1024),
-            ReadError::Http(e) if e.is_timeout() => {
-                format!("{what}: no answer within {}s (raise --timeout)", self.timeout.as_secs_f64())
+        let host = req.url.host_str().unwrap_or_default().to_string();
+        let port = req.url.port_or_known_default().unwrap_or_default();
+        let e = match e {
+            ReadError::TooLarge => {
+                return SendError::failed(format!("{what}: response body larger than {} MiB", MAX_BODY_BYTES >> 20));
             }
-            ReadError::Http(e) => {
-                let mut cause: &dyn std::error::Error = e;
-                while let Some(next) = cause.source() {
-                    cause = next;
-                }
-                if e.is_connect() { format!("{what}: cannot connect ({cause})") } else { format!("{what}: {cause}") }
-            }
+            ReadError::Http(e) => e,
+        };
+        if e.is_timeout() {
+            return SendError::unreachable(
+                format!("{what}: no answer within {} s", self.timeout.as_secs_f64()),
+                "is the server up? raise --timeout if it is only slow",
+            );
         }
+        let mut causes = Vec::new();
+        let mut cause: Option<&dyn std::error::Error> = Some(e);
+        while let Some(c) = cause {
+            causes.push(c.to_string());
+            cause = c.source();
+        }
+        let inner = causes.last().cloned().unwrap_or_default();
+        let all = causes.join(": ").to_ascii_lowercase().replace([' ', '_'], "");
+        let has = |needle: &str| all.contains(needle);
+        let tls_hint = "trust its CA with --cacert FILE (PEM) or SSL_CERT_FILE; -k skips verification (unsafe)";
+        if let Some(proxy) = proxy_for(&req.url)
+            && e.is_connect()
+            && !has("certificate")
+        {
+            return SendError::unreachable(
+                format!("{what}: cannot get through the proxy at {proxy} ({inner})"),
+                "check HTTPS_PROXY / HTTP_PROXY, or list the host in NO_PROXY",
+            );
+        }
+        let (message, hint): (String, String) = if has("unknownissuer") {
+            (
+                format!(
+                    "{what}: the TLS certificate of {host} is signed by an unknown issuer (a CA this machine does not trust)"
+                ),
+                tls_hint.into(),
+            )
+        } else if has("expired") {
+            (
+                format!("{what}: the TLS certificate of {host} has expired"),
+                "renew the server's certificate; -k skips verification (unsafe)".into(),
+            )
+        } else if has("notvalidforname") || has("notvalidforthename") || has("certificatenotvalidforname") {
+            (
+                format!("{what}: the TLS certificate is not valid for the name {host}"),
+                "use the host name the certificate was issued for; -k skips verification (unsafe)".into(),
+            )
+        } else if has("causedasendentity") {
+            (
+                format!("{what}: {host} presents a CA certificate as its own server certificate"),
+                "the server must present a leaf certificate signed by that CA".into(),
+            )
+        } else if has("certificate") {
+            (format!("{what}: the TLS certificate of {host} was rejected ({inner})"), tls_hint.into())
+        } else if req.url.scheme() == "https"
+            && (has("invalidcontenttype")
+                || has("corruptmessage")
+                || has("recordoverflow")
+                || has("wrongversion")
+                || has("tlshandshakeeof"))
+        {
+            (format!("{what}: {host}:{port} does not speak TLS"), format!("did you mean http://{host}:{port}?"))
+        } else if has("connectionrefused") {
+            (
+                format!("{what}: nothing listens on {host}:{port} (connection refused)"),
+                "is the server running? check the URL, its port and `base_url`".into(),
+            )
+        } else if has("dnserror") || has("failedtolookupaddress") || has("nameorservicenotknown") {
+            (
+                format!("{what}: cannot resolve the host name {host}"),
+                "check the spelling of the host in the URL or `base_url`".into(),
+            )
+        } else if has("connectionreset") || has("brokenpipe") {
+            (format!("{what}: {host}:{port} reset the connection"), "is it the right port for this service?".into())
+        } else if has("invalidhttpversion")
+            || has("http/0.9")
+            || has("invalidstatuscode")
+            || has("parse") && !e.is_body()
+        {
+            (
+                format!("{what}: {host}:{port} answered something that is not HTTP"),
+                "is it the right port for this service?".into(),
+            )
+        } else if e.is_connect() || has("connectionclosed") || has("incompletemessage") {
+            (
+                format!("{what}: no HTTP answer from {host}:{port} ({inner})"),
+                "is the server running and reachable?".into(),
+            )
+        } else {
+            return SendError::failed(format!("{what}: {inner}"));
+        };
+        SendError::unreachable(message, hint)
     }
 
     /// Logs one exchange for `-v` and HAR (also NTLM's, sent outside reqwest).
@@ -397,6 +531,26 @@ impl Http {
                 *v = Some(c.value.expose().to_string());
             }
         }
+    }
+}
+
+/// The proxy a request to `url` goes through, from the environment (as reqwest reads it).
+fn proxy_for(url: &Url) -> Option<String> {
+    let host = url.host_str().unwrap_or_default();
+    let var = |k: &str| {
+        std::env::var(k).ok().or_else(|| std::env::var(k.to_ascii_lowercase()).ok()).filter(|v| !v.is_empty())
+    };
+    if let Some(no) = var("NO_PROXY")
+        && no
+            .split(',')
+            .map(str::trim)
+            .any(|n| n == "*" || (!n.is_empty() && host.ends_with(n.trim_start_matches('.'))))
+    {
+        return None;
+    }
+    match url.scheme() {
+        "https" => var("HTTPS_PROXY").or_else(|| var("ALL_PROXY")),
+        _ => var("HTTP_PROXY").or_else(|| var("ALL_PROXY")),
     }
 }
 

@@ -12,7 +12,7 @@ use http_body_util::{BodyExt as _, Full};
 use hyper::body::Bytes;
 use serde_json::{Map, Value};
 
-use crate::http::{Exchange, Http, MAX_BODY_BYTES, Request, Response};
+use crate::http::{Exchange, Http, MAX_BODY_BYTES, Request, Response, SendError};
 use crate::secret::masker;
 
 /// Who signs in, and from which workstation name.
@@ -35,11 +35,16 @@ pub async fn send(
     body: Option<String>,
     auth: &NtlmAuth,
     timeout: Duration,
-) -> Result<Response, String> {
+) -> Result<Response, SendError> {
     let what = req.summary();
-    tokio::time::timeout(timeout, handshake(http, req, headers, body, auth)).await.map_err(|_| {
-        format!("{what}: no answer within {}s during the NTLM handshake (raise --timeout)", timeout.as_secs_f64())
-    })?
+    match tokio::time::timeout(timeout, handshake(http, req, headers, body, auth)).await {
+        Ok(result) => result,
+        Err(_) => Err(SendError {
+            message: format!("{what}: no answer within {} s during the NTLM handshake", timeout.as_secs_f64()),
+            hint: Some("is the server up? raise --timeout if it is only slow".into()),
+            unreachable: true,
+        }),
+    }
 }
 
 async fn handshake(
@@ -48,19 +53,21 @@ async fn handshake(
     headers: Vec<(String, String)>,
     body: Option<String>,
     auth: &NtlmAuth,
-) -> Result<Response, String> {
+) -> Result<Response, SendError> {
     let what = req.summary();
     if req.url.scheme() != "http" {
-        return Err(format!("{what}: NTLM is supported over http:// only in this version"));
+        return Err(SendError::failed(format!("{what}: NTLM is supported over http:// only in this version")));
     }
     let host = req.url.host_str().unwrap_or_default().to_string();
     let port = req.url.port_or_known_default().unwrap_or(80);
-    let stream = tokio::net::TcpStream::connect((host.as_str(), port))
-        .await
-        .map_err(|e| format!("{what}: cannot connect ({e})"))?;
+    let stream = tokio::net::TcpStream::connect((host.as_str(), port)).await.map_err(|e| SendError {
+        message: format!("{what}: cannot connect to {host}:{port} ({e})"),
+        hint: Some("is the server running? check the URL and its port".into()),
+        unreachable: true,
+    })?;
     let (mut conn, driver) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
         .await
-        .map_err(|e| format!("{what}: {e}"))?;
+        .map_err(|e| SendError::failed(format!("{what}: {e}")))?;
     tokio::spawn(driver);
 
     let negotiate = ntlmclient::Message::Negotiate(ntlmclient::NegotiateMessage {
@@ -72,9 +79,10 @@ async fn handshake(
         supplied_workstation: auth.workstation.clone(),
         os_version: Default::default(),
     });
-    let negotiate =
-        negotiate.to_bytes().map_err(|e| format!("{what}: cannot encode the NTLM negotiate message: {e:?}"))?;
-    let first = round(http, &mut conn, req, &headers, &body, Some(b64(&negotiate))).await?;
+    let negotiate = negotiate
+        .to_bytes()
+        .map_err(|e| SendError::failed(format!("{what}: cannot encode the NTLM negotiate message: {e:?}")))?;
+    let first = round(http, &mut conn, req, &headers, &body, Some(b64(&negotiate))).await.map_err(SendError::failed)?;
     if first.status != 401 {
         // Already authenticated (or not protected): that answer stands.
         return Ok(first);
@@ -84,13 +92,15 @@ async fn handshake(
         .iter()
         .filter(|(n, _)| n == "www-authenticate")
         .find_map(|(_, v)| v.strip_prefix("NTLM ").map(str::trim).map(str::to_string))
-        .ok_or_else(|| format!("{what} → 401 without an NTLM challenge (the server does not offer NTLM here)"))?;
+        .ok_or_else(|| {
+            SendError::failed(format!("{what} → 401 without an NTLM challenge (the server does not offer NTLM here)"))
+        })?;
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(&challenge)
-        .map_err(|_| format!("{what}: the NTLM challenge is not base64"))?;
+        .map_err(|_| SendError::failed(format!("{what}: the NTLM challenge is not base64")))?;
     let challenge = match ntlmclient::Message::try_from(bytes.as_slice()) {
         Ok(ntlmclient::Message::Challenge(c)) => c,
-        _ => return Err(format!("{what}: the server's NTLM challenge cannot be read")),
+        _ => return Err(SendError::failed(format!("{what}: the server's NTLM challenge cannot be read"))),
     };
     let target_info: Vec<u8> = challenge.target_information.iter().flat_map(|e| e.to_bytes()).collect();
     let creds = ntlmclient::Credentials {
@@ -105,8 +115,9 @@ async fn handshake(
         &auth.workstation,
         ntlmclient::Flags::NEGOTIATE_UNICODE | ntlmclient::Flags::NEGOTIATE_NTLM,
     );
-    let message = message.to_bytes().map_err(|e| format!("{what}: cannot encode the NTLM response: {e:?}"))?;
-    round(http, &mut conn, req, &headers, &body, Some(b64(&message))).await
+    let message =
+        message.to_bytes().map_err(|e| SendError::failed(format!("{what}: cannot encode the NTLM response: {e:?}")))?;
+    round(http, &mut conn, req, &headers, &body, Some(b64(&message))).await.map_err(SendError::failed)
 }
 
 fn b64(bytes: &[u8]) -> String {

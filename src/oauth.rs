@@ -77,7 +77,7 @@ impl Client<'_> {
         req.body = Body::Form(params);
         req.follow_redirects = false;
         let summary = format!("POST {}", self.token_url);
-        let resp = http.send(req).await.map_err(Error::failed)?;
+        let resp = http.send(req).await.map_err(Error::from)?;
         let summary = format!("{summary} → {}", resp.status);
         let mut outputs =
             read_token_response(resp.status, &resp.body).map_err(|e| Error::failed(format!("{summary}: {e}")))?;

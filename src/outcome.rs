@@ -34,6 +34,15 @@ pub struct TestApiReport {
     pub summary: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// No HTTP answer came back (exit 5).
+    #[serde(skip)]
+    pub unreachable: bool,
+    /// What to do about the failure.
+    #[serde(skip)]
+    pub hint: Option<String>,
+    /// The answer says the credentials expired (`refresh_on`).
+    #[serde(skip)]
+    pub expired: bool,
 }
 
 /// The result of one connector and flow, as every report shows it.

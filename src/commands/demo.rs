@@ -47,6 +47,7 @@ pub async fn run(g: &Global) -> Result<(), Error> {
         spinner: false,
         no_browser: true,
         sso_token_file: None,
+        tls: Default::default(),
     });
     let interactive = can_prompt(g.non_interactive);
     say(g, &format!("{}: demo API listening on {}", style("conntest demo").bold(), server.url));

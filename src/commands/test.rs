@@ -109,6 +109,7 @@ pub async fn run(g: &Global, flow: Flow, args: &TestArgs, auth_first: bool) -> R
         spinner: std::io::stderr().is_terminal(),
         no_browser: args.no_browser,
         sso_token_file: args.sso_token_file.clone(),
+        tls: crate::http::Tls { cacert: g.cacert.clone(), insecure: g.insecure },
     });
 
     let jobs = args
@@ -119,6 +120,11 @@ pub async fn run(g: &Global, flow: Flow, args: &TestArgs, auth_first: bool) -> R
     let mut tasks = tokio::task::JoinSet::new();
     let loaded: Vec<_> = files.iter().map(|f| load::load(f).map(Arc::new)).collect();
     check_inputs(&loaded, &provided, &options.vars)?;
+    if g.insecure {
+        report::warn(
+            "-k/--insecure: TLS certificates are not verified; anyone on the network path can read and change this run's traffic",
+        );
+    }
     for (index, (file, connector)) in files.iter().zip(loaded).enumerate() {
         let connector = match connector {
             Ok(c) => c,
@@ -264,6 +270,7 @@ async fn run_one(
         );
     }
     let mut run_flow = flow;
+    let mut stale = false;
     // What the cache held, to skip rewriting an entry that did not change.
     let mut loaded = None;
     if flow != Flow::Auth {
@@ -292,6 +299,13 @@ async fn run_one(
         };
         match cached {
             Some(entry) => {
+                if entry.fingerprint.as_deref().is_some_and(|f| f != connector.fingerprint) {
+                    stale = true;
+                    report::warn(&format!(
+                        "the cache of `{name}` (saved {}) predates an edit of {file}: if this run fails, sign in again with `conntest test auth {name}`",
+                        entry.saved_at
+                    ));
+                }
                 loaded = Some((entry.outputs.clone(), entry.cookies.clone()));
                 session.restore(entry.outputs, entry.inputs, &entry.cookies);
             }
@@ -317,6 +331,15 @@ async fn run_one(
         result.steps = steps;
     }
     result.flow = flow.name();
+    if !result.ok && loaded.is_some() {
+        // A run from the cache that fails: the usual way out is a fresh sign-in.
+        let again = format!("sign in again: `conntest test auth {name}`");
+        result.hint = Some(match result.hint.take() {
+            Some(h) if stale => format!("{h}; the cache predates an edit of the file: {again}"),
+            Some(h) => format!("{h}; or {again}"),
+            None => again,
+        });
+    }
     if result.ok && !no_cache {
         let entry = session.cache_entry();
         let unchanged = loaded.is_some_and(|(outputs, cookies)| outputs == entry.outputs && cookies == entry.cookies);

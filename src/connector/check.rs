@@ -39,6 +39,9 @@ pub struct Checker<'a> {
     opaque: Vec<Path>,
     /// The connector file, for steps that name their own lines at run time.
     pub file: String,
+    /// When set, every reference a template makes is also recorded here
+    /// (what runs from the cache reads: what the cache must keep).
+    collect: Option<Vec<Vec<String>>>,
 }
 
 impl<'a> Checker<'a> {
@@ -49,6 +52,9 @@ impl<'a> Checker<'a> {
             Ok(refs) => {
                 for r in refs {
                     self.reference(path, &r);
+                    if let Some(c) = &mut self.collect {
+                        c.push(r);
+                    }
                 }
             }
         }
@@ -202,6 +208,7 @@ pub fn build(
         has_base_url: raw.base_url.is_some(),
         opaque: opaque.to_vec(),
         file: file.display().to_string(),
+        collect: None,
     };
     let stem = file.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
     let name = raw.name.clone().unwrap_or_else(|| stem.clone());
@@ -241,6 +248,8 @@ pub fn build(
     let auth_flow = steps(&mut ck, &raw.auth_flow, &root.key("auth_flow"), &mut seen_ids, false);
     let auth_visible = ck.visible.clone();
 
+    // From here on, templates run from the cache too: record what they read.
+    ck.collect = Some(Vec::new());
     let refresh = raw.refresh_flow.as_ref().map(|r| {
         let rpath = root.key("refresh_flow");
         ck.later = refresh_raw.iter().map(|s| s.id().to_string()).collect();
@@ -295,6 +304,9 @@ pub fn build(
                     }
                 }
             }
+            if let Some(c) = &mut ck.collect {
+                c.push(segs.clone());
+            }
             update_variables.push((segs, ck.json(&path, value)));
         }
         Refresh { mode, update_variables }
@@ -333,6 +345,28 @@ pub fn build(
             )),
         }
     });
+    let refresh_on = match &raw.refresh_on {
+        None => RefreshOn::default(),
+        Some(r) => {
+            let path = root.key("refresh_on");
+            if let Some(s) = &r.status {
+                ck.statuses(&path.key("status"), s);
+            }
+            let body = r.body_matches.as_ref().and_then(|re| match regex::Regex::new(re) {
+                Ok(re) => Some(re),
+                Err(e) => {
+                    let detail = e.to_string().lines().last().unwrap_or_default().trim().to_string();
+                    ck.invalid(
+                        &path.key("body_matches"),
+                        format!("`body_matches` is not a valid regular expression: {detail}"),
+                        "Rust regex syntax, e.g. \"(?i)token (expired|invalid)\"",
+                    );
+                    None
+                }
+            });
+            RefreshOn { status: r.status.clone().unwrap_or_else(|| vec![401]), body }
+        }
+    };
     let test_api = raw.test_api.as_ref().map(|t| {
         let path = root.key("test_api");
         let request = ck.request(&path.key("request"), &t.request);
@@ -390,6 +424,9 @@ pub fn build(
         request_parameters,
         test_api,
         sign_in,
+        refresh_on,
+        cached_paths: ck.collect.take().unwrap_or_default(),
+        fingerprint: String::new(),
     };
     (Some(connector), Vec::new())
 }

@@ -21,6 +21,41 @@ pub struct Connector {
     pub request_parameters: Vec<Parameter>,
     pub test_api: Option<TestApi>,
     pub sign_in: Option<SignIn>,
+    pub refresh_on: RefreshOn,
+    /// Output paths that templates running from the cache read (request
+    /// parameters, `sign_in`, test API, refresh flow, `update_variables`):
+    /// the cache keeps these and nothing else of the outputs.
+    pub cached_paths: Vec<Vec<String>>,
+    /// SHA-256 of the file, recorded in cache entries to tell an edit.
+    pub fingerprint: String,
+}
+
+/// Which answers mean "the credentials expired".
+#[derive(Debug)]
+pub struct RefreshOn {
+    pub status: Vec<u16>,
+    pub body: Option<regex::Regex>,
+}
+
+impl Default for RefreshOn {
+    fn default() -> Self {
+        RefreshOn { status: vec![401], body: None }
+    }
+}
+
+impl RefreshOn {
+    /// Whether an answer says the credentials expired; with the reason.
+    pub fn matches(&self, status: u16, body: &serde_json::Value) -> Option<String> {
+        if self.status.contains(&status) {
+            return Some(format!("status {status}"));
+        }
+        let re = self.body.as_ref()?;
+        let text = match body {
+            serde_json::Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        re.is_match(&text).then(|| format!("the body matches `{}`", re.as_str()))
+    }
 }
 
 /// How resource calls are signed.

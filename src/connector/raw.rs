@@ -35,6 +35,17 @@ pub struct RawConnector {
     pub test_api: Option<RawTestApi>,
     /// How every resource call (the test API, `test api`) is signed.
     pub sign_in: Option<RawSignIn>,
+    /// Which test API answers mean "the credentials expired" (default: status 401).
+    pub refresh_on: Option<RawRefreshOn>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawRefreshOn {
+    /// Statuses that mean the credentials expired (default `[401]`).
+    pub status: Option<Vec<u16>>,
+    /// A regular expression: an answer whose body matches also means expired.
+    pub body_matches: Option<String>,
 }
 
 /// A signature every resource call carries.

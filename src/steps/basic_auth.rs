@@ -57,7 +57,7 @@ impl BasicAuth {
             let mut req = Request::new("GET", url);
             req.headers.push(("Authorization".into(), header.expose().to_string()));
             summary = req.summary();
-            let resp = cx.http.send(req).await.map_err(Error::failed)?;
+            let resp = cx.http.send(req).await.map_err(Error::from)?;
             summary = format!("{summary} → {}", resp.status);
             if !(200..300).contains(&resp.status) {
                 return Err(Error::failed(format!("{summary}: credentials rejected ({})", excerpt(&resp.body))));

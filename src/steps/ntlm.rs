@@ -102,7 +102,7 @@ impl Ntlm {
         let mut req = Request::new("GET", url);
         req.ntlm = Some(auth);
         let summary = format!("NTLM as {user}: {}", req.summary());
-        let resp = cx.http.send(req).await.map_err(Error::failed)?;
+        let resp = cx.http.send(req).await.map_err(Error::from)?;
         let summary = format!("{summary} → {}", resp.status);
         if resp.status >= 400 {
             let why = if resp.status == 401 { "credentials rejected" } else { "the server refused" };

@@ -181,7 +181,7 @@ async fn post_signed(
     req.follow_redirects = false;
     sign_request(creds, &mut req, extra);
     let summary = req.summary();
-    let resp = cx.http.send(req).await.map_err(Error::failed)?;
+    let resp = cx.http.send(req).await.map_err(Error::from)?;
     if !(200..300).contains(&resp.status) {
         return Err(Error::failed(format!("{summary} → {}: {}", resp.status, excerpt(&resp.body))));
     }

@@ -35,7 +35,7 @@ fn gen_connector(name: &str, url: &str) -> Conntest {
     Conntest::new().connector(
         name,
         &format!(
-            "name: {name}\nbase_url: {url}\nvariables: {{gen: '0'}}\nauth_flow:\n  - {{id: login, type: api_request, request: {{method: POST, url: '/login?gen={{{{ vars.gen }}}}'}}}}\ntest_api: {{request: {{url: /me}}}}\n"
+            "name: {name}\nbase_url: {url}\nvariables: {{gen: '0'}}\nauth_flow:\n  - {{id: login, type: api_request, request: {{method: POST, url: '/login?gen={{{{ vars.gen }}}}'}}}}\nrequest_parameters:\n  - {{name: X-Body-Len, in: header, value: '{{{{ login.body | tojson | length }}}}'}}\ntest_api: {{request: {{url: /me}}}}\n"
         ),
     )
 }

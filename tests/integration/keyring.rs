@@ -28,7 +28,7 @@ fn server(payload_len: usize) -> Server {
 
 fn connector(name: &str, url: &str) -> String {
     format!(
-        "name: {name}\nbase_url: {url}\ncookies: {{forward_all: true}}\nauth_flow:\n  - {{id: f, type: form, fields: [{{key: user}}]}}\n  - {{id: login, type: api_request, request: {{method: POST, url: /login}}}}\nrequest_parameters:\n  - {{name: Authorization, in: header, value: 'Bearer {{{{ login.body.access_token }}}}'}}\ntest_api: {{request: {{url: /me}}}}\n"
+        "name: {name}\nbase_url: {url}\ncookies: {{forward_all: true}}\nauth_flow:\n  - {{id: f, type: form, fields: [{{key: user}}]}}\n  - {{id: login, type: api_request, request: {{method: POST, url: /login}}}}\nrequest_parameters:\n  - {{name: Authorization, in: header, value: 'Bearer {{{{ login.body.access_token }}}}'}}\n  - {{name: X-Body-Len, in: header, value: '{{{{ login.body | tojson | length }}}}'}}\ntest_api: {{request: {{url: /me}}}}\n"
     )
 }
 
@@ -50,7 +50,8 @@ fn auth_stores_an_entry_that_show_reads_and_clear_removes() {
     assert_eq!(stored["connector"], name.as_str());
     assert!(stored["saved_at"].is_string());
     assert_eq!(stored["outputs"]["login"]["body"]["access_token"], "kr-token-abc");
-    assert_eq!(stored["inputs"]["f"]["user"], "ann");
+    // Form values are kept only for `use_stored_credentials` (this connector has none).
+    assert_eq!(stored["inputs"], serde_json::json!({}));
     assert_eq!(stored["cookies"][0]["name"], "sid");
 
     let show = conntest(&name, &server.url).args(["--format", "json", "cache", "show", &name]).run();
@@ -59,7 +60,7 @@ fn auth_stores_an_entry_that_show_reads_and_clear_removes() {
     assert_eq!(doc["connector"], name.as_str());
     assert!(doc["saved_at"].as_str().is_some_and(|s| s.contains('T')));
     assert_eq!(doc["outputs"]["login"]["body"]["access_token"], "****");
-    assert_eq!(doc["inputs"]["f"]["user"], "ann");
+    assert_eq!(doc["inputs"], serde_json::json!({}));
     assert_eq!(doc["cookies"][0]["name"], "sid", "{show:?}");
     assert_eq!(doc["cookies"][0]["value"], "****");
     assert_eq!(doc["cookies"][0]["domain"], "127.0.0.1");

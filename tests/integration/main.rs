@@ -12,6 +12,7 @@
 //! - `oauth`: browser and token steps against a real authorization server (oidc-provider)
 //! - `js`: the sandboxed JavaScript step: transforms, limits, errors at file lines
 //! - `signing`: OAuth 1.0a (oauthlib) and NTLM (pyspnego) steps and `sign_in`
+//! - `trust`: TLS with a private CA, exit 5, refresh_on, update_variables paths, the minimal cache
 //! - `keyring`: the cache against a real Secret Service (gnome-keyring)
 //! - `cache_safety`: issue 9 — kill -9 loops, concurrent split saves, `cache clear` by search, the private lock dir
 //! - `commands`: demo, schema, completions, list, --help
@@ -32,4 +33,5 @@ mod pty;
 mod refresh;
 mod server;
 mod signing;
+mod trust;
 mod validate;
