@@ -251,3 +251,20 @@ fn the_cache_keeps_only_what_later_runs_read() {
         let _ = Conntest::new().args(["cache", "clear", &name]).run();
     }
 }
+
+#[test]
+fn a_proxy_that_cannot_be_reached_is_named() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let name = unique("proxy");
+    let proxy = format!("http://127.0.0.1:{port}");
+    let out = run(
+        Conntest::new()
+            .connector(&name, &me("https://api.example.test"))
+            .env("HTTPS_PROXY", &proxy)
+            .env("NO_PROXY", ""),
+        &name,
+        &[],
+    );
+    assert_eq!(out.code, 5, "{out:?}");
+    assert!(out.all().contains(&format!("the proxy at {proxy}")), "{out:?}");
+}
