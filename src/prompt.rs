@@ -25,8 +25,23 @@ static TERMINAL: Mutex<()> = Mutex::new(());
 
 /// Whether a person can be asked: not forced off, stdin and stderr are terminals, not CI.
 pub fn can_prompt(non_interactive: bool) -> bool {
+    why_not_interactive(non_interactive).is_none()
+}
+
+/// Why no person can be asked, in words; `None` when one can.
+pub fn why_not_interactive(non_interactive: bool) -> Option<&'static str> {
     let ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false");
-    !non_interactive && !ci && std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
+    if non_interactive {
+        Some("--non-interactive was given")
+    } else if ci {
+        Some("`CI` is set")
+    } else if !std::io::stdin().is_terminal() {
+        Some("stdin is not a terminal")
+    } else if !std::io::stderr().is_terminal() {
+        Some("stderr is not a terminal")
+    } else {
+        None
+    }
 }
 
 impl Prompter {

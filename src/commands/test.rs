@@ -120,6 +120,9 @@ pub async fn run(g: &Global, flow: Flow, args: &TestArgs, auth_first: bool) -> R
     let mut tasks = tokio::task::JoinSet::new();
     let loaded: Vec<_> = files.iter().map(|f| load::load(f).map(Arc::new)).collect();
     check_inputs(&loaded, &provided, &options.vars)?;
+    if let Some(why) = crate::prompt::why_not_interactive(g.non_interactive) {
+        check_missing(&loaded, &provided, flow, auth_first, why)?;
+    }
     if g.insecure {
         report::warn(
             "-k/--insecure: TLS certificates are not verified; anyone on the network path can read and change this run's traffic",
@@ -242,6 +245,72 @@ fn check_inputs(
         return Err(Error::usage(format!("--var `{name}` names no variable of these connectors"), Some(hint)));
     }
     Ok(())
+}
+
+/// Every required Form value no flag gives, across all selected connectors,
+/// in one message with a ready-to-paste line of flags — before any request.
+fn check_missing(
+    loaded: &[Result<Arc<Connector>, crate::connector::diagnostic::Invalid>],
+    provided: &std::collections::HashMap<(String, String), crate::secret::Secret>,
+    flow: Flow,
+    auth_first: bool,
+    why: &str,
+) -> Result<(), Error> {
+    use crate::connector::model::RefreshMode;
+    let mut missing: Vec<(String, Vec<String>)> = Vec::new();
+    let mut flags: Vec<String> = Vec::new();
+    for c in loaded.iter().filter_map(|c| c.as_deref().ok()) {
+        // The flows of this run that show Forms: auth, or a refresh that reruns it without stored values.
+        let reruns_auth = matches!(
+            c.refresh.as_ref().map(|r| &r.mode),
+            Some(RefreshMode::SameAsAuth { use_stored_credentials: false })
+        );
+        let asks = match flow {
+            Flow::Auth => true,
+            Flow::Refresh => reruns_auth || auth_first,
+            Flow::Api => false,
+        };
+        if !asks {
+            continue;
+        }
+        let mut fields = Vec::new();
+        for def in &c.auth_flow {
+            let crate::steps::Step::Form(form) = &def.kind else { continue };
+            for f in &form.fields {
+                let given = provided.contains_key(&(def.id.clone(), f.key.clone()));
+                if f.required && f.default.is_none() && !given {
+                    let key = format!("{}.{}", def.id, f.key);
+                    let flag = if f.kind == crate::steps::form::FieldKind::Password {
+                        let env = format!("{}_{}", def.id, f.key).to_ascii_uppercase().replace('-', "_");
+                        format!("--input-env {key}={env}")
+                    } else {
+                        format!("--input {key}=…")
+                    };
+                    if !flags.contains(&flag) {
+                        flags.push(flag);
+                    }
+                    fields.push(key);
+                }
+            }
+        }
+        if !fields.is_empty() {
+            missing.push((c.name.clone(), fields));
+        }
+    }
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let list: Vec<String> = missing.iter().map(|(name, f)| format!("  {name}: {}", f.join(", "))).collect();
+    Err(Error::NeedsPerson {
+        message: format!(
+            "input needed, and this run cannot ask for it ({why}); nothing was sent. Missing:\n{}",
+            list.join("\n")
+        ),
+        hint: Some(format!(
+            "pass them (secrets from the environment, never on the command line): {}",
+            flags.join(" ")
+        )),
+    })
 }
 
 async fn run_one(

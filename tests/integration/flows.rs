@@ -135,9 +135,25 @@ fn missing_input_in_ci_exits_3_naming_step_field_and_flag() {
         .args(["--no-cache", "test", "auth", "token", "--input", "creds.email=ann@example.com"])
         .run();
     assert_eq!(out.code, 3, "{out:?}");
-    assert!(out.all().contains("step `creds`: `password` needs a value, and input cannot be asked for"), "{out:?}");
-    assert!(!out.all().contains("step `creds`: step `creds`"), "{out:?}");
-    assert!(out.all().contains("--input creds.password=VALUE"), "{out:?}");
+    assert!(out.all().contains("token: creds.password"), "{out:?}");
+    assert!(out.all().contains("(`CI` is set)"), "says why it is non-interactive: {out:?}");
+    // A password is suggested from the environment, never on the command line.
+    assert!(out.all().contains("--input-env creds.password=CREDS_PASSWORD"), "{out:?}");
+}
+
+#[test]
+fn every_missing_input_of_every_connector_in_one_message_before_any_request() {
+    let server = Server::start(|_| Resp::json(200, json!({"access_token": "t"})));
+    let out = Conntest::new()
+        .connector("one", &token_connector(&server.url).replace("name: token", "name: one"))
+        .connector("two", &token_connector(&server.url).replace("name: token", "name: two"))
+        .args(["--no-cache", "test", "auth", "one", "two"])
+        .run();
+    assert_eq!(out.code, 3, "{out:?}");
+    assert!(out.all().contains("one: creds.email, creds.password"), "{out:?}");
+    assert!(out.all().contains("two: creds.email, creds.password"), "{out:?}");
+    assert!(out.all().contains("--input creds.email=… --input-env creds.password=CREDS_PASSWORD"), "{out:?}");
+    assert_eq!(server.requests().len(), 0, "nothing was sent");
 }
 
 #[test]
