@@ -121,6 +121,10 @@ pub struct TestArgs {
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     pub jobs: Option<u16>,
 
+    /// Run only the K-th of N stable partitions of the selected connectors (CI matrices)
+    #[arg(long, value_name = "K/N", value_parser = parse_shard)]
+    pub shard: Option<(u32, u32)>,
+
     /// A Form value: STEP.FIELD=VALUE
     #[arg(long = "input", value_name = "STEP.FIELD=VALUE")]
     pub inputs: Vec<String>,
@@ -173,4 +177,15 @@ pub enum CacheCommand {
         #[arg(long, conflicts_with = "connectors")]
         all: bool,
     },
+}
+
+/// `K/N` with 1 ≤ K ≤ N.
+fn parse_shard(s: &str) -> Result<(u32, u32), String> {
+    let bad = || format!("`{s}` is not K/N with 1 ≤ K ≤ N (e.g. 2/4)");
+    let (k, n) = s.split_once('/').ok_or_else(bad)?;
+    let (k, n): (u32, u32) = (k.trim().parse().map_err(|_| bad())?, n.trim().parse().map_err(|_| bad())?);
+    if k == 0 || n == 0 || k > n {
+        return Err(bad());
+    }
+    Ok((k, n))
 }

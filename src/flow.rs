@@ -325,32 +325,37 @@ impl Session {
                 };
                 return Err(format!("{}: expected status {expected} ({})", report.summary, excerpt(&resp.body)));
             }
+            // Every failed expectation, with expected and actual; the body excerpt once.
+            let mut failures = Vec::new();
+            let mut show_body = false;
             for a in &test.assertions {
                 let found = a.path.query(&resp.body).all();
                 match &a.check {
                     Check::Exists(want) if found.is_empty() == *want => {
-                        return Err(if *want {
-                            format!("`{}` matched nothing in the response ({})", a.source, excerpt(&resp.body))
+                        if *want {
+                            show_body = true;
+                            failures.push(format!("`{}` matched nothing", a.source));
                         } else {
-                            format!("`{}` should not exist but matched {}", a.source, found.len())
-                        });
+                            failures.push(format!("`{}` should not exist but matched {}", a.source, found.len()));
+                        }
                     }
                     Check::Equals(expected) => {
                         let expected = render_json(expected, ctx).map_err(|e| format!("expect `{}`: {e}", a.source))?;
                         match found.first() {
                             Some(v) if **v == expected => {}
-                            Some(v) => return Err(format!("`{}` is {v}, expected {expected}", a.source)),
+                            Some(v) => failures.push(format!("`{}` is {v}, expected {expected}", a.source)),
                             None => {
-                                return Err(format!(
-                                    "`{}` matched nothing, expected {expected} ({})",
-                                    a.source,
-                                    excerpt(&resp.body)
-                                ));
+                                show_body = true;
+                                failures.push(format!("`{}` matched nothing, expected {expected}", a.source));
                             }
                         }
                     }
                     _ => {}
                 }
+            }
+            if !failures.is_empty() {
+                let body = if show_body { format!(" (body: {})", excerpt(&resp.body)) } else { String::new() };
+                return Err(format!("{}{body}", failures.join("; ")));
             }
             Ok(())
         }

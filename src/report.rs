@@ -213,6 +213,27 @@ fn mask_header(name: &str, value: &str) -> String {
     if n == "authorization" || n == "proxy-authorization" || challenge {
         return keep_scheme(value);
     }
+    if n == "cookie" {
+        // `Cookie: csrftoken=****; sessionid=****`: the names help, the values are secret.
+        return value
+            .split(';')
+            .map(|pair| match pair.split_once('=') {
+                Some((name, _)) => format!("{}={MASK}", name.trim()),
+                None => MASK.to_string(),
+            })
+            .collect::<Vec<_>>()
+            .join("; ");
+    }
+    if n == "set-cookie" {
+        // `sessionid=****; Path=/; HttpOnly`: attributes stay, the value goes.
+        let mut parts = value.split(';');
+        let first = match parts.next().and_then(|p| p.split_once('=')) {
+            Some((name, _)) => format!("{}={MASK}", name.trim()),
+            None => MASK.to_string(),
+        };
+        let attrs: Vec<String> = parts.map(|a| masker().mask(a.trim())).collect();
+        return std::iter::once(first).chain(attrs).collect::<Vec<_>>().join("; ");
+    }
     if is_secret_name(&n) { MASK.to_string() } else { masker().mask(value) }
 }
 

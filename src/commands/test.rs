@@ -69,10 +69,33 @@ pub async fn run(g: &Global, flow: Flow, args: &TestArgs, auth_first: bool) -> R
                 Some("e.g. --timeout 30".to_string()),
             )
         })?;
-    let files =
+    let mut files =
         if args.all { load::discover(&g.dir)? } else { crate::commands::validate::targets(g, &args.connectors)? };
     if files.is_empty() {
-        return Err(Error::usage(format!("no connectors in {}", g.dir.display()), Some("pass --dir DIR".to_string())));
+        return Err(Error::usage(
+            format!("no connector files (*.yaml, *.yml) in {}", g.dir.display()),
+            Some("pass --dir DIR or set CONNTEST_DIR".to_string()),
+        ));
+    }
+    // A connector named twice runs once.
+    let mut unique = Vec::new();
+    files.retain(|f| {
+        let key = f.canonicalize().unwrap_or_else(|_| f.clone());
+        let new = !unique.contains(&key);
+        unique.push(key);
+        new
+    });
+    if let Some((k, n)) = args.shard {
+        files.retain(|f| shard_of(f, n) == k);
+        if files.is_empty() {
+            match g.format {
+                Format::Json => report::print_json(&serde_json::json!({"results": []})),
+                Format::Text => {
+                    report::out(&format!("shard {k}/{n}: no connector falls in this shard; nothing to run"))
+                }
+            }
+            return Ok(());
+        }
     }
     if !g.no_cache {
         // Running unlocked could corrupt entries that other runs are saving: refuse up front.
@@ -119,6 +142,21 @@ pub async fn run(g: &Global, flow: Flow, args: &TestArgs, auth_first: bool) -> R
     let semaphore = Arc::new(tokio::sync::Semaphore::new(jobs.max(1)));
     let mut tasks = tokio::task::JoinSet::new();
     let loaded: Vec<_> = files.iter().map(|f| load::load(f).map(Arc::new)).collect();
+    let names: Vec<Option<String>> = loaded
+        .iter()
+        .map(|r| r.as_ref().map(|c| Some(c.name.clone())).unwrap_or_else(|inv| inv.connector.clone()))
+        .collect();
+    if let Some((i, other)) = load::same_names(&files, &names).first() {
+        return Err(Error::usage(
+            format!(
+                "connector name `{}` is given by both {} and {}",
+                names[*i].clone().unwrap_or_default(),
+                files[*i].display(),
+                other.display()
+            ),
+            Some("rename one: the name comes from `name:` or the file stem".to_string()),
+        ));
+    }
     check_inputs(&loaded, &provided, &options.vars)?;
     if let Some(why) = crate::prompt::why_not_interactive(g.non_interactive) {
         check_missing(&loaded, &provided, flow, auth_first, why)?;
@@ -247,6 +285,14 @@ fn check_inputs(
     Ok(())
 }
 
+/// The shard (1..=n) a connector file falls in: FNV-1a of its file name, so
+/// the split is the same on every machine and for any selection order.
+fn shard_of(file: &std::path::Path, n: u32) -> u32 {
+    let key = file.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    let hash = key.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3));
+    (hash % u64::from(n)) as u32 + 1
+}
+
 /// Every required Form value no flag gives, across all selected connectors,
 /// in one message with a ready-to-paste line of flags — before any request.
 fn check_missing(
@@ -277,7 +323,22 @@ fn check_missing(
         for def in &c.auth_flow {
             let crate::steps::Step::Form(form) = &def.kind else { continue };
             for f in &form.fields {
-                let given = provided.contains_key(&(def.id.clone(), f.key.clone()));
+                let value = provided.get(&(def.id.clone(), f.key.clone()));
+                if let Some(v) = value
+                    && f.parse(v.expose()).is_err()
+                {
+                    // Checked up front too: a bad value is a usage error before any request.
+                    let what = if v.expose().trim().is_empty() {
+                        "is empty".to_string()
+                    } else {
+                        format!("is not {}", f.expects())
+                    };
+                    return Err(Error::usage(
+                        format!("input {}.{}: the value given {what}", def.id, f.key),
+                        Some("fix the --input value".to_string()),
+                    ));
+                }
+                let given = value.is_some();
                 if f.required && f.default.is_none() && !given {
                     let key = format!("{}.{}", def.id, f.key);
                     let flag = if f.kind == crate::steps::form::FieldKind::Password {
@@ -306,10 +367,7 @@ fn check_missing(
             "input needed, and this run cannot ask for it ({why}); nothing was sent. Missing:\n{}",
             list.join("\n")
         ),
-        hint: Some(format!(
-            "pass them (secrets from the environment, never on the command line): {}",
-            flags.join(" ")
-        )),
+        hint: Some(format!("pass them (secrets from the environment, never on the command line): {}", flags.join(" "))),
     })
 }
 

@@ -51,7 +51,26 @@ pub fn run(g: &Global, args: &[String]) -> Result<(), Error> {
             Some("pass --dir DIR, or name the files to check".to_string()),
         ));
     }
-    let loaded = load_all(&files);
+    let mut loaded = load_all(&files);
+    let names: Vec<Option<String>> = loaded
+        .iter()
+        .map(|r| r.as_ref().map(|n| Some(n.clone())).unwrap_or_else(|inv| inv.connector.clone()))
+        .collect();
+    for (i, other) in load::same_names(&files, &names) {
+        let name = names[i].clone().unwrap_or_default();
+        let d = crate::connector::diagnostic::Diagnostic {
+            line: 1,
+            column: 1,
+            message: format!("connector name `{name}` is also given by {}", other.display()),
+            hint: "rename one: the name comes from `name:` or the file stem".into(),
+        };
+        match &mut loaded[i] {
+            Err(inv) => inv.diagnostics.insert(0, d),
+            ok => {
+                *ok = Err(Invalid { file: files[i].clone(), connector: Some(name), diagnostics: vec![d] });
+            }
+        }
+    }
     let invalid = loaded.iter().filter(|r| r.is_err()).count();
     match g.format {
         Format::Json => {

@@ -369,7 +369,10 @@ pub fn build(
     };
     let test_api = raw.test_api.as_ref().map(|t| {
         let path = root.key("test_api");
-        let request = ck.request(&path.key("request"), &t.request);
+        let mut request = ck.request(&path.key("request"), &t.request);
+        // A session app bounces an unauthenticated call to its login page (200):
+        // the test API follows redirects only when asked to.
+        request.follow_redirects = t.request.follow_redirects.unwrap_or(false);
         let expect = t.expect.as_ref();
         let status = expect.and_then(|e| e.status.clone());
         if let Some(s) = &status {

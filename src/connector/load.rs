@@ -34,9 +34,53 @@ pub fn discover(dir: &FsPath) -> Result<Vec<PathBuf>, Error> {
             Some("pass --dir DIR or set CONNTEST_DIR".to_string()),
         )
     })?;
-    let mut files: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| usable(p)).collect();
+    let mut files = Vec::new();
+    let mut seen = Vec::new();
+    if let Ok(real) = dir.canonicalize() {
+        seen.push(real);
+    }
+    walk(entries, 0, &mut files, &mut seen);
     files.sort();
     Ok(files)
+}
+
+/// Subdirectories searched below the connector dir, at most.
+const MAX_DIR_DEPTH: usize = 16;
+
+/// Collects connector files, descending into subdirectories (hidden ones
+/// skipped, each real directory once, so a symlink loop ends).
+fn walk(entries: std::fs::ReadDir, depth: usize, files: &mut Vec<PathBuf>, seen: &mut Vec<PathBuf>) {
+    for p in entries.filter_map(|e| e.ok().map(|e| e.path())) {
+        let hidden = p.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.'));
+        let named_like_one = matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml"));
+        if p.is_dir() && !hidden && !named_like_one {
+            let Ok(real) = p.canonicalize() else { continue };
+            if depth < MAX_DIR_DEPTH && !seen.contains(&real) {
+                seen.push(real);
+                if let Ok(inner) = std::fs::read_dir(&p) {
+                    walk(inner, depth + 1, files, seen);
+                }
+            }
+        } else if !hidden && usable(&p) {
+            files.push(p);
+        }
+    }
+}
+
+/// Pairs of files that give the same connector name: (index, the other file).
+pub fn same_names(files: &[PathBuf], names: &[Option<String>]) -> Vec<(usize, PathBuf)> {
+    let mut out = Vec::new();
+    for (i, name) in names.iter().enumerate() {
+        let Some(name) = name else { continue };
+        if let Some(j) = names
+            .iter()
+            .enumerate()
+            .position(|(j, n)| j != i && files[j] != files[i] && n.as_deref() == Some(name.as_str()))
+        {
+            out.push((i, files[j].clone()));
+        }
+    }
+    out
 }
 
 /// Whether `p` is a connector file; one that is named like one but cannot be

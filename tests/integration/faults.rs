@@ -45,7 +45,7 @@ fn server_slower_than_timeout() {
 fn non_json_body_is_kept_as_text_and_assertions_say_so() {
     let server = Server::start(|_| Resp::text(200, "<html>not json</html>"));
     let out = run_against(&server.url, &[]);
-    assert_clean_failure(&out, "`$.ok` matched nothing in the response (<html>not json</html>)");
+    assert_clean_failure(&out, "`$.ok` matched nothing (body: <html>not json</html>)");
 }
 
 #[test]

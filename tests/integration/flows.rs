@@ -366,3 +366,98 @@ fn a_misspelt_input_or_var_is_a_usage_error() {
     assert_eq!(out.code, 2, "{out:?}");
     assert!(out.stderr.contains("did you mean `tenant`?"), "{out:?}");
 }
+
+#[test]
+fn the_test_api_does_not_follow_a_redirect_to_a_login_page_unless_asked() {
+    let server = Server::start(|req| match req.path_only() {
+        "/me" => Resp::json(302, json!({})).header("Location", "/login"),
+        _ => Resp::text(200, "<form>please sign in</form>"),
+    });
+    let yaml = |follow: &str| {
+        format!("base_url: {}\nauth_flow: []\ntest_api: {{request: {{url: /me{follow}}}}}\n", server.url)
+    };
+    let out = Conntest::new().connector("bounce", &yaml("")).args(["--no-cache", "test", "auth", "bounce"]).run();
+    assert_eq!(out.code, 1, "a bounce to the login page is a failure: {out:?}");
+    assert!(out.all().contains("302"), "{out:?}");
+    let out = Conntest::new()
+        .connector("bounce", &yaml(", follow_redirects: true"))
+        .args(["--no-cache", "test", "auth", "bounce"])
+        .run();
+    assert_eq!(out.code, 0, "followed when asked: {out:?}");
+}
+
+#[test]
+fn every_failed_assertion_is_reported_with_expected_and_actual() {
+    let server = Server::start(|_| Resp::json(200, json!({"email": "x@example.com", "id": 7})));
+    let yaml = format!(
+        "base_url: {}\nauth_flow: []\ntest_api:\n  request: {{url: /me}}\n  expect:\n    json:\n      - {{path: '$.email', equals: 'ann@example.com'}}\n      - {{path: '$.id', equals: 8}}\n      - {{path: '$.name', exists: true}}\n",
+        server.url
+    );
+    let out = Conntest::new().connector("asserts", &yaml).args(["--no-cache", "test", "auth", "asserts"]).run();
+    assert_eq!(out.code, 1, "{out:?}");
+    let all = out.all();
+    assert!(all.contains(r#"`$.email` is "x@example.com", expected "ann@example.com""#), "{all}");
+    assert!(all.contains("`$.id` is 7, expected 8"), "{all}");
+    assert!(all.contains("`$.name` matched nothing"), "{all}");
+}
+
+#[test]
+fn shards_are_disjoint_and_cover_every_connector() {
+    let dir = Conntest::new();
+    let names: Vec<String> = (0..12).map(|i| format!("c{i}")).collect();
+    let t = names.iter().fold(dir, |t, n| t.connector(n, "auth_flow: []\n"));
+    let mut seen = Vec::new();
+    for k in 1..=3 {
+        let out: crate::harness::Output = t
+            .command()
+            .args(["--no-cache", "--format", "json", "test", "auth", "--all", "--shard", &format!("{k}/3")])
+            .output()
+            .expect("run")
+            .into();
+        assert_eq!(out.code, 0, "{out:?}");
+        if out.stdout.trim_start().starts_with('{') {
+            for r in out.json()["results"].as_array().expect("results") {
+                seen.push(r["connector"].as_str().expect("name").to_string());
+            }
+        }
+    }
+    seen.sort();
+    let mut want = names.clone();
+    want.sort();
+    assert_eq!(seen, want, "every connector in exactly one shard");
+    let bad: crate::harness::Output =
+        t.command().args(["test", "auth", "--all", "--shard", "4/3"]).output().expect("run").into();
+    assert_eq!(bad.code, 2, "{bad:?}");
+}
+
+#[test]
+fn two_files_with_one_connector_name_name_both() {
+    let out = Conntest::new()
+        .connector("a", "name: same\nauth_flow: []\n")
+        .connector("b", "name: same\nauth_flow: []\n")
+        .args(["validate"])
+        .run();
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(out.stdout.contains("connector name `same` is also given by connectors/b.yaml"), "{out:?}");
+    assert!(out.stdout.contains("connector name `same` is also given by connectors/a.yaml"), "{out:?}");
+}
+
+#[test]
+fn connectors_in_subfolders_are_found_and_an_empty_dir_is_exit_2() {
+    let t = Conntest::new().connector("top", "auth_flow: []\n");
+    std::fs::create_dir_all(t.path().join("connectors/team/deep")).expect("mkdir");
+    std::fs::create_dir_all(t.path().join("connectors/.hidden")).expect("mkdir");
+    std::fs::write(t.path().join("connectors/team/deep/nested.yaml"), "auth_flow: []\n").expect("write");
+    std::fs::write(t.path().join("connectors/.hidden/skip.yaml"), "auth_flow: [").expect("write");
+    let out: crate::harness::Output = t.command().args(["validate"]).output().expect("run").into();
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stdout.contains("nested.yaml (nested)") && out.stdout.contains("2 valid"), "{out:?}");
+
+    let empty = Conntest::new();
+    std::fs::create_dir_all(empty.path().join("connectors")).expect("mkdir");
+    for args in [vec!["validate"], vec!["test", "auth", "--all"]] {
+        let out: crate::harness::Output = empty.command().args(&args).output().expect("run").into();
+        assert_eq!(out.code, 2, "{args:?}: {out:?}");
+        assert!(out.all().contains("no connector files"), "{out:?}");
+    }
+}
