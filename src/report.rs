@@ -152,10 +152,13 @@ fn xml_escape(s: &str) -> String {
 
 /// JUnit XML: one testsuite, one testcase per connector and flow.
 pub fn write_junit(path: &Path, results: &[RunResult]) -> Result<(), Error> {
-    let failures = results.iter().filter(|r| !r.ok).count();
+    // JUnit's split: a `failure` is the connector not working (exit 1), an
+    // `error` is the run not getting that far (usage, input, environment, network).
+    let failures = results.iter().filter(|r| !r.ok && r.exit_code == 1).count();
+    let errors = results.iter().filter(|r| !r.ok && r.exit_code != 1).count();
     let total: Duration = results.iter().map(|r| r.duration).sum();
     let mut xml = format!(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuite name=\"conntest\" tests=\"{}\" failures=\"{failures}\" errors=\"0\" time=\"{:.3}\">\n",
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuite name=\"conntest\" tests=\"{}\" failures=\"{failures}\" errors=\"{errors}\" skipped=\"0\" time=\"{:.3}\">\n",
         results.len(),
         total.as_secs_f64()
     );
@@ -170,19 +173,61 @@ pub fn write_junit(path: &Path, results: &[RunResult]) -> Result<(), Error> {
         ));
         if r.ok {
             xml.push_str("/>\n");
-        } else {
+            continue;
+        }
+        let mut message = masker().mask(r.error.as_deref().unwrap_or("failed"));
+        if let Some(hint) = &r.hint {
+            message = format!("{message}\nhint: {}", masker().mask(hint));
+        }
+        if r.exit_code == 1 {
             let step = r.steps.iter().find(|s| !s.ok).map(|s| s.id.clone()).unwrap_or_else(|| "test_api".into());
-            let message = masker().mask(r.error.as_deref().unwrap_or("failed"));
             xml.push_str(&format!(
                 ">\n    <failure message=\"step {} failed\" type=\"{}\">{}</failure>\n  </testcase>\n",
                 xml_escape(&step),
                 xml_escape(&step),
                 xml_escape(&message)
             ));
+        } else {
+            let kind = match r.exit_code {
+                2 => "usage",
+                3 => "input-needed",
+                4 => "environment",
+                5 => "unreachable",
+                _ => "interrupted",
+            };
+            xml.push_str(&format!(
+                ">\n    <error message=\"{} (exit {})\" type=\"{kind}\">{}</error>\n  </testcase>\n",
+                xml_escape(r.error.as_deref().map(|e| masker().mask(e)).as_deref().unwrap_or(kind)),
+                r.exit_code,
+                xml_escape(&message)
+            ));
         }
     }
     xml.push_str("</testsuite>\n");
     write_private(path, &xml)
+}
+
+/// Checks up front that a report file can be written (a usage error, exit 2,
+/// before any request): its directory is created and must accept a new file.
+pub fn check_writable(flag: &str, path: &Path) -> Result<(), Error> {
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let bad = |why: String| {
+        Error::usage(
+            format!("{flag} {}: cannot be written ({why})", path.display()),
+            Some("choose a writable path".to_string()),
+        )
+    };
+    if path.is_dir() {
+        return Err(bad("it is a directory".into()));
+    }
+    std::fs::create_dir_all(dir).map_err(|e| bad(e.to_string()))?;
+    let probe = dir.join(format!(".conntest-probe-{}", std::process::id()));
+    std::fs::write(&probe, b"").map_err(|e| bad(e.to_string()))?;
+    let _ = std::fs::remove_file(probe);
+    Ok(())
 }
 
 /// Writes a report file that only the user can read, replacing any old one in

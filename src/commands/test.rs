@@ -77,6 +77,12 @@ pub async fn run(g: &Global, flow: Flow, args: &TestArgs, auth_first: bool) -> R
             Some("pass --dir DIR or set CONNTEST_DIR".to_string()),
         ));
     }
+    if let Some(p) = &args.junit {
+        report::check_writable("--junit", p)?;
+    }
+    if let Some(p) = &args.har {
+        report::check_writable("--har", p)?;
+    }
     // A connector named twice runs once.
     let mut unique = Vec::new();
     files.retain(|f| {

@@ -461,3 +461,32 @@ fn connectors_in_subfolders_are_found_and_an_empty_dir_is_exit_2() {
         assert!(out.all().contains("no connector files"), "{out:?}");
     }
 }
+
+#[test]
+fn junit_has_an_error_for_exit_5_and_an_unwritable_report_is_exit_2_before_any_request() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let t = Conntest::new().connector(
+        "down",
+        &format!("base_url: http://127.0.0.1:{port}\nauth_flow: []\ntest_api: {{request: {{url: /me}}}}\n"),
+    );
+    let out: crate::harness::Output = t
+        .command()
+        .args(["--no-cache", "test", "auth", "down", "--junit", "out/deep/report.xml"])
+        .output()
+        .expect("run")
+        .into();
+    assert_eq!(out.code, 5, "{out:?}");
+    let xml = std::fs::read_to_string(t.path().join("out/deep/report.xml")).expect("parent dirs created");
+    assert!(xml.contains(r#"errors="1""#) && xml.contains(r#"failures="0""#), "{xml}");
+    assert!(xml.contains(r#"type="unreachable""#) && xml.contains("nothing listens"), "{xml}");
+
+    let server = Server::start(|_| Resp::json(200, json!({})));
+    let t = Conntest::new()
+        .connector("up", &format!("base_url: {}\nauth_flow: []\ntest_api: {{request: {{url: /me}}}}\n", server.url));
+    std::fs::create_dir_all(t.path().join("adir")).expect("mkdir");
+    let out: crate::harness::Output =
+        t.command().args(["--no-cache", "test", "auth", "up", "--har", "adir"]).output().expect("run").into();
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(out.all().contains("--har adir: cannot be written"), "{out:?}");
+    assert!(server.requests().is_empty(), "nothing was sent");
+}
