@@ -133,7 +133,7 @@ pub struct TestArgs {
     #[arg(long = "input-env", value_name = "STEP.FIELD=ENV_NAME")]
     pub input_envs: Vec<String>,
 
-    /// Form values from a YAML file: `step: {field: value}`
+    /// Form values from a YAML file (`-` for stdin): `step: {field: value}`
     #[arg(long = "inputs", value_name = "FILE")]
     pub inputs_file: Option<PathBuf>,
 

@@ -267,9 +267,14 @@ const MAX_INPUTS_FILE_BYTES: u64 = 1024 * 1024;
 fn read_inputs_file(path: &std::path::Path) -> Result<String, Error> {
     use std::io::Read as _;
     let cannot = |e: std::io::Error| Error::usage(format!("cannot read --inputs {}: {e}", path.display()), None);
-    let file = std::fs::File::open(path).map_err(cannot)?;
     let mut bytes = Vec::new();
-    file.take(MAX_INPUTS_FILE_BYTES + 1).read_to_end(&mut bytes).map_err(cannot)?;
+    if path.as_os_str() == "-" {
+        // `--inputs -`: the YAML comes on stdin (e.g. from a secrets manager).
+        std::io::stdin().lock().take(MAX_INPUTS_FILE_BYTES + 1).read_to_end(&mut bytes).map_err(cannot)?;
+    } else {
+        let file = std::fs::File::open(path).map_err(cannot)?;
+        file.take(MAX_INPUTS_FILE_BYTES + 1).read_to_end(&mut bytes).map_err(cannot)?;
+    }
     if bytes.len() as u64 > MAX_INPUTS_FILE_BYTES {
         return Err(Error::usage(
             format!("--inputs {} is larger than 1 MiB", path.display()),

@@ -207,6 +207,136 @@ fn explain(src: &str, err: minijinja::Error, cx: &Context) -> String {
     format!("template `{}`: {detail}", short(src))
 }
 
+/// Filters and functions a template calls that do not exist, each with a
+/// did-you-mean when one is close. minijinja resolves them only at render
+/// time, so `validate` looks for them in the tags' text.
+pub fn unknown_callables(src: &str) -> Vec<(String, Option<String>)> {
+    if !is_template(src) {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    for code in tag_bodies(src) {
+        let chars: Vec<char> = code.chars().collect();
+        let mut i = 0;
+        let mut prev: Option<char> = None;
+        let mut prev_word = String::new();
+        while i < chars.len() {
+            let c = chars[i];
+            if c == '"' || c == '\'' {
+                // Skip a string literal.
+                i += 1;
+                while i < chars.len() && chars[i] != c {
+                    i += if chars[i] == '\\' { 2 } else { 1 };
+                }
+                i += 1;
+                prev = Some(c);
+                continue;
+            }
+            if c.is_ascii_alphabetic() || c == '_' {
+                let start = i;
+                while i < chars.len() && (chars[i].is_ascii_alphanumeric() || chars[i] == '_') {
+                    i += 1;
+                }
+                let word: String = chars[start..i].iter().collect();
+                let mut j = i;
+                while j < chars.len() && chars[j] == ' ' {
+                    j += 1;
+                }
+                let called = chars.get(j) == Some(&'(');
+                if prev == Some('|') && prev_word != "is" && !is_filter(&word) {
+                    out.push((format!("unknown filter `{word}`"), did_you_mean(&word, &KNOWN_FILTERS)));
+                } else if called && prev != Some('.') && prev != Some('|') && prev_word != "is" && !is_function(&word) {
+                    out.push((format!("unknown function `{word}()`"), did_you_mean(&word, &KNOWN_FUNCTIONS)));
+                }
+                prev_word = word;
+                prev = Some('a');
+                continue;
+            }
+            if !c.is_whitespace() {
+                prev = Some(c);
+            }
+            i += 1;
+        }
+    }
+    out
+}
+
+/// The text inside `{{ … }}` and `{% … %}` tags.
+fn tag_bodies(src: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut rest = src;
+    while let Some(open) = rest.find(['{']) {
+        let after = &rest[open..];
+        let close = if after.starts_with("{{") {
+            "}}"
+        } else if after.starts_with("{%") {
+            "%}"
+        } else {
+            rest = &rest[open + 1..];
+            continue;
+        };
+        match after[2..].find(close) {
+            Some(end) => {
+                out.push(&after[2..2 + end]);
+                rest = &after[2 + end + 2..];
+            }
+            None => break,
+        }
+    }
+    out
+}
+
+/// Common filters, for suggestions (the environment knows the full set).
+const KNOWN_FILTERS: [&str; 24] = [
+    "default",
+    "length",
+    "lower",
+    "upper",
+    "trim",
+    "join",
+    "split",
+    "replace",
+    "first",
+    "last",
+    "tojson",
+    "int",
+    "float",
+    "string",
+    "urlencode",
+    "base64_encode",
+    "base64_decode",
+    "sha256",
+    "hmac_sha256",
+    "jwt_claims",
+    "totp",
+    "title",
+    "list",
+    "round",
+];
+const KNOWN_FUNCTIONS: [&str; 5] = ["now", "range", "dict", "namespace", "debug"];
+
+fn did_you_mean(word: &str, known: &[&str]) -> Option<String> {
+    // Short names swap letters more than they lose them: also try a transposition.
+    crate::connector::diagnostic::did_you_mean(word, known.iter().copied())
+        .or_else(|| known.iter().find(|k| strsim::damerau_levenshtein(word, k) <= 1 && word.len() > 2).copied())
+        .map(str::to_string)
+}
+
+/// Whether the environment has a filter `name` (an unknown one fails to render as such).
+fn is_filter(name: &str) -> bool {
+    let src = format!("{{{{ '' | {name} }}}}");
+    match env().render_str(&src, ()) {
+        Ok(_) => true,
+        Err(e) => e.kind() != ErrorKind::UnknownFilter,
+    }
+}
+
+fn is_function(name: &str) -> bool {
+    GLOBALS.contains(&name)
+        || env().globals().any(|(n, _)| n == name)
+        || ["caller", "super", "loop", "self"].contains(&name)
+}
+
 /// Checks syntax; returns every variable path the template reads (`login.body.token` → segments).
 pub fn references(src: &str) -> Result<Vec<Vec<String>>, String> {
     if !is_template(src) {
@@ -263,6 +393,20 @@ mod tests {
         assert_eq!(
             render_json(&json!({"a": "{{ f.n }}", "b": "n={{ f.n }}"}), &ctx).unwrap(),
             json!({"a": 5, "b": "n=5"})
+        );
+    }
+
+    #[test]
+    fn unknown_filters_and_functions_are_found_with_a_suggestion() {
+        let found = unknown_callables(
+            "{{ a | lenght }} {{ b | default('x|y') | hmac_sha256('k') }} {{ nwo() }} {{ x.items() }} {% if a is defined %}{% endif %} {{ range(3) | list }}",
+        );
+        assert_eq!(
+            found,
+            vec![
+                ("unknown filter `lenght`".to_string(), Some("length".to_string())),
+                ("unknown function `nwo()`".to_string(), Some("now".to_string())),
+            ]
         );
     }
 

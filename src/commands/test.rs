@@ -278,6 +278,16 @@ fn check_inputs(
         return Err(Error::usage(format!("input `{unknown}` names no form field"), Some(hint)));
     }
     let declared: Vec<&str> = connectors.iter().flat_map(|c| c.variables.iter().map(|(k, _)| k.as_str())).collect();
+    for (name, _) in crate::vars::from_env() {
+        if declared.contains(&name.as_str()) {
+            continue;
+        }
+        if let Some(right) = declared.iter().find(|d| d.eq_ignore_ascii_case(name)) {
+            report::warn(&format!(
+                "CONNTEST_VAR_{name} is not used: the variable is spelt `{right}` (names are case-sensitive); set CONNTEST_VAR_{right}"
+            ));
+        }
+    }
     if let Some((name, _)) = vars.iter().find(|(k, _)| !declared.contains(&k.as_str())) {
         let mut hint = format!(
             "declared variables: {}",

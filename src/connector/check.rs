@@ -50,6 +50,13 @@ impl<'a> Checker<'a> {
         match template::references(src) {
             Err(message) => self.d.value(path, message, "check the `{{ … }}` and `{% … %}` delimiters"),
             Ok(refs) => {
+                for (message, suggestion) in template::unknown_callables(src) {
+                    let hint = match suggestion {
+                        Some(m) => format!("did you mean `{m}`?"),
+                        None => "see the filters and functions in connectors/README.md".to_string(),
+                    };
+                    self.d.value(path, message, hint);
+                }
                 for r in refs {
                     self.reference(path, &r);
                     if let Some(c) = &mut self.collect {

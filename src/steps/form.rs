@@ -124,6 +124,12 @@ impl Form {
                     "field keys must be unique in a form",
                 );
             }
+            if let Some(label) = &f.label {
+                ck.template(&fpath.key("label"), label);
+            }
+            if let Some(d) = &f.default {
+                ck.template(&fpath.key("default"), &d.0);
+            }
             let field = Field {
                 key: f.key.clone(),
                 kind: f.kind.unwrap_or(FieldKind::Text),
@@ -138,11 +144,24 @@ impl Form {
             }
             fields.push(field);
         }
+        if let Some(title) = &raw.title {
+            ck.template(&path.key("title"), title);
+        }
         Form { title: raw.title.clone().unwrap_or_else(|| raw.id.clone()), fields }
     }
 
     pub async fn run(&self, cx: &StepCx<'_>) -> Result<StepDone, Error> {
-        let (outputs, sources) = cx.prompter.fill(cx.id, self).await?;
+        // Title and labels may name the connector's values ("Sign in to {{ vars.tenant }}").
+        let render = |src: &str| crate::template::render_str(src, cx.ctx).map_err(Error::failed);
+        let mut shown = Form { title: format!("{} ({})", render(&self.title)?, cx.connector), fields: Vec::new() };
+        for f in &self.fields {
+            let default = match &f.default {
+                Some(d) => Some(render(d)?),
+                None => None,
+            };
+            shown.fields.push(Field { label: render(&f.label)?, default, ..f.clone() });
+        }
+        let (outputs, sources) = cx.prompter.fill(cx.id, &shown).await?;
         Ok(StepDone { outputs, summary: sources })
     }
 }

@@ -84,3 +84,21 @@ fn valid_connector_exits_0() {
     assert_eq!(out.code, 0, "{out:?}");
     assert!(out.stdout.contains("1 valid, 0 invalid"), "{out:?}");
 }
+
+#[test]
+fn unknown_filters_functions_and_references_in_form_titles_are_reported() {
+    let yaml = "auth_flow:\n  - id: f\n    type: form\n    title: \"Sign in to {{ vars.tenat }}\"\n    fields: [{key: user, label: \"User at {{ nope.x }}\"}]\n  - {id: a, type: api_request, request: {url: \"http://x/{{ f.user | lenght }}/{{ nwo() }}\"}}\nvariables: {tenant: acme}\n";
+    let out = Conntest::new().connector("v", yaml).args(["validate"]).run();
+    assert_eq!(out.code, 2, "{out:?}");
+    for needle in [
+        "unknown variable `vars.tenat`",
+        "did you mean `vars.tenant`?",
+        "unknown name `nope.x`",
+        "unknown filter `lenght`",
+        "did you mean `length`?",
+        "unknown function `nwo()`",
+        "did you mean `now`?",
+    ] {
+        assert!(out.stdout.contains(needle), "{needle}:\n{}", out.stdout);
+    }
+}
