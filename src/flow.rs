@@ -309,7 +309,7 @@ impl Session {
                 e.message
             })?;
             report.status = Some(resp.status);
-            report.summary = format!("{} → {}", report.summary, resp.status);
+            report.summary = format!("{} → {}", report.summary, resp.outcome());
             if let Some(why) = self.connector.refresh_on.matches(resp.status, &resp.body) {
                 expired = true;
                 return Err(format!("{}: the credentials expired ({why}): {}", report.summary, excerpt(&resp.body)));

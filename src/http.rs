@@ -88,6 +88,26 @@ pub struct Response {
     pub body: Value,
     /// Cookies set while answering this request (redirect hops included).
     pub cookies: Map<String, Value>,
+    /// The statuses of the redirects followed on the way, and where it ended.
+    pub hops: Vec<u16>,
+    pub final_url: Option<Url>,
+}
+
+impl Response {
+    /// `200`, or with redirects followed `302 → 200 /login`: what a request line shows.
+    pub fn outcome(&self) -> String {
+        match &self.final_url {
+            Some(url) if !self.hops.is_empty() => {
+                let hops: Vec<String> = self.hops.iter().map(u16::to_string).collect();
+                let path = match url.query() {
+                    Some(q) => format!("{}?{q}", url.path()),
+                    None => url.path().to_string(),
+                };
+                format!("{} → {} {path}", hops.join(" → "), self.status)
+            }
+            _ => self.status.to_string(),
+        }
+    }
 }
 
 /// Called with every exchange as it completes (`-v`, HAR).
@@ -216,6 +236,7 @@ impl Http {
         }
         let mut req = req;
         let mut cookies_set = Map::new();
+        let mut hops = Vec::new();
         for _ in 0..=MAX_REDIRECTS {
             let sent = self.decorate(req.clone());
             let (status, headers, text) = self.exchange(&sent, &mut cookies_set).await?;
@@ -238,9 +259,17 @@ impl Http {
                     req.headers.retain(|(n, _)| !n.eq_ignore_ascii_case("content-type"));
                 }
                 req.url = next;
+                hops.push(status);
                 continue;
             }
-            return Ok(Response { status, headers, body: parse_body(&text), cookies: cookies_set });
+            return Ok(Response {
+                status,
+                headers,
+                body: parse_body(&text),
+                cookies: cookies_set,
+                hops,
+                final_url: Some(req.url.clone()),
+            });
         }
         Err(SendError::failed(format!(
             "{} {}: too many redirects (more than {MAX_REDIRECTS}); last location {}",

@@ -200,7 +200,7 @@ async fn round(
             record.response_body = Some(text.clone());
             http.record(record);
             let body = serde_json::from_str::<Value>(&text).unwrap_or(Value::String(text));
-            Ok(Response { status, headers: resp_headers, body, cookies })
+            Ok(Response { status, headers: resp_headers, body, cookies, hops: Vec::new(), final_url: None })
         }
         Err(e) => {
             record.error = Some(e.clone());

@@ -78,7 +78,7 @@ impl Client<'_> {
         req.follow_redirects = false;
         let summary = format!("POST {}", self.token_url);
         let resp = http.send(req).await.map_err(Error::from)?;
-        let summary = format!("{summary} → {}", resp.status);
+        let summary = format!("{summary} → {}", resp.outcome());
         let mut outputs =
             read_token_response(resp.status, &resp.body).map_err(|e| Error::failed(format!("{summary}: {e}")))?;
         if !self.client_id.is_empty() {

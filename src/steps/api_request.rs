@@ -41,7 +41,7 @@ impl ApiRequest {
         let req = prepare(&self.request, cx.ctx, cx.base_url).map_err(|e| Error::failed(format!("request.{e}")))?;
         let summary = req.summary();
         let resp = cx.http.send(req).await.map_err(Error::from)?;
-        let summary = format!("{summary} → {}", resp.status);
+        let summary = format!("{summary} → {}", resp.outcome());
         if resp.status >= 400 && !self.accept_status.contains(&resp.status) {
             return Err(Error::failed(format!("{summary}: {}", excerpt(&resp.body))));
         }

@@ -58,7 +58,7 @@ impl BasicAuth {
             req.headers.push(("Authorization".into(), header.expose().to_string()));
             summary = req.summary();
             let resp = cx.http.send(req).await.map_err(Error::from)?;
-            summary = format!("{summary} → {}", resp.status);
+            summary = format!("{summary} → {}", resp.outcome());
             if !(200..300).contains(&resp.status) {
                 return Err(Error::failed(format!("{summary}: credentials rejected ({})", excerpt(&resp.body))));
             }

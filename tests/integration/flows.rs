@@ -384,6 +384,7 @@ fn the_test_api_does_not_follow_a_redirect_to_a_login_page_unless_asked() {
         .args(["--no-cache", "test", "auth", "bounce"])
         .run();
     assert_eq!(out.code, 0, "followed when asked: {out:?}");
+    assert!(out.stdout.contains("→ 302 → 200 /login"), "the hops are shown: {out:?}");
 }
 
 #[test]
