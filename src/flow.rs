@@ -421,6 +421,7 @@ impl Session {
             file: self.connector.file.display().to_string(),
             duration: Duration::ZERO,
             hint: None,
+            cached: None,
         };
         match outcome {
             Ok(test) => {

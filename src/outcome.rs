@@ -65,4 +65,7 @@ pub struct RunResult {
     pub duration: Duration,
     #[serde(skip)]
     pub hint: Option<String>,
+    /// Where a successful run's outputs were cached, when they were.
+    #[serde(skip)]
+    pub cached: Option<String>,
 }

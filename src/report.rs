@@ -95,6 +95,9 @@ pub fn result_footer(r: &RunResult) -> Vec<String> {
     if r.ok {
         let what = if r.test_api.is_some() { "passed" } else { "passed (no test_api defined)" };
         lines.push(format!("{} {} {} {what}{refreshed} {took}", mark(true), r.connector, r.flow));
+        if let Some(cached) = &r.cached {
+            lines.push(format!("  {}", style(cached).dim()));
+        }
     } else {
         lines.push(format!(
             "{} {} {} failed: {} {took}",

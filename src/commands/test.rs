@@ -55,6 +55,7 @@ fn failed_result(name: String, file: String, flow: Flow, code: u8, error: String
         file,
         duration: Duration::ZERO,
         hint,
+        cached: None,
     }
 }
 
@@ -486,8 +487,15 @@ async fn run_one(
     if result.ok && !no_cache {
         let entry = session.cache_entry();
         let unchanged = loaded.is_some_and(|(outputs, cookies)| outputs == entry.outputs && cookies == entry.cookies);
-        if !unchanged && let Err(e) = cache::save(entry).await {
-            warn_keyring_once(&format!("nothing was cached: {e}"));
+        if !unchanged {
+            match cache::save(entry).await {
+                Ok(()) => {
+                    result.cached = Some(format!(
+                        "cached in the OS keyring (service conntest, account {name}); next: `conntest test api {name}`, `conntest cache show {name}`"
+                    ))
+                }
+                Err(e) => warn_keyring_once(&format!("nothing was cached: {e}")),
+            }
         }
     }
     result

@@ -496,19 +496,12 @@ fn junit_has_an_error_for_exit_5_and_an_unwritable_report_is_exit_2_before_any_r
 fn inputs_from_stdin_and_a_var_in_the_wrong_case_is_named() {
     use std::io::Write as _;
     let server = token_server("tok-stdin");
-    let t = Conntest::new()
-        .connector("token", &token_connector(&server.url))
-        .env("CONNTEST_VAR_Tenant", "x");
+    let t = Conntest::new().connector("token", &token_connector(&server.url)).env("CONNTEST_VAR_Tenant", "x");
     let mut cmd = t.command();
     cmd.args(["--no-cache", "test", "auth", "token", "--inputs", "-"]).stdin(std::process::Stdio::piped());
     cmd.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
     let mut child = cmd.spawn().expect("spawn");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(b"creds: {email: ann@example.com, password: right}\n")
-        .expect("write");
+    child.stdin.take().expect("stdin").write_all(b"creds: {email: ann@example.com, password: right}\n").expect("write");
     let out: crate::harness::Output = child.wait_with_output().expect("wait").into();
     assert_eq!(out.code, 0, "{out:?}");
     assert!(

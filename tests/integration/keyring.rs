@@ -44,6 +44,10 @@ fn auth_stores_an_entry_that_show_reads_and_clear_removes() {
     let auth = conntest(&name, &server.url).args(["test", "auth", &name, "--input", "f.user=ann"]).run();
     assert_eq!(auth.code, 0, "{auth:?}");
     assert!(!auth.stderr.contains("warning"), "{auth:?}");
+    assert!(
+        auth.stdout.contains(&format!("cached in the OS keyring (service conntest, account {name})")),
+        "a successful test auth says where it cached: {auth:?}"
+    );
     let stored = lookup(&name).expect("secret-tool finds the entry");
     let stored: serde_json::Value = serde_json::from_str(&stored).expect("a small entry is plain JSON");
     assert_eq!(stored["version"], 1);
