@@ -61,8 +61,17 @@ fn mark(ok: bool) -> String {
     if ok { style("✔").green().to_string() } else { style("✘").red().to_string() }
 }
 
+/// A duration as people read it: `12 ms`, `14.4 s`, `2 min 5 s`.
+pub fn human_duration(ms: u64) -> String {
+    match ms {
+        0..1000 => format!("{ms} ms"),
+        1000..60_000 => format!("{:.1} s", ms as f64 / 1000.0),
+        _ => format!("{} min {} s", ms / 60_000, (ms % 60_000) / 1000),
+    }
+}
+
 fn ms(d: u64) -> String {
-    style(format!("{d} ms")).dim().to_string()
+    style(human_duration(d)).dim().to_string()
 }
 
 /// One line for a finished step or test API call.
@@ -76,7 +85,13 @@ pub fn step_line(step: &StepReport) -> String {
     let ok = step.ok || step.phase == "retry";
     let mark = if step.phase == "retry" { style("↻").yellow().to_string() } else { mark(ok) };
     let phase = if step.phase == "refresh" { style(" (refresh)").dim().to_string() } else { String::new() };
-    format!("  {mark} {}{phase} {} {what} {}", style(&step.id).bold(), style(kind).cyan(), ms(step.duration_ms))
+    // A Form's time is the person's, not the connector's.
+    let took = if step.kind == "form" && step.summary.contains("asked") {
+        style("(waiting for you)").dim().to_string()
+    } else {
+        ms(step.duration_ms)
+    };
+    format!("  {mark} {}{phase} {} {what} {took}", style(&step.id).bold(), style(kind).cyan())
 }
 
 /// Header and closing lines of one connector's result, in text mode.
@@ -86,7 +101,7 @@ pub fn result_header(r: &RunResult) -> String {
 
 pub fn result_footer(r: &RunResult) -> Vec<String> {
     let mut lines = Vec::new();
-    let took = style(format!("in {} ms", r.duration.as_millis())).dim();
+    let took = style(format!("in {}", human_duration(r.duration.as_millis() as u64))).dim();
     let refreshed = match &r.refresh_reason {
         Some(why) if r.refreshed => format!(" after a refresh ({why})"),
         _ if r.refreshed && r.flow != "refresh" => " after a refresh".to_string(),
