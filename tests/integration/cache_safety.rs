@@ -119,7 +119,16 @@ fn lookup(account: &str) -> Option<String> {
 
 /// Accounts stored for `name` (`NAME` and `NAME#k`), by searching the keyring.
 fn accounts_of(name: &str) -> Vec<String> {
-    let out = Command::new("secret-tool").args(["search", "--all", "service", "conntest"]).output().expect("search");
+    // A busy Secret Service can fail one search (a D-Bus timeout): that is not "no items".
+    let mut out =
+        Command::new("secret-tool").args(["search", "--all", "service", "conntest"]).output().expect("search");
+    for _ in 0..3 {
+        if out.status.success() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        out = Command::new("secret-tool").args(["search", "--all", "service", "conntest"]).output().expect("search");
+    }
     let text = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
     let mut found: Vec<String> = text
         .lines()
