@@ -120,10 +120,10 @@ pub fn encoding_key(algorithm: Algorithm, key: &str, probe: bool) -> Result<Enco
     Ok(ek)
 }
 
-/// Signs `header.claims` with `key`.
+/// Signs `header.claims` with `key` (the key's text: a secret or a PEM).
 pub fn sign(
     algorithm: Algorithm,
-    key: &EncodingKey,
+    key: &str,
     header: &Map<String, Value>,
     claims: &Map<String, Value>,
 ) -> Result<String, String> {
@@ -131,10 +131,36 @@ pub fn sign(
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Value::Object(v.clone()).to_string())
     };
     let input = format!("{}.{}", b64(header), b64(claims));
-    let signature = jsonwebtoken::crypto::sign(input.as_bytes(), key, algorithm.jwt()).map_err(|e| e.to_string())?;
+    let signature = match algorithm {
+        // ring's RSA is several times faster than the pure-Rust backend's.
+        Algorithm::RS256 | Algorithm::RS384 | Algorithm::RS512 => sign_rsa(algorithm, key, input.as_bytes())?,
+        _ => {
+            let ek = encoding_key(algorithm, key, false)?;
+            jsonwebtoken::crypto::sign(input.as_bytes(), &ek, algorithm.jwt()).map_err(|e| e.to_string())?
+        }
+    };
     Ok(format!("{input}.{signature}"))
 }
 
+/// An RSASSA-PKCS1-v1_5 signature (RS256/384/512) with ring, base64url.
+fn sign_rsa(algorithm: Algorithm, key: &str, input: &[u8]) -> Result<String, String> {
+    let pem = pem::parse(key.trim()).map_err(|e| format!("{algorithm:?} needs an RSA private key in PEM: {e}"))?;
+    let pair = match pem.tag() {
+        "PRIVATE KEY" => ring::signature::RsaKeyPair::from_pkcs8(pem.contents()),
+        "RSA PRIVATE KEY" => ring::signature::RsaKeyPair::from_der(pem.contents()),
+        other => return Err(format!("{algorithm:?} needs an RSA private key, not a `{other}` PEM")),
+    }
+    .map_err(|e| format!("the RSA key was refused: {e}"))?;
+    let padding: &'static dyn ring::signature::RsaEncoding = match algorithm {
+        Algorithm::RS384 => &ring::signature::RSA_PKCS1_SHA384,
+        Algorithm::RS512 => &ring::signature::RSA_PKCS1_SHA512,
+        _ => &ring::signature::RSA_PKCS1_SHA256,
+    };
+    let mut signature = vec![0; pair.public().modulus_len()];
+    pair.sign(padding, &ring::rand::SystemRandom::new(), input, &mut signature)
+        .map_err(|_| "RSA signing failed".to_string())?;
+    Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(signature))
+}
 impl JwtBearer {
     pub fn build(raw: &Raw, path: &Path, ck: &mut Checker) -> Self {
         let key = ck.scalar(&path.key("key"), &raw.key);
@@ -175,7 +201,6 @@ impl JwtBearer {
     pub async fn run(&self, cx: &StepCx<'_>) -> Result<StepDone, Error> {
         let render = |t: &Template, what: &str| t.render(cx.ctx).map_err(|e| Error::failed(format!("{what}: {e}")));
         let key = Secret::new(render(&self.key, "key")?);
-        let ek = encoding_key(self.algorithm, key.expose(), false).map_err(|e| Error::failed(format!("key: {e}")))?;
         let mut claims = match render_json(&Value::Object(self.claims.clone()), cx.ctx)
             .map_err(|e| Error::failed(format!("claims: {e}")))?
         {
@@ -195,7 +220,7 @@ impl JwtBearer {
             header.extend(extra);
         }
         let jwt = Secret::new(
-            sign(self.algorithm, &ek, &header, &claims)
+            sign(self.algorithm, key.expose(), &header, &claims)
                 .map_err(|e| Error::failed(format!("signing with the {:?} key: {e}", self.algorithm)))?,
         );
         let Some(token_url) = &self.token_url else {
