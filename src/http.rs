@@ -146,7 +146,12 @@ pub struct CookieRecord {
 }
 
 pub struct Http {
-    client: reqwest::Client,
+    /// For http:// URLs: built without loading any trust store (cheap).
+    plain: reqwest::Client,
+    /// For https:// URLs: built on the first one, loading the OS trust store
+    /// then (a run against plain-HTTP servers never pays for it).
+    tls: std::sync::OnceLock<Result<reqwest::Client, String>>,
+    tls_setup: (Vec<reqwest::Certificate>, bool),
     jar: Mutex<CookieStore>,
     policy: CookiePolicy,
     double_submit_value: Mutex<Option<String>>,
@@ -195,28 +200,24 @@ impl Http {
         on_exchange: Option<ExchangeHook>,
         tls: &Tls,
     ) -> Result<Http, String> {
-        // Trust: the OS store (SSL_CERT_FILE when set) and the bundled Mozilla
-        // roots (both reqwest features), plus every --cacert certificate.
-        let mut builder = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(timeout)
-            .connect_timeout(timeout)
-            .user_agent(concat!("conntest/", env!("CARGO_PKG_VERSION")))
-            .danger_accept_invalid_certs(tls.insecure);
+        let mut certs = Vec::new();
         for file in &tls.cacert {
             let pem = std::fs::read(file).map_err(|e| format!("--cacert {}: {e}", file.display()))?;
-            let certs = reqwest::Certificate::from_pem_bundle(&pem)
+            let found = reqwest::Certificate::from_pem_bundle(&pem)
                 .map_err(|e| format!("--cacert {}: not PEM certificates ({e})", file.display()))?;
-            if certs.is_empty() {
+            if found.is_empty() {
                 return Err(format!("--cacert {}: no certificate in the file", file.display()));
             }
-            for cert in certs {
-                builder = builder.add_root_certificate(cert);
-            }
+            certs.extend(found);
         }
-        let client = builder.build().map_err(|e| format!("cannot start the HTTP client: {e}"))?;
+        let plain = base_builder(timeout)
+            .tls_built_in_root_certs(false)
+            .build()
+            .map_err(|e| format!("cannot start the HTTP client: {e}"))?;
         Ok(Http {
-            client,
+            plain,
+            tls: std::sync::OnceLock::new(),
+            tls_setup: (certs, tls.insecure),
             jar: Mutex::new(CookieStore::new()),
             policy,
             double_submit_value: Mutex::new(None),
@@ -309,7 +310,8 @@ impl Http {
         learn_request_secrets(req);
         let method = reqwest::Method::from_bytes(req.method.as_bytes())
             .map_err(|e| SendError::failed(format!("bad method: {e}")))?;
-        let mut builder = self.client.request(method, req.url.clone());
+        let client = if req.url.scheme() == "https" { self.tls_client()? } else { &self.plain };
+        let mut builder = client.request(method, req.url.clone());
         let (headers, body_text) = wire_body(req);
         for (n, v) in &headers {
             builder = builder.header(n.as_str(), v.as_str());
@@ -375,6 +377,21 @@ impl Http {
             body.extend_from_slice(&chunk);
         }
         Ok((status, headers, String::from_utf8_lossy(&body).into_owned()))
+    }
+
+    /// The client for https:// URLs. Trust: the OS store (SSL_CERT_FILE when
+    /// set) and the bundled Mozilla roots (both reqwest features), plus every
+    /// --cacert certificate; none at all with -k.
+    fn tls_client(&self) -> Result<&reqwest::Client, SendError> {
+        let built = self.tls.get_or_init(|| {
+            let (certs, insecure) = &self.tls_setup;
+            let mut builder = base_builder(self.timeout).danger_accept_invalid_certs(*insecure);
+            for cert in certs {
+                builder = builder.add_root_certificate(cert.clone());
+            }
+            builder.build().map_err(|e| format!("cannot start the HTTPS client: {e}"))
+        });
+        built.as_ref().map_err(|e| SendError::failed(e.clone()))
     }
 
     /// What went wrong, in words a person can act on.
@@ -561,6 +578,15 @@ impl Http {
             }
         }
     }
+}
+
+/// Settings every client of a run shares.
+fn base_builder(timeout: Duration) -> reqwest::ClientBuilder {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(timeout)
+        .connect_timeout(timeout)
+        .user_agent(concat!("conntest/", env!("CARGO_PKG_VERSION")))
 }
 
 /// The proxy a request to `url` goes through, from the environment (as reqwest reads it).

@@ -324,11 +324,18 @@ fn did_you_mean(word: &str, known: &[&str]) -> Option<String> {
 
 /// Whether the environment has a filter `name` (an unknown one fails to render as such).
 fn is_filter(name: &str) -> bool {
+    static KNOWN: std::sync::Mutex<Vec<(String, bool)>> = std::sync::Mutex::new(Vec::new());
+    let mut known = KNOWN.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((_, yes)) = known.iter().find(|(n, _)| n == name) {
+        return *yes;
+    }
     let src = format!("{{{{ '' | {name} }}}}");
-    match env().render_str(&src, ()) {
+    let yes = match env().render_str(&src, ()) {
         Ok(_) => true,
         Err(e) => e.kind() != ErrorKind::UnknownFilter,
-    }
+    };
+    known.push((name.to_string(), yes));
+    yes
 }
 
 fn is_function(name: &str) -> bool {

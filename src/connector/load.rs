@@ -69,17 +69,22 @@ fn walk(entries: std::fs::ReadDir, depth: usize, files: &mut Vec<PathBuf>, seen:
 
 /// Pairs of files that give the same connector name: (index, the other file).
 pub fn same_names(files: &[PathBuf], names: &[Option<String>]) -> Vec<(usize, PathBuf)> {
-    let mut out = Vec::new();
+    // Linear: thousands of files in a CI gate.
+    let mut first: std::collections::HashMap<&str, Vec<usize>> = std::collections::HashMap::new();
     for (i, name) in names.iter().enumerate() {
-        let Some(name) = name else { continue };
-        if let Some(j) = names
-            .iter()
-            .enumerate()
-            .position(|(j, n)| j != i && files[j] != files[i] && n.as_deref() == Some(name.as_str()))
-        {
-            out.push((i, files[j].clone()));
+        if let Some(name) = name {
+            first.entry(name.as_str()).or_default().push(i);
         }
     }
+    let mut out = Vec::new();
+    for same in first.values().filter(|v| v.len() > 1) {
+        for &i in same {
+            if let Some(&j) = same.iter().find(|&&j| j != i && files[j] != files[i]) {
+                out.push((i, files[j].clone()));
+            }
+        }
+    }
+    out.sort_by_key(|(i, _)| *i);
     out
 }
 
