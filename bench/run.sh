@@ -7,7 +7,7 @@
 #   --no-build      use the existing release binary (or CONNTEST_BIN)
 #   --no-keyring    skip the keyring section
 #   --only SECTION  run only this section (repeatable, or comma-separated):
-#                   flows, validate, version, oauth, keyring
+#                   flows, validate, version, oauth, signing, keyring
 #
 # This is NOT a test: a figure over its target prints "OVER TARGET" in the
 # table but never changes the exit status. Exit status is 0, 1 only when there
@@ -55,6 +55,12 @@
 #             BENCH_NO_INSTALL), the client-credentials and PKCE rows say
 #             n/a and why. browser.py's `env python3` is pointed at the running
 #             interpreter (no version-manager shim padding the wall time).
+#   signing   js step: engine start + eval of a small transform (a run with one
+#             js step minus an empty run) [≤ 1 ms], and the same transform in
+#             `node -e`; an NTLM-authenticated test API call (sign_in: ntlm)
+#             vs `curl --ntlm` [≤ 1.0×]; an OAuth 1.0a-signed call (sign_in:
+#             oauth1) vs curl sending oauthlib's precomputed header. Peers from
+#             tests/peers/start-peers8.sh (pyspnego, oauthlib).
 #   keyring   inside tests/keyring-session.sh (private gnome-keyring): `test auth`
 #             with the cache vs `secret-tool store` of an entry of the same size
 #             (and the write cost: cached minus --no-cache), `test api` from the
@@ -90,7 +96,7 @@ while [ $# -gt 0 ]; do
         --no-keyring) keyring=0 ;;
         --only|--only=*)
             if [ "$1" = --only ]; then
-                [ $# -ge 2 ] || { echo "run.sh: --only needs a SECTION (flows, validate, version, oauth, keyring)" >&2; exit 2; }
+                [ $# -ge 2 ] || { echo "run.sh: --only needs a SECTION (flows, validate, version, oauth, signing, keyring)" >&2; exit 2; }
                 v="$2"; shift
             else
                 v="${1#--only=}"
@@ -98,8 +104,8 @@ while [ $# -gt 0 ]; do
             IFS=, read -r -a parts <<<"$v"
             for s in "${parts[@]}"; do
                 case "$s" in
-                    flows|validate|version|oauth|keyring) only+=("$s") ;;
-                    *) echo "run.sh: unknown section: $s (flows, validate, version, oauth, keyring)" >&2; exit 2 ;;
+                    flows|validate|version|oauth|signing|keyring) only+=("$s") ;;
+                    *) echo "run.sh: unknown section: $s (flows, validate, version, oauth, signing, keyring)" >&2; exit 2 ;;
                 esac
             done ;;
         -h|--help) sed -n '2,/^set -uo/p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//; $d'; exit 0 ;;
@@ -522,6 +528,55 @@ if want oauth; then
 fi
 
 # ---------------------------------------------------------------- keyring
+if want signing; then
+    section "signing: js step, NTLM and OAuth 1.0a resource calls"
+    sdir="$BENCH_TMP/signing"; mkdir -p "$sdir"
+    # js: a small transform; the engine's own cost is the js run minus an empty one.
+    cat >"$sdir/js.yaml" <<'YAML'
+name: bench-js
+auth_flow:
+  - id: shape
+    type: js
+    params: {token: "abc.def", scopes: "a b c"}
+    code: |
+      const parts = params.token.split(".");
+      return {header: "Token " + btoa(parts[0]), n: params.scopes.split(/\s+/).length, at: new Date(0).toISOString()};
+YAML
+    printf 'name: bench-empty\nauth_flow: []\n' >"$sdir/empty.yaml"
+    cmds=(::: js "$BIN" --no-cache test auth "$sdir/js.yaml" ::: empty "$BIN" --no-cache test auth "$sdir/empty.yaml")
+    node_bin="$(command -v node || true)"
+    [ -n "$node_bin" ] && cmds+=(::: node "$node_bin" -e 'const p={token:"abc.def",scopes:"a b c"};const parts=p.token.split(".");console.log(JSON.stringify({header:"Token "+btoa(parts[0]),n:p.scopes.split(/\s+/).length,at:new Date(0).toISOString()}))')
+    MED=() RSS=()
+    BENCH_RSS_RUNS=0 paired "signing-js" "${cmds[@]}"
+    if [ -n "${MED[js]:-}" ] && [ -n "${MED[empty]:-}" ]; then
+        engine="$(awk -v a="${MED[js]}" -v b="${MED[empty]}" 'BEGIN { printf "%.2f", a - b }')"
+        verdict=OK; awk -v e="$engine" 'BEGIN { exit !(e > 1.0) }' && verdict="OVER TARGET"
+        row "js step: engine start + eval (js run − empty run)" "$engine ms" "" "—" "≤ 1 ms" "$verdict"
+    fi
+    row_pair "js flow (whole process) vs node -e (same transform)" ms "${MED[js]:-}" "node" "${MED[node]:-}" none
+    # NTLM and OAuth 1.0a peers (tests/peers/start-peers8.sh).
+    if source "$ROOT/tests/peers/start-peers8.sh" >"$sdir/peers8.log" 2>&1; then
+        printf 'name: bench-ntlm\nvariables: {url: "%s", user: "%s", pw: "%s", domain: "%s"}\nauth_flow: []\nsign_in: {type: ntlm, username: "{{ vars.user }}", password: "{{ vars.pw }}", domain: "{{ vars.domain }}"}\ntest_api: {request: {url: "{{ vars.url }}/api/me"}}\n' \
+            "$CONNTEST_NTLM_URL" "$CONNTEST_NTLM_USER" "$CONNTEST_NTLM_PASSWORD" "$CONNTEST_NTLM_DOMAIN" >"$sdir/ntlm.yaml"
+        MED=() RSS=()
+        paired "signing-ntlm" ::: conntest "$BIN" --no-cache test auth "$sdir/ntlm.yaml" \
+            ::: curl curl -fsS --ntlm -u "$CONNTEST_NTLM_DOMAIN\\$CONNTEST_NTLM_USER:$CONNTEST_NTLM_PASSWORD" -o /dev/null "$CONNTEST_NTLM_URL/api/me"
+        row_pair "NTLM-authenticated test API call" ms "${MED[conntest]:-}" "curl --ntlm" "${MED[curl]:-}" ratio 1.0
+        printf 'name: bench-oauth1\nvariables: {url: "%s", cs: "%s", token: "%s", ts: "%s"}\nauth_flow: []\nsign_in: {type: oauth1, consumer_key: ck-test, consumer_secret: "{{ vars.cs }}", token: "{{ vars.token }}", token_secret: "{{ vars.ts }}"}\ntest_api: {request: {url: "{{ vars.url }}/api/me", query: {q: "a b"}}}\n' \
+            "$CONNTEST_OAUTH1_URL" "$CONNTEST_OAUTH1_CONSUMER_SECRET" "$CONNTEST_OAUTH1_TOKEN" "$CONNTEST_OAUTH1_TOKEN_SECRET" >"$sdir/oauth1.yaml"
+        # curl sends one precomputed signed request (oauthlib's header); the peer refuses
+        # the replays with a 401, which costs it the same work.
+        header="$("$CONNTEST_PEERS_PYTHON" "$CONNTEST_OAUTH1_SIGN" "{\"method\": \"GET\", \"url\": \"$CONNTEST_OAUTH1_URL/api/me?q=a%20b\", \"consumer_key\": \"ck-test\", \"consumer_secret\": \"$CONNTEST_OAUTH1_CONSUMER_SECRET\", \"token\": \"$CONNTEST_OAUTH1_TOKEN\", \"token_secret\": \"$CONNTEST_OAUTH1_TOKEN_SECRET\"}" 2>/dev/null)"
+        MED=() RSS=()
+        paired "signing-oauth1" ::: conntest "$BIN" --no-cache test auth "$sdir/oauth1.yaml" \
+            ::: curl curl -sS -o /dev/null -H "${header:-Authorization: OAuth x}" "$CONNTEST_OAUTH1_URL/api/me?q=a%20b"
+        row_pair "OAuth 1.0a-signed test API call" ms "${MED[conntest]:-}" "curl (precomputed)" "${MED[curl]:-}" none
+        peers8_stop
+    else
+        row "NTLM / OAuth 1.0a" "n/a (the peers did not start: see $sdir/peers8.log)" "" "" "" "n/a"
+    fi
+fi
+
 if want keyring; then
     section "keyring (private gnome-keyring via tests/keyring-session.sh)"
     group "keyring"

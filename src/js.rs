@@ -45,9 +45,23 @@ fn engine(limits: Limits) -> Result<(Runtime, Context), JsError> {
 }
 
 /// Compiles `code` without running any of it: syntax errors and their line.
+/// One engine per thread serves every check (nothing runs, so nothing is
+/// shared between connectors); a run always gets a fresh one.
 pub fn check(code: &str) -> Result<(), JsError> {
-    let limits = Limits { timeout: Duration::from_secs(2), memory_bytes: 32 << 20 };
-    let (_rt, ctx) = engine(limits)?;
+    thread_local! {
+        static CHECKER: std::cell::OnceCell<Option<(Runtime, Context)>> = const { std::cell::OnceCell::new() };
+    }
+    let limits = Limits { timeout: Duration::from_secs(3600), memory_bytes: 32 << 20 };
+    CHECKER.with(|cell| match cell.get_or_init(|| engine(limits).ok()) {
+        Some((_rt, ctx)) => compile(ctx, code, limits),
+        None => {
+            let (_rt, ctx) = engine(limits)?;
+            compile(&ctx, code, limits)
+        }
+    })
+}
+
+fn compile(ctx: &Context, code: &str, limits: Limits) -> Result<(), JsError> {
     ctx.with(|ctx| {
         let opts = eval_options();
         ctx.eval_with_options::<Function, _>(wrap(code), opts).catch(&ctx).map(|_| ()).map_err(|e| explain(e, limits))
