@@ -3,9 +3,9 @@
 #
 #   scripts/mutants.sh [--base REF] [--file PATH]... [-- CARGO_MUTANTS_ARGS...]
 #
-#   (default)      mutate the lines of src/ that differ from origin/main (main when
-#                  there is no origin), uncommitted changes included: cargo-mutants
-#                  --in-diff on `git diff REF -- src/`
+#   (default)      mutate the lines of src/ this branch changed since it left origin/main
+#                  (main when there is no origin), uncommitted changes included:
+#                  cargo-mutants --in-diff on `git diff $(git merge-base REF HEAD) -- src/`
 #   --base REF     diff against REF instead
 #   --file PATH    mutate every function of PATH instead of a diff (repeatable)
 #   -- ARGS        passed to `cargo mutants` as is (e.g. `-- --list`, or
@@ -19,7 +19,8 @@
 #
 # Slow (one suite run per mutant, one at a time: the machine has 2 cores), so it is
 # NOT part of CI. cargo-mutants (crates.io) is installed into target/mutants-tools
-# the first time (`cargo install --locked`). Results: target/mutants/mutants.out/
+# the first time (`cargo install --locked`); builds go to target/mutants/build, kept
+# between runs. Results: target/mutants/mutants.out/
 # (missed.txt lists the survivors, caught.txt, timeout.txt, unviable.txt, logs/).
 # Exit status: cargo-mutants' — 0 every mutant caught, 2 some survived, 3 some
 # timed out, 4 the suite fails without any mutant; 1 on a usage error.
@@ -58,7 +59,9 @@ else
         if git rev-parse --verify --quiet origin/main >/dev/null; then base=origin/main; else base=main; fi
     fi
     git rev-parse --verify --quiet "$base^{commit}" >/dev/null || { echo "mutants.sh: no commit $base" >&2; exit 1; }
-    git diff "$base" -- src/ >"$out/diff.patch"
+    # From where the branch left REF: what landed on REF since is not this change.
+    fork="$(git merge-base "$base" HEAD)"
+    git diff "$fork" -- src/ >"$out/diff.patch"
     if [ ! -s "$out/diff.patch" ]; then
         echo "mutants.sh: src/ does not differ from $base: nothing to mutate"
         exit 0
@@ -74,8 +77,13 @@ if ! [ -x "$tools/bin/cargo-mutants" ]; then
 fi
 export PATH="$tools/bin:$PATH"
 
-# One mutant at a time (-j 1), its tests one binary at a time as `cargo test` does;
-# each suite run gets the keyring session's environment from tests/run.sh.
+# The mutated copies build into one target dir of their own, kept between runs: only
+# the first run compiles the dependencies (cargo-mutants' default, a fresh target in
+# each copy, compiles them every time), and the tree's own target/ never holds a
+# mutant's binary.
+export CARGO_TARGET_DIR="$out/build"
+# One mutant at a time (-j 1); each suite run gets the keyring session's environment
+# from tests/run.sh.
 cmd=(nice -n 10 cargo mutants --no-shuffle -j 1 --output "$out" "${select[@]}" "${extra[@]}")
 rm -rf "$out/mutants.out" "$out/mutants.out.old"
 set +e
