@@ -101,6 +101,12 @@ fn jwt_claims(token: String) -> Result<JValue, minijinja::Error> {
 
 /// The current TOTP code (RFC 6238) of a base32 secret.
 pub fn totp_now(secret: &str, digits: u8, period: u64, algorithm: &str) -> Result<String, String> {
+    totp_at(secret, digits, period, algorithm, unix_now())
+}
+
+/// The TOTP code (RFC 6238) of a base32 secret at `unix_time` (seconds): the
+/// clock is a parameter so that the RFC's test vectors can pin it.
+pub fn totp_at(secret: &str, digits: u8, period: u64, algorithm: &str, unix_time: u64) -> Result<String, String> {
     let secret = totp_rs::Secret::try_from_base32(secret.replace([' ', '-'], "").to_uppercase().trim_end_matches('='))
         .map_err(|_| "totp: the secret is not valid base32".to_string())?;
     let algorithm = match algorithm {
@@ -114,7 +120,7 @@ pub fn totp_now(secret: &str, digits: u8, period: u64, algorithm: &str) -> Resul
         .with_step_duration(period)
         .with_secret(secret)
         .build_noncompliant();
-    Ok(totp.generate(unix_now()).to_string())
+    Ok(totp.generate(unix_time).to_string())
 }
 
 /// A template that is exactly one `{{ expression }}`: its value keeps its type.
@@ -380,6 +386,35 @@ mod tests {
         assert_eq!(r("{{ 'x.eyJzdWIiOiJhbGljZSJ9.y' | jwt_claims | attr('sub') }}"), "alice");
         assert_eq!(r("{{ 'JBSWY3DPEHPK3PXP' | totp }}").len(), 6);
         assert!(r("{{ now() }}").parse::<u64>().unwrap() > 1_700_000_000);
+    }
+
+    /// RFC 6238, Appendix B: 8-digit codes of the RFC's seeds (ASCII "1234567890"
+    /// repeated to 20, 32 and 64 bytes), 30 s steps, at its fixed times.
+    #[test]
+    fn totp_matches_the_rfc_6238_test_vectors() {
+        let sha1 = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ";
+        let sha256 = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQGEZA====";
+        let sha512 =
+            "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQGEZDGNA=";
+        let vectors: [(u64, &str, &str, &str); 6] = [
+            (59, "94287082", "46119246", "90693936"),
+            (1_111_111_109, "07081804", "68084774", "25091201"),
+            (1_111_111_111, "14050471", "67062674", "99943326"),
+            (1_234_567_890, "89005924", "91819424", "93441116"),
+            (2_000_000_000, "69279037", "90698825", "38618901"),
+            (20_000_000_000, "65353130", "77737706", "47863826"),
+        ];
+        for (time, want1, want256, want512) in vectors {
+            assert_eq!(totp_at(sha1, 8, 30, "SHA1", time).as_deref(), Ok(want1), "SHA1 at {time}");
+            assert_eq!(totp_at(sha256, 8, 30, "SHA256", time).as_deref(), Ok(want256), "SHA256 at {time}");
+            assert_eq!(totp_at(sha512, 8, 30, "SHA512", time).as_deref(), Ok(want512), "SHA512 at {time}");
+        }
+        // Six digits are the last six of the same code; `totp_now` is `totp_at` now.
+        assert_eq!(totp_at(sha1, 6, 30, "SHA1", 59).as_deref(), Ok("287082"));
+        let now = unix_now();
+        let current = totp_now(sha1, 8, 30, "SHA1").unwrap();
+        let around: Vec<String> = [now, now + 1].iter().map(|t| totp_at(sha1, 8, 30, "SHA1", *t).unwrap()).collect();
+        assert!(around.contains(&current), "{current} not in {around:?}");
     }
 
     #[test]

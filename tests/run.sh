@@ -24,7 +24,8 @@
 #   CONNTEST_NTLM_URL, _DOMAIN, _USER, _PASSWORD
 #                             the OAuth 1.0a and NTLM peers (tests/peers/oauth1, tests/peers/ntlm)
 # Works with no stdin and CI=true.
-# RUN_SH_TEST_CMD (for smoke-testing this script only) replaces the cargo command.
+# RUN_SH_TEST_CMD replaces the cargo command (run by `bash -c` in the keyring session):
+# for smoke-testing this script, and for scripts/mutants.sh, which runs cargo-mutants there.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."

@@ -62,6 +62,15 @@ fn body_over_the_size_limit() {
     assert_clean_failure(&out, "response body larger than 16 MiB");
 }
 
+/// Issue 12: without `Content-Length` only the check while streaming can refuse it.
+#[test]
+fn chunked_body_over_the_size_limit() {
+    let server = Server::start(|_| Resp::text(200, &"x".repeat(17 * 1024 * 1024)).chunked());
+    let out = run_against(&server.url, &[]);
+    assert_clean_failure(&out, "response body larger than 16 MiB");
+    assert_eq!(server.count("/thing"), 1, "{out:?}");
+}
+
 #[test]
 fn redirect_loop() {
     let server = Server::start(|_| Resp::text(302, "").header("Location", "/thing"));
@@ -108,12 +117,18 @@ fn credentials_are_not_forwarded_to_another_origin_on_redirect() {
     let target = format!("{}/elsewhere", other.url);
     let server = Server::start(move |_| Resp::text(302, "").header("Location", &target));
     let yaml = format!(
-        "base_url: {}\nauth_flow:\n  - {{id: call, type: api_request, request: {{url: /thing, headers: {{Authorization: Bearer secret-xyz, X-Keep: yes}}}}}}\n",
+        "base_url: {}\nauth_flow:\n  - {{id: call, type: api_request, request: {{url: /thing, headers: {{Authorization: Bearer secret-xyz, Cookie: sid=secret-cookie-xyz, X-Keep: yes}}}}}}\n",
         server.url
     );
     let out = Conntest::new().connector("cross", &yaml).args(["--no-cache", "test", "auth", "cross"]).run();
     assert_eq!(out.code, 0, "{out:?}");
+    // Both were sent to the origin they were written for…
+    let first = server.requests().into_iter().next().expect("first request");
+    assert_eq!(first.header("authorization"), Some("Bearer secret-xyz"));
+    assert_eq!(first.header("cookie"), Some("sid=secret-cookie-xyz"));
+    // …and neither reached the other one (issue 12: an explicit `Cookie` header too).
     let landed = other.requests().into_iter().next().expect("redirect followed");
-    assert_eq!(landed.header("authorization"), None);
+    assert_eq!(landed.header("authorization"), None, "{landed:?}");
+    assert_eq!(landed.header("cookie"), None, "{landed:?}");
     assert_eq!(landed.header("x-keep"), Some("yes"));
 }

@@ -245,6 +245,62 @@ test_api: {{request: {{url: /me}}}}
     assert!(code.chars().all(|c| c.is_ascii_digit()));
 }
 
+/// RFC 6238 computed here with hmac and sha1/sha2 directly, independently of the step.
+fn totp(secret: &[u8], algorithm: &str, digits: u32, period: u64, time: u64) -> String {
+    use hmac::{Hmac, Mac};
+    fn mac<M: Mac + hmac::digest::KeyInit>(key: &[u8], msg: &[u8]) -> Vec<u8> {
+        let mut m = <M as Mac>::new_from_slice(key).expect("any key length");
+        m.update(msg);
+        m.finalize().into_bytes().to_vec()
+    }
+    let msg = (time / period).to_be_bytes();
+    let digest = match algorithm {
+        "SHA256" => mac::<Hmac<sha2::Sha256>>(secret, &msg),
+        "SHA512" => mac::<Hmac<sha2::Sha512>>(secret, &msg),
+        _ => mac::<Hmac<sha1::Sha1>>(secret, &msg),
+    };
+    let offset = usize::from(digest[digest.len() - 1] & 0xf);
+    let word: [u8; 4] = digest[offset..offset + 4].try_into().expect("4 bytes");
+    let code = (u32::from_be_bytes(word) & 0x7fff_ffff) % 10u32.pow(digits);
+    format!("{code:0width$}", width = digits as usize)
+}
+
+/// Issue 12: the code a `totp` step sends is the RFC 6238 code of its secret for the
+/// current window, with its defaults (6 digits, 30 s, SHA1) and with each setting given.
+#[test]
+fn totp_steps_send_the_current_rfc_6238_code() {
+    let server = Server::start(|_| Resp::json(200, json!({"ok": true})));
+    let yaml = format!(
+        r#"
+base_url: {}
+auth_flow:
+  - {{id: plain, type: totp, secret: GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ}}
+  - {{id: long, type: totp, secret: GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ, digits: 8, period: 60, algorithm: SHA512}}
+  - {{id: mid, type: totp, secret: GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ, digits: 7, period: 45, algorithm: SHA256}}
+  - id: send
+    type: api_request
+    request: {{method: POST, url: /otp, form: {{a: "{{{{ plain.code }}}}", b: "{{{{ long.code }}}}", c: "{{{{ mid.code }}}}"}}}}
+"#,
+        server.url
+    );
+    let now = || std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_secs();
+    let started = now();
+    let out = Conntest::new().connector("otp", &yaml).args(["--no-cache", "test", "auth", "otp"]).run();
+    let ended = now();
+    assert_eq!(out.code, 0, "{out:?}");
+    let sent = server.requests().into_iter().find(|r| r.path_only() == "/otp").expect("otp request");
+    let secret = b"12345678901234567890";
+    let expect = |algorithm: &str, digits: u32, period: u64| -> Vec<String> {
+        (started..=ended).map(|t| totp(secret, algorithm, digits, period, t)).collect()
+    };
+    let fields: Vec<(String, String)> = url::form_urlencoded::parse(sent.body.as_bytes()).into_owned().collect();
+    for (field, want) in [("a", expect("SHA1", 6, 30)), ("b", expect("SHA512", 8, 60)), ("c", expect("SHA256", 7, 45))]
+    {
+        let got = fields.iter().find(|(n, _)| n == field).map(|(_, v)| v.clone()).expect("field sent");
+        assert!(want.contains(&got), "{field}: sent {got}, the codes of the run's seconds are {want:?}");
+    }
+}
+
 #[test]
 fn several_connectors_report_the_highest_exit_code() {
     let server = token_server("tok-multi");

@@ -3,8 +3,29 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+/// The `conntest` binary under test, checked once to be the one built beside this test binary.
 pub fn bin() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_conntest"))
+    static CHECKED: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    CHECKED.get_or_init(|| same_build(Path::new(env!("CARGO_BIN_EXE_conntest")))).clone()
+}
+
+/// Panics unless `bin` sits in the profile dir (`target/debug`) this test binary runs
+/// from (`target/debug/deps`). Cargo bakes the binary's absolute path in at build time,
+/// so a test binary run from a copied or moved tree (cargo-mutants copies one) would
+/// otherwise test the original build, and every change in the copy would go unseen.
+fn same_build(bin: &Path) -> PathBuf {
+    let exe = std::env::current_exe().expect("the path of the running test binary");
+    let canonical = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+    let ours = exe.parent().and_then(Path::parent).map(canonical);
+    let theirs = bin.parent().map(canonical);
+    assert!(
+        ours.is_some() && ours == theirs,
+        "the conntest binary under test ({}) is not in the target dir of this test binary ({}): \
+         it is another build (a copied or moved tree?); rebuild with `cargo test` in this tree",
+        bin.display(),
+        exe.display()
+    );
+    bin.to_path_buf()
 }
 
 pub struct Output {
@@ -115,4 +136,10 @@ pub fn keyring_ready() -> bool {
 /// Tests that need the real peers fail loudly rather than pass without them.
 pub fn require_keyring() {
     assert!(keyring_ready(), "needs a real Secret Service: run the suite with `bash tests/run.sh`");
+}
+
+#[test]
+#[should_panic(expected = "is not in the target dir of this test binary")]
+fn a_conntest_binary_of_another_build_is_refused() {
+    same_build(Path::new("/elsewhere/target/debug/conntest"));
 }

@@ -114,14 +114,75 @@ fn a_large_entry_is_split_and_round_trips_intact() {
 
 /// Stores `text` where conntest looks for `name`'s entry, as another program could.
 fn plant(name: &str, text: &str) {
+    plant_item(name, text);
+}
+
+/// Replaces the keyring item of `account` (`NAME` or `NAME#k`) with `text`.
+fn plant_item(account: &str, text: &str) {
     use std::io::Write as _;
+    remove_item(account);
     let mut store = Command::new("secret-tool")
-        .args(["store", "--label=junk", "service", "conntest", "username", name, "account", name])
+        .args(["store", "--label=junk", "service", "conntest", "username", account, "account", account])
         .stdin(std::process::Stdio::piped())
         .spawn()
         .expect("secret-tool");
     store.stdin.take().expect("stdin").write_all(text.as_bytes()).expect("write");
     assert!(store.wait().expect("wait").success());
+}
+
+fn remove_item(account: &str) {
+    secret_tool(&["clear", "service", "conntest", "username", account]);
+}
+
+/// Issue 12: reassembly checks each part's generation and that none is missing.
+/// The planted part keeps the JSON valid (the blob's letters only), so only those
+/// checks can tell the mixed or shortened entry from the one that was saved.
+#[test]
+fn a_split_entry_with_a_foreign_or_missing_part_is_a_miss() {
+    require_keyring();
+    let server = server(6000);
+    let name = unique("mixed");
+    let t = || conntest(&name, &server.url).env("CONNTEST_CACHE_CHUNK_CHARS", "1000");
+    let auth = t().args(["test", "auth", &name, "--input", "f.user=ann"]).run();
+    assert_eq!(auth.code, 0, "{auth:?}");
+    assert_eq!(t().args(["test", "api", &name]).run().code, 0, "the saved entry loads");
+
+    // The head: `conntest-cache GEN 1/TOTAL FIRST`, FIRST the account number of part 2.
+    let head = lookup(&name).expect("head");
+    let fields: Vec<&str> = head.lines().next().expect("header line").split(' ').collect();
+    let (generation, total, first) = match fields[..] {
+        ["conntest-cache", generation, count, first] => (
+            generation.to_string(),
+            count.strip_prefix("1/").and_then(|n| n.parse::<usize>().ok()).expect("1/TOTAL"),
+            first.parse::<usize>().expect("FIRST"),
+        ),
+        _ => panic!("not a split head: {head}"),
+    };
+    // A part that lies inside the blob: all `z`.
+    let (part, account, data) = (2..=total)
+        .find_map(|part| {
+            let account = format!("{name}#{}", first + part - 2);
+            let text = lookup(&account)?;
+            let (header, data) = text.split_once('\n')?;
+            assert_eq!(header, format!("conntest-cache {generation} {part}/{total}"), "{account}");
+            (!data.is_empty() && data.chars().all(|c| c == 'z')).then(|| (part, account, data.to_string()))
+        })
+        .expect("a part inside the blob");
+
+    // The same part from another save: a well-formed part, valid JSON once joined.
+    plant_item(&account, &format!("conntest-cache other-save {part}/{total}\n{}", "y".repeat(data.len())));
+    let foreign = t().args(["test", "api", &name]).run();
+    assert_eq!(foreign.code, 4, "an entry mixing two saves must not load: {foreign:?}");
+    assert!(foreign.stderr.contains(&format!("part {part} belongs to another save")), "{foreign:?}");
+
+    // The part gone.
+    remove_item(&account);
+    assert_eq!(lookup(&account), None);
+    let missing = t().args(["test", "api", &name]).run();
+    assert_eq!(missing.code, 4, "an entry with a part missing must not load: {missing:?}");
+    assert!(missing.stderr.contains(&format!("part {part} of {total} is missing")), "{missing:?}");
+
+    t().args(["cache", "clear", &name]).run();
 }
 
 /// The keyring test connector plus a refresh flow, for `test refresh --auth-first`.

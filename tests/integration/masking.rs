@@ -129,6 +129,61 @@ fn failing_runs_mask_secrets_in_error_messages() {
     assert!(!out.all().contains(PASSWORD), "{out:?}");
 }
 
+/// Issue 12: a failing testcase is the only one with text in JUnit. Here the server
+/// echoes the password into a field the test API expects something else in, and
+/// the expectation's message (which quotes the value it found) is the failure text.
+#[test]
+fn junit_failure_text_is_masked() {
+    let server = Server::start(|req| match req.path_only() {
+        "/login" => Resp::json(200, json!({"access_token": ACCESS, "token_type": "Bearer"})),
+        _ => Resp::json(200, json!({"detail": format!("bad password {PASSWORD}")})),
+    });
+    let yaml = connector(&server.url).replace(
+        "test_api:\n  request: {url: /me}",
+        "test_api:\n  request: {url: /me}\n  expect: {json: [{path: '$.detail', equals: welcome}]}",
+    );
+    assert!(yaml.contains("equals: welcome"), "{yaml}");
+    let t = Conntest::new().connector("mask", &yaml).args([
+        "--no-cache",
+        "test",
+        "auth",
+        "mask",
+        "--input",
+        "creds.user=ann",
+        "--input",
+        &format!("creds.password={PASSWORD}"),
+        "--junit",
+        "out.xml",
+    ]);
+    let out = t.run();
+    assert_eq!(out.code, 1, "{out:?}");
+    let junit = std::fs::read_to_string(t.path().join("out.xml")).expect("junit written for a failing run");
+    assert!(junit.contains("<failure message=\"step test_api failed\""), "{junit}");
+    assert!(junit.contains("bad password ****"), "the failure text is there, masked:\n{junit}");
+    assert!(!junit.contains(PASSWORD), "password leaked to JUnit:\n{junit}");
+    assert!(!out.all().contains(PASSWORD), "{out:?}");
+}
+
+/// Issue 12: `-v` prints each request line; a key that travels in the URL's
+/// query (not in a header or body, masked on their own) must be masked there too.
+#[test]
+fn verbose_masks_a_secret_in_the_url_query() {
+    let server = Server::start(|req| match req.path_only() {
+        "/me" => Resp::json(200, json!({"user": "ann"})),
+        _ => Resp::json(404, json!({})),
+    });
+    let yaml = format!(
+        "base_url: {}\nvariables: {{api_key: {API_KEY}}}\nauth_flow: []\ntest_api: {{request: {{url: '/me?api_key={{{{ vars.api_key }}}}'}}}}\n",
+        server.url
+    );
+    let out = Conntest::new().connector("query", &yaml).args(["--no-cache", "-v", "test", "auth", "query"]).run();
+    assert_eq!(out.code, 0, "{out:?}");
+    let sent = server.requests().into_iter().find(|r| r.path_only() == "/me").expect("test API called");
+    assert_eq!(sent.path, format!("/me?api_key={API_KEY}"), "the key really travels in the URL");
+    assert!(out.stderr.contains("/me?api_key=****"), "the request line is printed, masked:\n{}", out.stderr);
+    assert!(!out.all().contains(API_KEY), "`{API_KEY}` leaked:\n{}", out.all());
+}
+
 #[test]
 fn a_step_named_like_a_secret_does_not_mask_its_status_or_headers() {
     let server = Server::start(|req| match req.path_only() {

@@ -20,9 +20,10 @@ use crate::server::{Resp, Server};
 #[test]
 fn form_prompt_shows_title_and_labels_hides_password_and_reasks_bad_email() {
     let password = "pty-secret-5521";
+    // The login answers after 1.5 s: long enough for the spinner to tick while the step waits.
     let server = Server::start(move |req| match req.path_only() {
         "/login" if req.body.contains(password) && req.body.contains("ann%40example.com") => {
-            Resp::json(200, json!({"access_token": "pty-tok"}))
+            Resp::json(200, json!({"access_token": "pty-tok"})).delay(Duration::from_millis(1500))
         }
         "/me" => Resp::json(200, json!({"ok": true})),
         _ => Resp::json(401, json!({})),
@@ -51,9 +52,20 @@ fn form_prompt_shows_title_and_labels_hides_password_and_reasks_bad_email() {
     p.send_line("ann@example.com").expect("type");
     p.expect("Secret word").expect("password label shown");
     p.send_line(password).expect("type");
-    // The slow login shows a spinner naming the connector and step.
+    // The slow login shows a spinner naming the connector and step, and it keeps
+    // drawing while the step waits: a frame a second in (its elapsed time `1s`)
+    // comes before the step's ✔ line. The first frame alone is drawn at once.
     let spinner = p.expect("pty: login").expect("spinner while waiting");
-    let screen = rest_of_screen(&mut p, spinner.before());
+    let ticking = p.expect("1s").expect("the spinner still drawing a second into the wait");
+    let waited = String::from_utf8_lossy(ticking.before()).into_owned();
+    assert!(!waited.contains("✔"), "the step finished before the spinner ticked:\n{waited}");
+    let done = p.expect("✔ login").expect("the step's line after the spinner");
+    let mut before = spinner.before().to_vec();
+    before.extend(ticking.before());
+    before.extend(ticking.get(0).unwrap_or_default());
+    before.extend(done.before());
+    before.extend(done.get(0).unwrap_or_default());
+    let screen = rest_of_screen(&mut p, &before);
     assert!(!screen.contains(password), "password echoed:\n{screen}");
     assert!(screen.contains("auth passed"), "{screen}");
 }

@@ -29,6 +29,8 @@ pub struct Resp {
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
     pub delay: Duration,
+    /// Sent with `Transfer-Encoding: chunked` and no `Content-Length`.
+    pub chunked: bool,
 }
 
 impl Resp {
@@ -38,6 +40,7 @@ impl Resp {
             headers: vec![("Content-Type".into(), "application/json".into())],
             body: body.to_string().into_bytes(),
             delay: Duration::ZERO,
+            chunked: false,
         }
     }
     pub fn text(status: u16, body: &str) -> Resp {
@@ -46,6 +49,7 @@ impl Resp {
             headers: vec![("Content-Type".into(), "text/plain".into())],
             body: body.as_bytes().to_vec(),
             delay: Duration::ZERO,
+            chunked: false,
         }
     }
     pub fn header(mut self, n: &str, v: &str) -> Resp {
@@ -54,6 +58,11 @@ impl Resp {
     }
     pub fn delay(mut self, d: Duration) -> Resp {
         self.delay = d;
+        self
+    }
+    /// The body in 64 KiB chunks, its length announced nowhere in advance.
+    pub fn chunked(mut self) -> Resp {
+        self.chunked = true;
         self
     }
 }
@@ -126,12 +135,27 @@ fn serve(stream: TcpStream, handler: &(dyn Fn(&Req) -> Resp + Send + Sync), log:
         log.lock().expect("log").push(req.clone());
         let resp = handler(&req);
         std::thread::sleep(resp.delay);
-        let mut head = format!("HTTP/1.1 {} X\r\nContent-Length: {}\r\n", resp.status, resp.body.len());
+        let mut head = if resp.chunked {
+            format!("HTTP/1.1 {} X\r\nTransfer-Encoding: chunked\r\n", resp.status)
+        } else {
+            format!("HTTP/1.1 {} X\r\nContent-Length: {}\r\n", resp.status, resp.body.len())
+        };
         for (n, v) in &resp.headers {
             head.push_str(&format!("{n}: {v}\r\n"));
         }
         head.push_str("\r\n");
-        if stream.write_all(head.as_bytes()).and_then(|_| stream.write_all(&resp.body)).is_err() {
+        let sent = stream.write_all(head.as_bytes()).and_then(|_| {
+            if !resp.chunked {
+                return stream.write_all(&resp.body);
+            }
+            for chunk in resp.body.chunks(64 * 1024) {
+                stream.write_all(format!("{:x}\r\n", chunk.len()).as_bytes())?;
+                stream.write_all(chunk)?;
+                stream.write_all(b"\r\n")?;
+            }
+            stream.write_all(b"0\r\n\r\n")
+        });
+        if sent.is_err() {
             return;
         }
     }
