@@ -7,7 +7,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 /// Test multistep-authentication API connectors: run their sign-in flows,
 /// refresh them, cache the results in the OS keyring and call their test API.
 #[derive(Debug, Parser)]
-#[command(name = "conntest", version, propagate_version = true, max_term_width = 100)]
+#[command(name = "conntest", version = env!("CONNTEST_VERSION"), propagate_version = true, max_term_width = 100)]
 #[command(after_help = "Exit codes: 0 passed, 1 a connector failed, 2 usage or invalid connector, \
 3 input needed in non-interactive mode (or ended with Ctrl-D), 4 environment problem (keyring, port, nothing \
 cached), 130/143 ended by SIGINT/SIGTERM.")]
