@@ -72,7 +72,7 @@ pub enum Command {
         #[arg(value_name = "CONNECTOR|FILE")]
         connectors: Vec<String>,
     },
-    /// List connectors: name, file, step types and cache state
+    /// List connectors: name, cache state, step types, file and description
     List,
     /// Run flows against the real API
     #[command(subcommand)]
@@ -166,12 +166,14 @@ pub struct TestArgs {
 pub enum CacheCommand {
     /// Show what is cached for a connector (secrets masked unless --reveal)
     Show {
+        /// A connector name, a path to its file, or the name of a cached entry whose file is gone
         #[arg(value_name = "CONNECTOR")]
         connector: String,
     },
     /// Remove cached auth for connectors, or everything conntest stored
     Clear {
-        #[arg(value_name = "CONNECTOR", required_unless_present = "all")]
+        /// Connector names (or paths), or names of cached entries whose files are gone
+        #[arg(value_name = "CONNECTOR")]
         connectors: Vec<String>,
         /// Remove every item conntest stored, including connectors whose files are gone
         #[arg(long, conflicts_with = "connectors")]

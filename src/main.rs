@@ -3,6 +3,7 @@
 mod browser;
 mod cache;
 mod cli;
+mod clock;
 mod commands;
 mod connector;
 mod context;
