@@ -1,16 +1,20 @@
-//! Command-line types only (clap); their doc comments are the `--help` text.
+//! Command-line types only (clap); their doc comments are the `--help` text,
+//! and each command's examples are its `after_help`.
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::builder::StyledStr;
+use clap::{Args, CommandFactory as _, FromArgMatches as _, Parser, Subcommand, ValueEnum};
 
 /// Test multistep-authentication API connectors: run their sign-in flows,
 /// refresh them, cache the results in the OS keyring and call their test API.
 #[derive(Debug, Parser)]
-#[command(name = "conntest", version, propagate_version = true, max_term_width = 100)]
-#[command(after_help = "Exit codes: 0 passed, 1 a connector failed, 2 usage or invalid connector, \
-3 input needed in non-interactive mode (or ended with Ctrl-D), 4 environment problem (keyring, port, nothing \
-cached), 130/143 ended by SIGINT/SIGTERM.")]
+#[command(name = "conntest", version = env!("CONNTEST_VERSION"), propagate_version = true, max_term_width = 100)]
+#[command(after_help = examples(&[
+    ("the first run: a bundled connector against a built-in API, offline", "conntest demo"),
+    ("start a connector, check it, sign in with it", "conntest init acme\nconntest validate acme\nconntest test auth acme"),
+    ("what is cached, and when (for support)", "conntest list"),
+], EXIT_CODES))]
 pub struct Cli {
     #[command(flatten)]
     pub global: Global,
@@ -19,7 +23,48 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// The exit codes, for the help of the commands that run connectors.
+pub const EXIT_CODES: &[(&str, &str)] = &[
+    ("0", "every flow and test API call passed"),
+    ("1", "a step or the test API failed: the connector does not work"),
+    ("2", "usage error, or a connector file is invalid"),
+    ("3", "input was needed but cannot be asked for (non-interactive), or the input ended (Ctrl-D)"),
+    ("4", "environment problem: keyring, lock dir, port, nothing cached"),
+    ("5", "the server could not be reached: refused, DNS, TLS, timeout, proxy (a CI job may retry)"),
+    ("130, 143", "ended by SIGINT (Ctrl-C) or SIGTERM"),
+];
+
+/// An `Examples:` section (and optionally `Exit codes:`) for `after_help`:
+/// each example is a comment saying what it does, then the command lines.
+fn examples(list: &[(&str, &str)], exit_codes: &[(&str, &str)]) -> StyledStr {
+    let header = clap::builder::styling::Styles::default().get_header().to_owned();
+    let heading = |title: &str| format!("{}{title}{}\n", header.render(), header.render_reset());
+    let mut text = heading("Examples:");
+    for (i, (what, lines)) in list.iter().enumerate() {
+        if i > 0 {
+            text.push('\n');
+        }
+        text.push_str(&format!("  # {what}\n"));
+        for line in lines.lines() {
+            text.push_str(&format!("  {line}\n"));
+        }
+    }
+    if !exit_codes.is_empty() {
+        text.push('\n');
+        text.push_str(&heading("Exit codes:"));
+        let width = exit_codes.iter().map(|(code, _)| code.len()).max().unwrap_or(0);
+        for (code, meaning) in exit_codes {
+            text.push_str(&format!("  {code:<width$}  {meaning}\n"));
+        }
+        text.push_str("  With several connectors, the highest code seen.\n");
+    }
+    StyledStr::from(text.trim_end().to_string())
+}
+
+/// Options every command accepts, before or after its name; each command's
+/// help shows only those it uses (see [`command`]).
 #[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Global options")]
 pub struct Global {
     /// Directory holding connector files
     #[arg(short = 'd', long, global = true, env = "CONNTEST_DIR", default_value = "connectors", value_name = "DIR")]
@@ -67,35 +112,134 @@ pub enum Format {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Check connector files without touching the network
+    #[command(after_help = examples(&[
+        ("every connector in ./connectors (or --dir DIR, CONNTEST_DIR)", "conntest validate"),
+        ("one connector by name, and one file by path", "conntest validate acme connectors/beta.yaml"),
+        ("diagnostics as JSON, for an editor or a CI annotation", "conntest validate --format json"),
+    ], &[]))]
     Validate {
         /// Connector names or paths (default: every connector in the dir)
         #[arg(value_name = "CONNECTOR|FILE")]
         connectors: Vec<String>,
     },
-    /// List connectors: name, file, step types and cache state
+    /// List connectors: name, cache state, step types, file and description
+    #[command(after_help = examples(&[
+        ("which connectors have cached auth, and since when", "conntest list"),
+        ("the same for a script (`cached` is null when the keyring cannot be read)", "conntest list --format json"),
+    ], &[]))]
     List,
+    /// Write a commented starter connector DIR/NAME.yaml that passes `validate`
+    #[command(after_help = examples(&[
+        ("a Form login that returns a bearer token (the default)", "conntest init acme"),
+        ("an OAuth 2 sign-in in the browser, in another dir", "conntest init github --type oauth2_pkce --dir api-connectors"),
+        ("then check it and run it", "conntest validate acme\nconntest test auth acme"),
+    ], &[]))]
+    Init {
+        /// The connector's name and file stem: lower-case letters, digits, `-` and `_`
+        #[arg(value_name = "NAME")]
+        name: String,
+        /// The kind of sign-in the starter shows
+        #[arg(long = "type", value_enum, default_value_t = Starter::Form, value_name = "TYPE")]
+        kind: Starter,
+    },
     /// Run flows against the real API
-    #[command(subcommand)]
+    #[command(subcommand, after_help = examples(&[
+        ("sign in (prompting for Form values), call the test API, cache the outputs", "conntest test auth acme"),
+        ("renew the cached sign-in, then call the test API", "conntest test refresh acme"),
+        ("call the test API with what is cached (refreshes on 401)", "conntest test api acme"),
+    ], EXIT_CODES))]
     Test(TestCommand),
     /// Inspect or clear cached auth in the OS keyring
-    #[command(subcommand)]
+    #[command(subcommand, after_help = examples(&[
+        ("what is cached for a connector: tokens, expiry, cookies (secrets masked)", "conntest cache show acme"),
+        ("sign a connector out, or remove everything conntest stored", "conntest cache clear acme\nconntest cache clear --all"),
+    ], &[]))]
     Cache(CacheCommand),
     /// Print the JSON Schema of the connector format
+    #[command(after_help = examples(&[
+        ("save it beside the connectors; editors read it through the first line\n  # `# yaml-language-server: $schema=./connector.schema.json`",
+         "conntest schema > connectors/connector.schema.json"),
+    ], &[]))]
     Schema,
     /// Print a shell completion script
+    #[command(after_help = examples(&[
+        ("bash: loaded on demand by bash-completion", "conntest completions bash > ~/.local/share/bash-completion/completions/conntest"),
+        ("zsh: a directory on $fpath (add `fpath=(~/.zfunc $fpath)` before `compinit` in ~/.zshrc)",
+         "mkdir -p ~/.zfunc && conntest completions zsh > ~/.zfunc/_conntest"),
+        ("fish", "conntest completions fish > ~/.config/fish/completions/conntest.fish"),
+        ("PowerShell: load it from your profile", "conntest completions powershell >> $PROFILE"),
+        ("elvish: then `use conntest` in ~/.config/elvish/rc.elv", "conntest completions elvish > ~/.config/elvish/lib/conntest.elv"),
+    ], &[]))]
     Completions {
+        /// The shell to complete for
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
+    /// Print the manual page (roff) on stdout
+    #[command(after_help = examples(&[
+        ("read it now", "conntest man | man -l -"),
+        ("install it for `man conntest`", "mkdir -p ~/.local/share/man/man1 && conntest man > ~/.local/share/man/man1/conntest.1"),
+    ], &[]))]
+    Man,
     /// Run a bundled demo connector against a built-in loopback demo API
-    Demo,
+    #[command(after_help = examples(&[
+        ("sign in, call the test API, expire the token, refresh: all offline", "conntest demo"),
+        ("the demo's connector file, to start your own from it", "conntest demo --print > connectors/demo.yaml"),
+    ], &[]))]
+    Demo {
+        /// Print the demo connector's YAML instead of running it
+        #[arg(long)]
+        print: bool,
+    },
+}
+
+/// What `conntest init --type` writes: a Form login by default, or a starter
+/// built around one step type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[value(rename_all = "snake_case")]
+pub enum Starter {
+    /// A Form, then an API request that logs in and returns a token
+    #[value(alias = "api_request")]
+    Form,
+    /// HTTP Basic credentials from a Form
+    BasicAuth,
+    /// OAuth 2 authorization code in the browser (confidential client)
+    Oauth2,
+    /// OAuth 2 authorization code with PKCE in the browser (public client)
+    Oauth2Pkce,
+    /// OAuth 2 client credentials (machine to machine)
+    Oauth2ClientCredentials,
+    /// A signed JWT assertion exchanged for a token (RFC 7523)
+    JwtBearer,
+    /// A browser redirect whose query parameters become outputs
+    Callback,
+    /// A token the user already has (--sso-token-file)
+    SsoToken,
+    /// Password, then a TOTP second factor
+    Totp,
+    /// A value computed in a sandboxed JavaScript step
+    Js,
+    /// OAuth 1.0a three-legged, resource calls signed
+    Oauth1,
+    /// Windows authentication (NTLM)
+    Ntlm,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum TestCommand {
     /// Run the auth flow, then the test API; cache the outputs
+    #[command(after_help = examples(&[
+        ("sign in, prompting for the Form values", "conntest test auth acme"),
+        ("in CI: no prompt, the password from an environment variable, a JUnit report",
+         "conntest test auth acme --input login_form.email=ci@example.com \\\n    --input-env login_form.password=ACME_PASSWORD --junit reports/conntest.xml"),
+        ("every connector in the dir, this job's quarter of them", "conntest test auth --all --shard 1/4"),
+    ], EXIT_CODES))]
     Auth(TestArgs),
     /// Run the refresh flow on cached outputs, then the test API
+    #[command(after_help = examples(&[
+        ("renew the cached sign-in (refresh token, or the auth flow again)", "conntest test refresh acme"),
+        ("in CI, where nothing is cached yet: sign in first", "conntest test refresh acme --auth-first --inputs inputs.yaml"),
+    ], EXIT_CODES))]
     Refresh {
         #[command(flatten)]
         args: TestArgs,
@@ -104,7 +248,15 @@ pub enum TestCommand {
         auth_first: bool,
     },
     /// Call the test API with cached outputs (refresh on 401)
+    #[command(after_help = examples(&[
+        ("do the cached credentials still work?", "conntest test api acme"),
+        ("every connector, each HTTP exchange shown (secrets masked)", "conntest test api --all -v"),
+    ], EXIT_CODES))]
     Api(TestArgs),
+    /// Anything else where the flow belongs (`conntest test acme`): answered
+    /// with the command that was probably meant.
+    #[command(external_subcommand)]
+    Other(Vec<String>),
 }
 
 #[derive(Debug, Clone, Args)]
@@ -165,18 +317,73 @@ pub struct TestArgs {
 #[derive(Debug, Subcommand)]
 pub enum CacheCommand {
     /// Show what is cached for a connector (secrets masked unless --reveal)
+    #[command(after_help = examples(&[
+        ("a summary (tokens, expiry, cookies), then the masked entry", "conntest cache show acme"),
+        ("the entry with its secrets, as JSON", "conntest cache show acme --reveal --format json"),
+    ], &[]))]
     Show {
+        /// A connector name, a path to its file, or the name of a cached entry whose file is gone
         #[arg(value_name = "CONNECTOR")]
         connector: String,
     },
     /// Remove cached auth for connectors, or everything conntest stored
+    #[command(after_help = examples(&[
+        ("sign two connectors out", "conntest cache clear acme beta"),
+        ("remove every item conntest stored, of connectors whose files are gone too", "conntest cache clear --all"),
+    ], &[]))]
     Clear {
-        #[arg(value_name = "CONNECTOR", required_unless_present = "all")]
+        /// Connector names (or paths), or names of cached entries whose files are gone
+        #[arg(value_name = "CONNECTOR")]
         connectors: Vec<String>,
         /// Remove every item conntest stored, including connectors whose files are gone
         #[arg(long, conflicts_with = "connectors")]
         all: bool,
     },
+}
+
+/// The global options each command uses; the others are still accepted (a
+/// script may pass the same options to every command) but not shown in that
+/// command's help, which lists no option that does nothing there.
+const USED_GLOBALS: &[(&str, &[&str])] = &[
+    ("validate", &["dir", "format", "no_color"]),
+    ("list", &["dir", "format", "no_cache", "no_color"]),
+    ("init", &["dir", "format", "no_color"]),
+    ("cache show", &["dir", "format", "no_cache", "reveal", "no_color"]),
+    ("cache clear", &["dir", "format", "no_cache", "no_color"]),
+    ("schema", &[]),
+    ("completions", &[]),
+    ("man", &[]),
+    ("demo", &["format", "no_cache", "non_interactive", "verbose", "reveal", "no_color"]),
+];
+
+/// The clap command, with each subcommand's help limited to the options it uses.
+pub fn command() -> clap::Command {
+    let cmd = Cli::command();
+    let globals: Vec<clap::Arg> = cmd.get_arguments().filter(|a| a.is_global_set()).cloned().collect();
+    hide_unused(cmd, "", &globals)
+}
+
+/// Gives each listed subcommand (below `path`) a hidden copy of the global
+/// options it does not use: clap propagates a global option only to a
+/// subcommand that lacks one of that id, and the copy's value (same id)
+/// still reaches [`Global`]. Subcommands keep their order.
+fn hide_unused(cmd: clap::Command, path: &str, globals: &[clap::Arg]) -> clap::Command {
+    cmd.mut_subcommands(|sub| {
+        let path = format!("{path} {}", sub.get_name()).trim_start().to_string();
+        match USED_GLOBALS.iter().find(|(p, _)| *p == path) {
+            Some((_, used)) => {
+                sub.args(globals.iter().filter(|a| !used.contains(&a.get_id().as_str())).map(|a| a.clone().hide(true)))
+            }
+            None => hide_unused(sub, &path, globals),
+        }
+    })
+}
+
+/// Parses the process's arguments (exits with clap's message on a usage error).
+pub fn parse() -> Cli {
+    let mut cmd = command();
+    let matches = cmd.get_matches_mut();
+    Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.format(&mut cmd).exit())
 }
 
 /// `K/N` with 1 ≤ K ≤ N.

@@ -3,7 +3,9 @@
 pub mod cache;
 pub mod completions;
 pub mod demo;
+pub mod init;
 pub mod list;
+pub mod man;
 pub mod schema;
 pub mod test;
 pub mod validate;
@@ -14,7 +16,8 @@ use crate::flow::Flow;
 
 pub fn run(cli: Cli) -> Result<(), Error> {
     let g = cli.global;
-    let uses_cache = matches!(cli.command, Command::List | Command::Test(_) | Command::Cache(_) | Command::Demo);
+    let uses_cache =
+        matches!(cli.command, Command::List | Command::Test(_) | Command::Cache(_) | Command::Demo { print: false });
     if uses_cache && !g.no_cache {
         crate::cache::check_env().map_err(|e| Error::usage(e, Some("fix or unset the variable".to_string())))?;
     }
@@ -22,15 +25,19 @@ pub fn run(cli: Cli) -> Result<(), Error> {
         Command::Validate { connectors } => validate::run(&g, &connectors),
         Command::Schema => schema::run(),
         Command::Completions { shell } => completions::run(shell),
+        Command::Man => man::run(),
+        Command::Init { name, kind } => init::run(&g, &name, kind),
         Command::List => block_on(list::run(&g)),
         Command::Test(TestCommand::Auth(args)) => block_on(test::run(&g, Flow::Auth, &args, false)),
         Command::Test(TestCommand::Refresh { args, auth_first }) => {
             block_on(test::run(&g, Flow::Refresh, &args, auth_first))
         }
         Command::Test(TestCommand::Api(args)) => block_on(test::run(&g, Flow::Api, &args, false)),
+        Command::Test(TestCommand::Other(words)) => Err(not_a_flow(&g, &words)),
         Command::Cache(CacheCommand::Show { connector }) => block_on(cache::show(&g, &connector)),
         Command::Cache(CacheCommand::Clear { connectors, all }) => block_on(cache::clear(&g, &connectors, all)),
-        Command::Demo => block_on(demo::run(&g)),
+        Command::Demo { print: true } => demo::print(),
+        Command::Demo { print: false } => block_on(demo::run(&g)),
     };
     // A report that could not be written is a failure even when the run passed;
     // a failed run keeps its own exit code, and the lost report is still said.
@@ -41,6 +48,32 @@ pub fn run(cli: Cli) -> Result<(), Error> {
         }
         (result, written) => result.and(written),
     }
+}
+
+/// `conntest test WORD …` where WORD is not auth, refresh or api: most often a
+/// connector name given without its flow, so the answer is the command that
+/// was probably meant.
+fn not_a_flow(g: &crate::cli::Global, words: &[String]) -> Error {
+    const FLOWS: [&str; 3] = ["auth", "refresh", "api"];
+    let word = words.first().map(String::as_str).unwrap_or_default();
+    // Names only: the other arguments may hold a secret (`--input x.password=…`).
+    let names: Vec<&str> = words.iter().map(String::as_str).take_while(|w| !w.starts_with('-')).collect();
+    let more = if names.len() < words.len() { " …" } else { "" };
+    if crate::connector::load::resolve(word, &g.dir).is_ok() {
+        return Error::usage(
+            format!("`{word}` is a connector; `conntest test` needs the flow to run first (auth, refresh or api)"),
+            Some(format!("conntest test auth {}{more}   (or `test refresh`, `test api`)", names.join(" "))),
+        );
+    }
+    if let Some(flow) = crate::connector::diagnostic::did_you_mean(word, FLOWS) {
+        let rest: Vec<&str> = names.iter().skip(1).copied().collect();
+        let command = format!("conntest test {flow} {}{more}", rest.join(" "));
+        return Error::usage(format!("unknown flow `{word}`"), Some(format!("did you mean `{}`?", command.trim_end())));
+    }
+    Error::usage(
+        format!("`{word}` is neither a flow (auth, refresh, api) nor a connector in {}", g.dir.display()),
+        Some("`conntest list` shows the connectors; then e.g. `conntest test auth NAME`".to_string()),
+    )
 }
 
 /// Runs a command on a fresh runtime; a keyring call that never returned

@@ -3,6 +3,7 @@
 mod browser;
 mod cache;
 mod cli;
+mod clock;
 mod commands;
 mod connector;
 mod context;
@@ -20,6 +21,7 @@ mod prompt;
 mod report;
 mod request;
 mod secret;
+mod starter;
 mod steps;
 mod template;
 mod terminal;
@@ -27,10 +29,8 @@ mod vars;
 
 use std::process::ExitCode;
 
-use clap::Parser as _;
-
 fn main() -> ExitCode {
-    let cli = cli::Cli::parse();
+    let cli = cli::parse();
     let no_color = cli.global.no_color || std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     if no_color {
         console::set_colors_enabled(false);

@@ -441,3 +441,31 @@ impl Drop for Spinner {
         self.0.finish_and_clear();
     }
 }
+
+/// An aligned table: a header row, then the rows, columns two spaces apart.
+/// Widths are measured as the terminal shows them (colours and `→` included);
+/// the last column is not padded, so a long description does not push
+/// anything else out of line.
+pub fn table(header: &[&str], rows: &[Vec<String>]) -> Vec<String> {
+    let width = |s: &str| console::measure_text_width(s);
+    let mut widths: Vec<usize> = header.iter().map(|h| width(h)).collect();
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(width(cell));
+        }
+    }
+    let line = |cells: Vec<String>| {
+        let last = cells.len().saturating_sub(1);
+        let mut text = String::new();
+        for (i, cell) in cells.iter().enumerate() {
+            text.push_str(cell);
+            if i < last {
+                text.push_str(&" ".repeat(widths[i] - width(cell) + 2));
+            }
+        }
+        text.trim_end().to_string()
+    };
+    let mut lines = vec![line(header.iter().map(|h| style(h).bold().to_string()).collect())];
+    lines.extend(rows.iter().map(|r| line(r.clone())));
+    lines
+}

@@ -5,10 +5,11 @@ use serde_json::{Value, json};
 
 use crate::cache::{self, CacheError};
 use crate::cli::{Format, Global};
+use crate::clock;
 use crate::connector::load;
 use crate::error::Error;
 use crate::report;
-use crate::secret::masker;
+use crate::secret::{is_secret_name, masker};
 use crate::steps::Step;
 use crate::steps::form::FieldKind;
 
@@ -32,19 +33,158 @@ fn unavailable(e: CacheError) -> Error {
     }
 }
 
-/// A connector argument as a cache account: a file's connector name, or the name itself.
-fn name_of(g: &Global, arg: &str) -> String {
-    match load::resolve(arg, &g.dir) {
-        Ok(file) => load::declared_name(&file).unwrap_or_else(|| arg.to_string()),
-        Err(_) => arg.to_string(),
+/// A CONNECTOR argument as a cache account: the name its file gives, or —
+/// when no connector has that name — the name of a cached entry (its file may
+/// be gone). Neither is a usage error with a did-you-mean (SPEC §3).
+/// `cached` is asked for only when the name is not a connector's.
+struct Target {
+    name: String,
+    /// The connector's file, when there is one.
+    file: Option<std::path::PathBuf>,
+}
+
+async fn target(g: &Global, arg: &str, cached: &mut Option<Vec<String>>) -> Result<Target, Error> {
+    let available = match load::resolve(arg, &g.dir) {
+        Ok(file) => {
+            return Ok(Target { name: load::declared_name(&file).unwrap_or_else(|| arg.to_string()), file: Some(file) });
+        }
+        Err(Error::ConnectorNotFound { available, .. }) => available,
+        Err(other) => return Err(other),
+    };
+    if cached.is_none() {
+        *cached = Some(cache::cached_names().await.map_err(unavailable)?);
     }
+    let names = cached.as_deref().unwrap_or_default();
+    if names.iter().any(|n| n == arg) {
+        return Ok(Target { name: arg.to_string(), file: None });
+    }
+    let candidates = available.iter().chain(names).map(String::as_str);
+    let hint = match crate::connector::diagnostic::did_you_mean(arg, candidates) {
+        Some(m) => format!("did you mean `{m}`? (`conntest list` shows the connectors and cached entries)"),
+        None => "`conntest list` shows the connectors and cached entries".to_string(),
+    };
+    Err(Error::usage(format!("no connector or cached entry is named `{arg}` (in {})", g.dir.display()), Some(hint)))
+}
+
+/// Paths of the secret values in the outputs (`login.body.access_token`), for the summary.
+fn secret_paths(prefix: &str, value: &Value, parent: &str, out: &mut Vec<String>) {
+    match value {
+        Value::Object(map) => {
+            for (k, v) in map {
+                let path = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+                if !v.is_object() && (is_secret_name(k) || parent == "cookies") {
+                    if !v.is_null() && v.as_str() != Some("") {
+                        out.push(path);
+                    }
+                } else {
+                    secret_paths(&path, v, k, out);
+                }
+            }
+        }
+        Value::Array(items) => {
+            for (i, v) in items.iter().enumerate() {
+                secret_paths(&format!("{prefix}[{i}]"), v, parent, out);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Every `expires_at` in the outputs (Unix seconds) with its path.
+fn expiries(prefix: &str, value: &Value, out: &mut Vec<(String, i64)>) {
+    if let Value::Object(map) = value {
+        for (k, v) in map {
+            let path = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+            let seconds =
+                v.as_i64().or_else(|| v.as_f64().map(|f| f as i64)).or_else(|| v.as_str()?.trim().parse().ok());
+            match (k.as_str(), seconds) {
+                ("expires_at", Some(at)) => out.push((path, at)),
+                _ => expiries(&path, v, out),
+            }
+        }
+    }
+}
+
+/// The lines that lead `cache show`: what support staff ask first.
+fn summary(entry: &cache::Entry, target: &Target, fingerprint: Option<&str>) -> Vec<String> {
+    let now = clock::now();
+    let outputs = Value::Object(entry.outputs.clone());
+    let saved = match clock::parse_rfc3339(&entry.saved_at) {
+        Some(at) => format!("saved {} ({})", clock::ago(at, now), entry.saved_at),
+        None => format!("saved {}", entry.saved_at),
+    };
+    let mut lines = vec![format!("{}  {}", style(&entry.connector).bold(), style(saved).dim())];
+    let mut row = |label: &str, text: String| lines.push(format!("  {:<8} {text}", style(label).cyan()));
+    row(
+        "file",
+        match (&target.file, fingerprint) {
+            (None, _) => style("(file not found)").yellow().to_string(),
+            (Some(f), Some(now_fp)) if entry.fingerprint.as_deref().is_some_and(|fp| fp != now_fp) => format!(
+                "{} {}",
+                f.display(),
+                style(format!("(edited since this was cached: run `conntest test auth {}`)", entry.connector)).yellow()
+            ),
+            (Some(f), _) => f.display().to_string(),
+        },
+    );
+    let mut tokens = Vec::new();
+    secret_paths("", &outputs, "", &mut tokens);
+    row("tokens", if tokens.is_empty() { style("none").dim().to_string() } else { tokens.join(", ") });
+    let mut found = Vec::new();
+    expiries("", &outputs, &mut found);
+    row(
+        "expiry",
+        if found.is_empty() {
+            style("not known (no expires_at in the outputs)").dim().to_string()
+        } else {
+            found
+                .iter()
+                .map(|(path, at)| {
+                    let when = clock::expiry(*at, now);
+                    let when = if *at > now { style(when).green() } else { style(when).red() };
+                    format!("{path} {when}")
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        },
+    );
+    let cookies: Vec<String> = entry
+        .cookies
+        .iter()
+        .map(|c| {
+            let when = match c.expires.as_deref().and_then(clock::parse_rfc3339) {
+                Some(at) => clock::expiry(at, now),
+                None => "session".to_string(),
+            };
+            format!("{} {}", c.name, style(format!("({}, {when})", c.domain)).dim())
+        })
+        .collect();
+    row("cookies", if cookies.is_empty() { style("none").dim().to_string() } else { cookies.join(", ") });
+    let inputs: Vec<String> = entry
+        .inputs
+        .iter()
+        .flat_map(|(step, fields)| {
+            let keys: Vec<String> = fields.as_object().map(|m| m.keys().cloned().collect()).unwrap_or_default();
+            keys.into_iter().map(move |k| format!("{step}.{k}"))
+        })
+        .collect();
+    row(
+        "inputs",
+        if inputs.is_empty() {
+            style("none kept").dim().to_string()
+        } else {
+            format!("{} {}", inputs.join(", "), style("(for use_stored_credentials)").dim())
+        },
+    );
+    lines
 }
 
 pub async fn show(g: &Global, arg: &str) -> Result<(), Error> {
     if g.no_cache {
         return Err(no_cache_error());
     }
-    let name = name_of(g, arg);
+    let target = target(g, arg, &mut None).await?;
+    let name = target.name.clone();
     let entry = cache::load(&name).await.map_err(unavailable)?.ok_or_else(|| {
         Error::environment(
             format!("nothing cached for `{name}`"),
@@ -59,13 +199,12 @@ pub async fn show(g: &Global, arg: &str) -> Result<(), Error> {
     for c in &entry.cookies {
         c.value.learn();
     }
-    if let Ok(connector) = load::resolve(arg, &g.dir).map(|f| load::load(&f)) {
-        for def in connector.iter().flat_map(|c| c.all_steps()) {
-            if let Step::Form(form) = &def.kind {
-                for f in form.fields.iter().filter(|f| f.kind == FieldKind::Password) {
-                    if let Some(v) = entry.inputs.get(&def.id).and_then(|s| s.get(&f.key)) {
-                        m.learn_all(v);
-                    }
+    let connector = target.file.as_deref().and_then(|f| load::load(f).ok());
+    for def in connector.iter().flat_map(|c| c.all_steps()) {
+        if let Step::Form(form) = &def.kind {
+            for f in form.fields.iter().filter(|f| f.kind == FieldKind::Password) {
+                if let Some(v) = entry.inputs.get(&def.id).and_then(|s| s.get(&f.key)) {
+                    m.learn_all(v);
                 }
             }
         }
@@ -85,12 +224,10 @@ pub async fn show(g: &Global, arg: &str) -> Result<(), Error> {
     match g.format {
         Format::Json => report::print_json(&doc),
         Format::Text => {
+            for line in summary(&entry, &target, connector.as_ref().map(|c| c.fingerprint.as_str())) {
+                report::out(&line);
+            }
             let masked = m.mask_json(&doc);
-            report::out(&format!(
-                "{} {}",
-                style(&entry.connector).bold(),
-                style(format!("saved {}", entry.saved_at)).dim()
-            ));
             for key in ["outputs", "inputs"] {
                 report::out(&style(key).cyan().to_string());
                 let text = serde_json::to_string_pretty(&masked[key]).unwrap_or_default();
@@ -124,6 +261,14 @@ pub async fn clear(g: &Global, args: &[String], all: bool) -> Result<(), Error> 
     if g.no_cache {
         return Err(no_cache_error());
     }
+    if args.is_empty() && !all {
+        return Err(Error::usage(
+            "name the connectors whose cached auth to remove, or pass --all",
+            Some(
+                "conntest cache clear NAME…   or   conntest cache clear --all (every item conntest stored)".to_string(),
+            ),
+        ));
+    }
     let mut report_json = Vec::new();
     if all {
         let removed = cache::clear_all().await.map_err(unavailable)?;
@@ -132,8 +277,13 @@ pub async fn clear(g: &Global, args: &[String], all: bool) -> Result<(), Error> 
             report::out(&format!("{} removed {removed} keyring item(s) stored by conntest", style("✔").green()));
         }
     } else {
+        // Every name is checked before anything is removed: a typo clears nothing.
+        let mut cached = None;
+        let mut names = Vec::new();
         for arg in args {
-            let name = name_of(g, arg);
+            names.push(target(g, arg, &mut cached).await?.name);
+        }
+        for name in names {
             let removed = cache::clear(&name).await.map_err(unavailable)?;
             report_json.push(json!({"connector": name, "removed": removed}));
             if g.format == Format::Text {

@@ -31,6 +31,13 @@ fn show(g: &Global, r: &RunResult) {
     }
 }
 
+/// `demo --print`: the bundled connector, to read or to start from. Its
+/// `base_url` is the demo API's address, which only `conntest demo` knows.
+pub fn print() -> Result<(), Error> {
+    report::raw_out(DEMO_CONNECTOR.trim_end());
+    Ok(())
+}
+
 pub async fn run(g: &Global) -> Result<(), Error> {
     let server = DemoServer::start().map_err(|e| Error::environment(e, None))?;
     let connector = load_str(std::path::Path::new("demo.yaml"), DEMO_CONNECTOR)

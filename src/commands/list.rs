@@ -1,57 +1,147 @@
-//! `conntest list`: connectors found, their step types and cache state.
+//! `conntest list`: connectors found and cached entries, as an aligned table
+//! (or JSON): name, cache state, step types, file, description.
 
 use console::style;
 use serde_json::{Value, json};
 
-use crate::cache;
+use crate::cache::{self, CacheError};
 use crate::cli::{Format, Global};
+use crate::clock;
 use crate::connector::load;
 use crate::error::Error;
 use crate::report;
 
+/// What is known of one connector's cache entry.
+enum CacheState {
+    /// `--no-cache`: the keyring was not asked.
+    NotChecked,
+    /// The keyring could not be read; why, in a few words.
+    Unknown(String),
+    NotCached,
+    /// Saved at (Unix seconds), when the entry could be read.
+    Cached(Option<i64>),
+    /// An entry exists but cannot be read back (a later run treats it as a miss).
+    Unreadable,
+}
+
+impl CacheState {
+    fn text(&self, now: i64) -> String {
+        match self {
+            CacheState::NotChecked => style("not checked (--no-cache)").dim().to_string(),
+            CacheState::Unknown(why) => style(format!("unknown ({why})")).yellow().to_string(),
+            CacheState::NotCached => style("not cached").dim().to_string(),
+            CacheState::Cached(Some(at)) => style(format!("cached {}", clock::ago(*at, now))).green().to_string(),
+            CacheState::Cached(None) => style("cached").green().to_string(),
+            CacheState::Unreadable => style("cached, unreadable").red().to_string(),
+        }
+    }
+
+    /// `cached` in JSON: null when the keyring could not tell.
+    fn json(&self) -> Value {
+        match self {
+            CacheState::NotChecked | CacheState::Unknown(_) => Value::Null,
+            CacheState::NotCached => Value::Bool(false),
+            CacheState::Cached(_) | CacheState::Unreadable => Value::Bool(true),
+        }
+    }
+}
+
+/// Why the keyring could not be read, short enough for a table cell.
+fn short_reason(e: &CacheError) -> String {
+    let text = e.to_string();
+    if text.contains("locked") { format!("keyring locked: {text}") } else { format!("keyring unreachable: {text}") }
+}
+
+struct Row {
+    name: String,
+    /// `None`: a cached entry whose connector file is gone.
+    file: Option<String>,
+    description: Option<String>,
+    steps: Vec<String>,
+    valid: bool,
+    cache: CacheState,
+}
+
+async fn state_of(name: &str) -> CacheState {
+    match cache::load(name).await {
+        Ok(Some(entry)) => CacheState::Cached(clock::parse_rfc3339(&entry.saved_at)),
+        Ok(None) => CacheState::NotCached,
+        Err(CacheError::Corrupt(_)) => CacheState::Unreadable,
+        Err(e) => CacheState::Unknown(short_reason(&e)),
+    }
+}
+
 pub async fn run(g: &Global) -> Result<(), Error> {
     let files = load::discover(&g.dir)?;
-    let cached: Vec<String> = if g.no_cache {
-        Vec::new()
+    // Names with an entry; `Err` when the keyring cannot say (every row is then unknown).
+    let cached: Result<Vec<String>, CacheState> = if g.no_cache {
+        Err(CacheState::NotChecked)
     } else {
-        match cache::cached_names().await {
-            Ok(names) => names,
-            Err(e) => {
-                report::warn(&format!("cache state unknown: {e}"));
-                Vec::new()
-            }
-        }
+        cache::cached_names().await.map_err(|e| CacheState::Unknown(short_reason(&e)))
     };
     let mut rows = Vec::new();
     for file in &files {
-        let (name, steps, valid) = match load::load(file) {
-            Ok(c) => {
-                (c.name.clone(), c.auth_flow.iter().map(|s| s.kind.type_name().to_string()).collect::<Vec<_>>(), true)
-            }
+        let row = match load::load(file) {
+            Ok(c) => Row {
+                name: c.name.clone(),
+                file: Some(file.display().to_string()),
+                description: c.description.clone(),
+                steps: c.auth_flow.iter().map(|s| s.kind.type_name().to_string()).collect(),
+                valid: true,
+                cache: CacheState::NotCached,
+            },
             // A file that cannot be read (or says `name: ""`) is still listed under a name.
-            Err(inv) => {
-                let stem = || file.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-                (inv.connector.filter(|n| !n.is_empty()).unwrap_or_else(stem), Vec::new(), false)
-            }
+            Err(inv) => Row {
+                name: inv
+                    .connector
+                    .filter(|n| !n.is_empty())
+                    .unwrap_or_else(|| file.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default()),
+                file: Some(file.display().to_string()),
+                description: None,
+                steps: Vec::new(),
+                valid: false,
+                cache: CacheState::NotCached,
+            },
         };
-        let is_cached = cached.contains(&name);
-        let saved_at = if is_cached { cache::load(&name).await.ok().flatten().map(|e| e.saved_at) } else { None };
-        rows.push((name, file.display().to_string(), steps, is_cached, saved_at, valid));
+        rows.push(row);
+    }
+    for row in &mut rows {
+        row.cache = match &cached {
+            Err(CacheState::Unknown(why)) => CacheState::Unknown(why.clone()),
+            Err(_) => CacheState::NotChecked,
+            Ok(names) if names.contains(&row.name) => state_of(&row.name).await,
+            Ok(_) => CacheState::NotCached,
+        };
     }
     // Cached entries whose connector file is gone: support staff still need to see them.
-    for name in &cached {
-        if !rows.iter().any(|r| &r.0 == name) {
-            let saved_at = cache::load(name).await.ok().flatten().map(|e| e.saved_at);
-            rows.push((name.clone(), String::new(), Vec::new(), true, saved_at, true));
+    if let Ok(names) = &cached {
+        for name in names {
+            if !rows.iter().any(|r| &r.name == name) {
+                let cache = state_of(name).await;
+                rows.push(Row {
+                    name: name.clone(),
+                    file: None,
+                    description: None,
+                    steps: Vec::new(),
+                    valid: true,
+                    cache,
+                });
+            }
         }
     }
     match g.format {
         Format::Json => {
             let connectors: Vec<_> = rows
                 .iter()
-                .map(|(name, file, steps, cached, saved_at, valid)| {
-                    let file = if file.is_empty() { Value::Null } else { Value::from(file.as_str()) };
-                    json!({"name": name, "file": file, "steps": steps, "cached": cached, "saved_at": saved_at, "valid": valid})
+                .map(|r| {
+                    let saved_at = match r.cache {
+                        CacheState::Cached(Some(at)) => Value::from(clock::rfc3339(at)),
+                        _ => Value::Null,
+                    };
+                    json!({
+                        "name": r.name, "file": r.file, "description": r.description, "steps": r.steps,
+                        "cached": r.cache.json(), "saved_at": saved_at, "valid": r.valid,
+                    })
                 })
                 .collect();
             report::print_json(&json!({ "connectors": connectors }));
@@ -59,19 +149,41 @@ pub async fn run(g: &Global) -> Result<(), Error> {
         Format::Text => {
             if rows.is_empty() {
                 report::out(&format!("no connectors in {}", g.dir.display()));
+                report::out(&style("write one with `conntest init NAME`, or pass --dir DIR").dim().to_string());
+                return Ok(());
             }
-            for (name, file, steps, cached, saved_at, valid) in &rows {
-                let state = match (cached, saved_at) {
-                    (true, Some(at)) => style(format!("cached {at}")).green().to_string(),
-                    (true, None) => style("cached").green().to_string(),
-                    (false, _) => style("not cached").dim().to_string(),
-                };
-                let steps = if *valid {
-                    steps.join(" → ")
-                } else {
-                    style("invalid (run `conntest validate`)").red().to_string()
-                };
-                report::out(&format!("{}  {}  {steps}  {state}", style(name).bold(), style(file).dim()));
+            let now = clock::now();
+            let table: Vec<Vec<String>> = rows
+                .iter()
+                .map(|r| {
+                    let steps = match (r.valid, r.file.is_some()) {
+                        (false, _) => style("invalid (run `conntest validate`)").red().to_string(),
+                        (true, false) => style("—").dim().to_string(),
+                        (true, true) => r.steps.join(" → "),
+                    };
+                    let file = match &r.file {
+                        Some(f) => f.clone(),
+                        None => style("(file not found)").yellow().to_string(),
+                    };
+                    vec![
+                        style(&r.name).bold().to_string(),
+                        r.cache.text(now),
+                        steps,
+                        file,
+                        r.description.clone().unwrap_or_default(),
+                    ]
+                })
+                .collect();
+            for line in report::table(&["NAME", "CACHE", "STEPS", "FILE", "DESCRIPTION"], &table) {
+                report::out(&line);
+            }
+            if rows.iter().any(|r| matches!(r.cache, CacheState::Unknown(_))) {
+                let hint = "hint: unlock the OS keyring (or start a Secret Service provider such as gnome-keyring) to see what is cached";
+                report::out(&style(hint).dim().to_string());
+            }
+            if rows.iter().any(|r| matches!(r.cache, CacheState::Unreadable)) {
+                let hint = "hint: `test` treats an unreadable entry as a miss; `conntest cache clear NAME` removes it";
+                report::out(&style(hint).dim().to_string());
             }
         }
     }

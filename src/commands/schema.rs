@@ -2,11 +2,16 @@
 
 use crate::error::Error;
 
-pub fn run() -> Result<(), Error> {
+/// The schema as `conntest schema` prints it (and `init` saves it beside a starter).
+pub fn text() -> String {
     let mut schema = crate::connector::load::schema().clone();
     if let Some(obj) = schema.as_object_mut() {
         obj.insert("$id".into(), "https://conntest.dev/schema/connector.json".into());
     }
-    crate::report::raw_out(&serde_json::to_string_pretty(&schema).unwrap_or_default());
+    serde_json::to_string_pretty(&schema).unwrap_or_default()
+}
+
+pub fn run() -> Result<(), Error> {
+    crate::report::raw_out(&text());
     Ok(())
 }

@@ -425,6 +425,7 @@ pub fn build(
     }
     let connector = Connector {
         name,
+        description: raw.description.clone().filter(|d| !d.trim().is_empty()),
         file: file.to_path_buf(),
         base_url,
         variables,

@@ -11,6 +11,8 @@ use crate::template::Template;
 #[derive(Debug)]
 pub struct Connector {
     pub name: String,
+    /// What the connector is for, as written (shown by `list`).
+    pub description: Option<String>,
     pub file: PathBuf,
     pub base_url: Option<Template>,
     /// Declared variables, before `--var` / `CONNTEST_VAR_*` overrides.

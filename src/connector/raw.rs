@@ -14,8 +14,7 @@ use crate::steps::RawStep;
 pub struct RawConnector {
     /// Connector name, `[a-z0-9_-]+`; defaults to the file stem.
     pub name: Option<String>,
-    /// What this connector signs in to.
-    #[expect(dead_code, reason = "for people and editors (it is in the schema); the engine has no use for it")]
+    /// What this connector signs in to (shown by `conntest list`).
     pub description: Option<String>,
     /// Relative request URLs are joined to this.
     pub base_url: Option<String>,

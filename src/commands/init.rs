@@ -1,0 +1,87 @@
+//! `conntest init NAME [--type TYPE]`: a commented starter connector in the
+//! dir that passes `validate`; never written over an existing file.
+
+use std::io::Write as _;
+use std::path::Path;
+
+use console::style;
+use serde_json::json;
+
+use crate::cli::{Format, Global, Starter};
+use crate::connector::{check, load};
+use crate::error::Error;
+use crate::report;
+use crate::starter;
+
+pub fn run(g: &Global, name: &str, kind: Starter) -> Result<(), Error> {
+    if !check::valid_name(name) {
+        let example = starter::suggest_name(name).unwrap_or_else(|| "acme".to_string());
+        return Err(Error::usage(
+            format!("`{name}` cannot name a connector: use lower-case letters, digits, `-` and `_`"),
+            Some(format!("e.g. conntest init {example}")),
+        ));
+    }
+    // A connector of that name already: its own file, or another that says `name: NAME`.
+    if let Ok(existing) = load::resolve(name, &g.dir) {
+        return Err(exists(name, &existing));
+    }
+    let text = starter::render(kind, name);
+    let file = g.dir.join(format!("{name}.yaml"));
+    // The starters are checked by the tests; this keeps a broken one from reaching a user.
+    let connector = load::load_str(&file, &text)
+        .map_err(|(d, _)| Error::failed(format!("the bundled `{kind:?}` starter is invalid: {d:?}")))?;
+    std::fs::create_dir_all(&g.dir).map_err(|source| Error::Write { path: g.dir.clone(), source })?;
+    write_new(&file, &text).map_err(|source| match source.kind() {
+        std::io::ErrorKind::AlreadyExists => exists(name, &file),
+        _ => Error::Write { path: file.clone(), source },
+    })?;
+    // The file's first line points editors at ./connector.schema.json: give them one.
+    let schema = g.dir.join("connector.schema.json");
+    let schema_written = write_new(&schema, &format!("{}\n", crate::commands::schema::text())).is_ok();
+
+    let steps: Vec<&str> = connector.auth_flow.iter().map(|s| s.kind.type_name()).collect();
+    match g.format {
+        Format::Json => report::print_json(&json!({
+            "file": file.display().to_string(),
+            "connector": name,
+            "steps": steps,
+            "schema": schema_written.then(|| schema.display().to_string()),
+        })),
+        Format::Text => {
+            report::out(&format!(
+                "{} wrote {} {}",
+                style("✔").green(),
+                file.display(),
+                style(format!("({})", steps.join(" → "))).dim()
+            ));
+            if schema_written {
+                report::out(&format!(
+                    "{} wrote {} {}",
+                    style("✔").green(),
+                    schema.display(),
+                    style("(editors read it through the file's first line)").dim()
+                ));
+            }
+            let dir =
+                if g.dir == Path::new("connectors") { String::new() } else { format!(" --dir {}", g.dir.display()) };
+            report::out("next: fill in your API's URLs and requests (the comments say where), then");
+            report::out(&format!("  conntest{dir} validate {name}"));
+            report::out(&format!("  conntest{dir} test auth {name}"));
+        }
+    }
+    Ok(())
+}
+
+fn exists(name: &str, file: &Path) -> Error {
+    Error::usage(
+        format!("connector `{name}` already exists: {} (init never overwrites a file)", file.display()),
+        Some(format!("choose another name, or edit {} (remove it first to start over)", file.display())),
+    )
+}
+
+/// Creates `path` with `text`; fails when it exists, whatever is there.
+fn write_new(path: &Path, text: &str) -> std::io::Result<()> {
+    let mut f = std::fs::OpenOptions::new().write(true).create_new(true).open(path)?;
+    f.write_all(text.as_bytes())?;
+    f.sync_all()
+}
