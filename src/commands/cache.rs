@@ -46,7 +46,10 @@ struct Target {
 async fn target(g: &Global, arg: &str, cached: &mut Option<Vec<String>>) -> Result<Target, Error> {
     let available = match load::resolve(arg, &g.dir) {
         Ok(file) => {
-            return Ok(Target { name: load::declared_name(&file).unwrap_or_else(|| arg.to_string()), file: Some(file) });
+            return Ok(Target {
+                name: load::declared_name(&file).unwrap_or_else(|| arg.to_string()),
+                file: Some(file),
+            });
         }
         Err(Error::ConnectorNotFound { available, .. }) => available,
         Err(other) => return Err(other),
