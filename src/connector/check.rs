@@ -33,6 +33,8 @@ pub struct Checker<'a> {
     visible: Vec<(String, Vec<String>)>,
     /// Steps that exist but run after this point.
     later: Vec<String>,
+    /// The step being checked: its templates cannot read its own outputs.
+    current: Option<String>,
     variables: Vec<String>,
     has_base_url: bool,
     /// Steps set aside for structural errors: known ids, outputs unchecked.
@@ -134,6 +136,14 @@ impl<'a> Checker<'a> {
             }
             return;
         }
+        if self.current.as_deref() == Some(first) {
+            self.d.value(
+                path,
+                format!("`{}` refers to the step it is written in", r.join(".")),
+                "a step cannot read its own outputs: read them in a later step, `request_parameters` or `test_api`",
+            );
+            return;
+        }
         if self.later.contains(first) {
             self.d.value(
                 path,
@@ -211,6 +221,7 @@ pub fn build(
         d,
         visible: Vec::new(),
         later: Vec::new(),
+        current: None,
         variables: raw.variables.keys().cloned().collect(),
         has_base_url: raw.base_url.is_some(),
         opaque: opaque.to_vec(),
@@ -474,7 +485,9 @@ fn steps(ck: &mut Checker, raws: &[RawStep], path: &Path, seen: &mut Vec<String>
                 "step ids must be unique across auth_flow and refresh_flow",
             );
         }
+        ck.current = Some(id.clone());
         let step = Step::build(raw, &spath, ck);
+        ck.current = None;
         if refresh && !step.allowed_in_refresh() {
             ck.d.value(
                 &spath.key("type"),

@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use super::spans::{Path, Pos, Spans};
 
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, Hash)]
 pub struct Diagnostic {
     pub line: usize,
     pub column: usize,
@@ -18,16 +18,23 @@ pub struct Diagnostic {
 pub struct Diagnostics<'a> {
     pub spans: &'a Spans,
     pub list: Vec<Diagnostic>,
+    /// What `list` holds, to report each problem once in constant time (a
+    /// file with 100k unknown keys must not cost a scan of `list` per key).
+    seen: std::collections::HashSet<Diagnostic>,
 }
 
 impl<'a> Diagnostics<'a> {
     pub fn new(spans: &'a Spans) -> Self {
-        Diagnostics { spans, list: Vec::new() }
+        Diagnostics { spans, list: Vec::new(), seen: std::collections::HashSet::new() }
     }
 
     pub fn at(&mut self, pos: Pos, message: impl Into<String>, hint: impl Into<String>) {
-        let d = Diagnostic { line: pos.line, column: pos.column, message: message.into(), hint: hint.into() };
-        if !self.list.contains(&d) {
+        self.push(Diagnostic { line: pos.line, column: pos.column, message: message.into(), hint: hint.into() });
+    }
+
+    /// Adds `d` unless the same problem is already reported.
+    pub fn push(&mut self, d: Diagnostic) {
+        if self.seen.insert(d.clone()) {
             self.list.push(d);
         }
     }

@@ -206,7 +206,11 @@ pub fn load_str(file: &FsPath, text: &str) -> Result<Connector, (Vec<Diagnostic>
     }
     let doc = match doc {
         Ok(v) => v,
-        Err(e) => {
+        Err(mut e) => {
+            // The parser's own limit can come first (it reads flow collections ahead).
+            if e.message.contains("recursion limit") {
+                e.message = format!("nesting deeper than {} levels", super::spans::MAX_DEPTH);
+            }
             let hint = if e.message.contains("nesting") || e.message.contains("aliases") {
                 "a connector needs no more than a few levels of nesting and no repeated aliases"
             } else if e.message.contains("document") {

@@ -196,10 +196,18 @@ impl<'s> Walker<'s> {
             };
             if !types.is_empty() && !types.iter().any(|t| schema_type_matches(t, v)) {
                 let expected: Vec<&str> = types.iter().filter(|t| **t != "null").map(|t| friendly(t)).collect();
+                // A single value where a list is wanted: show the list it meant.
+                let hint = match v {
+                    Value::String(_) | Value::Number(_) | Value::Bool(_) if expected == ["a list"] => {
+                        let shown = v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string());
+                        format!("write a list: `{}: [{shown}]`", last_key(path))
+                    }
+                    _ => "see `conntest schema` for the connector format".to_string(),
+                };
                 d.value(
                     path,
                     format!("`{}` must be {}, found {}", last_key(path), expected.join(" or "), friendly(type_name(v))),
-                    "see `conntest schema` for the connector format",
+                    hint,
                 );
                 return;
             }
@@ -209,7 +217,9 @@ impl<'s> Walker<'s> {
                 let names: Vec<&str> = options.iter().filter_map(Value::as_str).collect();
                 let shown = v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string());
                 let mut hint = format!("expected one of: {}", names.join(", "));
-                if let Some(m) = did_you_mean(&shown, names.iter().copied()) {
+                if let Some(m) = names.iter().find(|n| n.eq_ignore_ascii_case(&shown)) {
+                    hint = format!("write `{m}` (upper case); {hint}");
+                } else if let Some(m) = did_you_mean(&shown, names.iter().copied()) {
                     hint = format!("did you mean `{m}`? {hint}");
                 }
                 d.value(path, format!("invalid value `{shown}` for `{}`", last_key(path)), hint);
@@ -310,7 +320,7 @@ impl<'s> Walker<'s> {
             first_errors.get_or_insert(trial.list);
         }
         for diag in first_errors.unwrap_or_default() {
-            d.list.push(diag);
+            d.push(diag);
         }
     }
 }

@@ -102,3 +102,14 @@ fn unknown_filters_functions_and_references_in_form_titles_are_reported() {
         assert!(out.stdout.contains(needle), "{needle}:\n{}", out.stdout);
     }
 }
+
+/// Issue 11, item 3: the hint says the fix — `[200]`, `POST`, and why a step
+/// cannot read its own outputs.
+#[test]
+fn hints_show_the_fix() {
+    let out = relative(&validate("hints.yaml", "text").stdout);
+    assert!(out.contains("write a list: `status: [200]`"), "{out}");
+    assert!(out.contains("write `POST` (upper case)"), "{out}");
+    assert!(out.contains("a step cannot read its own outputs"), "{out}");
+    insta::assert_snapshot!(out);
+}
