@@ -209,12 +209,20 @@ fn read_item(name: &str, part: usize) -> Result<Option<String>, CacheError> {
     }
 }
 
+/// One write to the store when the item is already there with its attributes
+/// (the usual save over an earlier one); a new item gets them in a second.
+/// Writes are what costs: the store persists itself on each, reads do not.
 fn write_item(name: &str, part: usize, text: &str) -> Result<(), CacheError> {
     let e = entry(name, part)?;
     e.set_password(text).map_err(|e| CacheError::Unavailable(describe(&e)))?;
     // Lets `secret-tool lookup service conntest account NAME` find it; not every store has attributes.
     let acct = account(name, part);
-    let _ = e.update_attributes(&HashMap::from([("account", acct.as_str()), ("application", SERVICE)]));
+    let has = |attrs: &HashMap<String, String>| {
+        attrs.get("account") == Some(&acct) && attrs.get("application").is_some_and(|a| a == SERVICE)
+    };
+    if !e.get_attributes().is_ok_and(|attrs| has(&attrs)) {
+        let _ = e.update_attributes(&HashMap::from([("account", acct.as_str()), ("application", SERVICE)]));
+    }
     Ok(())
 }
 
@@ -540,7 +548,11 @@ pub async fn load(name: &str) -> Result<Option<Entry>, CacheError> {
         let corrupt = |why: &str| CacheError::Corrupt(format!("cached entry for `{name}` cannot be read ({why})"));
         let mut attempts = 0;
         let json = loop {
-            let Some(head) = read_item(&name, 1)? else { return Ok(None) };
+            let head = match read_item(&name, 1) {
+                Err(e) if vanished(&e) => None,
+                other => other?,
+            };
+            let Some(head) = head else { return Ok(None) };
             match assemble(&name, &head)? {
                 Ok(json) => break json,
                 Err(why) => {
@@ -568,8 +580,13 @@ fn assemble(name: &str, head: &str) -> Result<Result<String, String>, CacheError
     let Some(h) = parse_header(head).filter(|h| h.part == 1) else { return Ok(Err("unknown format".into())) };
     let mut json = h.data.to_string();
     for (account, part) in h.parts().zip(2..) {
-        let Some(text) = read_item(name, account)? else {
-            return Ok(Err(format!("part {part} of {} is missing", h.total)));
+        let missing = || Ok(Err(format!("part {part} of {} is missing", h.total)));
+        let text = match read_item(name, account) {
+            Ok(Some(text)) => text,
+            Ok(None) => return missing(),
+            // Found, then deleted before its secret was read: a save switched heads meanwhile.
+            Err(e) if vanished(&e) => return missing(),
+            Err(e) => return Err(e),
         };
         match parse_header(&text) {
             Some(p) if p.generation == h.generation && p.part == part && p.total == h.total => json.push_str(p.data),
@@ -578,6 +595,14 @@ fn assemble(name: &str, head: &str) -> Result<Result<String, String>, CacheError
         }
     }
     Ok(Ok(json))
+}
+
+/// Whether a read failed because the item went away between the search that
+/// found it and the call that read it (the Secret Service then answers that
+/// the object has no such interface): to a reader, the same as missing.
+fn vanished(e: &CacheError) -> bool {
+    matches!(e, CacheError::Unavailable(why)
+        if ["No such interface", "UnknownObject", "No such object"].iter().any(|m| why.contains(m)))
 }
 
 /// Removes every item of one connector (`NAME` and every `NAME#k`, found by
