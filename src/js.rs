@@ -52,13 +52,25 @@ pub fn check(code: &str) -> Result<(), JsError> {
         static CHECKER: std::cell::OnceCell<Option<(Runtime, Context)>> = const { std::cell::OnceCell::new() };
     }
     let limits = Limits { timeout: Duration::from_secs(3600), memory_bytes: 32 << 20 };
-    CHECKER.with(|cell| match cell.get_or_init(|| engine(limits).ok()) {
+    CHECKER.with(|cell| match cell.get_or_init(|| checker_engine().ok()) {
         Some((_rt, ctx)) => compile(ctx, code, limits),
         None => {
-            let (_rt, ctx) = engine(limits)?;
+            let (_rt, ctx) = checker_engine()?;
             compile(&ctx, code, limits)
         }
     })
+}
+
+/// An engine that only compiles: the parser and the regular-expression
+/// compiler (literals are compiled while parsing) are all it needs.
+fn checker_engine() -> Result<(Runtime, Context), JsError> {
+    let fail = |e: rquickjs::Error| JsError { message: format!("cannot start the JavaScript engine: {e}"), line: None };
+    let rt = Runtime::new().map_err(fail)?;
+    rt.set_max_stack_size(MAX_STACK);
+    let ctx =
+        Context::custom::<(rquickjs::context::intrinsic::Eval, rquickjs::context::intrinsic::RegExpCompiler)>(&rt)
+            .map_err(fail)?;
+    Ok((rt, ctx))
 }
 
 fn compile(ctx: &Context, code: &str, limits: Limits) -> Result<(), JsError> {
@@ -203,5 +215,37 @@ mod tests {
         assert!(err.message.contains("memory limit exceeded"), "{err:?}");
         let err = run("return [1];", &json!({}), limits()).unwrap_err();
         assert!(err.message.contains("an array"), "{err:?}");
+    }
+
+    /// The engine's own cost per js step (issue 8: ≤ 1 ms): a fresh engine, the
+    /// bench's small transform, and the check `validate` makes. Run by
+    /// `bench/run.sh` as `cargo test --release -- --ignored js_engine_cost`.
+    #[test]
+    #[ignore = "a benchmark: bench/run.sh runs it in release mode"]
+    fn js_engine_cost() {
+        let code = "const p = params.token.split('.');\nreturn {user: JSON.parse(atob(p[1])).sub.toUpperCase(), at: new Date(0).toISOString(), n: /(\\d+)/.exec(p[0])[1]};";
+        let token = format!(
+            "h123.{}.s",
+            base64::Engine::encode(&base64::engine::general_purpose::STANDARD, "{\"sub\":\"ann\"}")
+        );
+        let params = json!({ "token": token });
+        let limits = Limits { timeout: Duration::from_secs(1), memory_bytes: 32 << 20 };
+        assert_eq!(run(code, &params, limits).unwrap()["user"], "ANN");
+        let n = 2000;
+        let time = |f: &dyn Fn()| {
+            let started = Instant::now();
+            for _ in 0..n {
+                f();
+            }
+            started.elapsed().as_secs_f64() * 1000.0 / f64::from(n)
+        };
+        let run_ms = time(&|| drop(run(code, &params, limits)));
+        let check_ms = time(&|| drop(check(code)));
+        // The first check of a process also starts the checker's engine.
+        let cold_ms = time(&|| drop(checker_engine().map(|(_rt, ctx)| compile(&ctx, code, limits))));
+        println!(
+            "js engine cost: run {run_ms:.3} ms, validate check {check_ms:.3} ms (first of a process {cold_ms:.3} ms), one js step in one process {:.3} ms",
+            run_ms + cold_ms
+        );
     }
 }
