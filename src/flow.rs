@@ -10,7 +10,7 @@ use crate::connector::model::{Check, Connector, RefreshMode};
 use crate::context::Context;
 use crate::error::{EXIT_FAILED, EXIT_OK, Error};
 use crate::http::{ExchangeHook, Http};
-pub use crate::outcome::{RunResult, StepReport, TestApiReport};
+pub use crate::outcome::{Event, EventHook, RunResult, StepReport, TestApiReport};
 use crate::prompt::Prompter;
 use crate::request::{excerpt, prepare};
 use crate::secret::{is_secret_name, masker};
@@ -34,15 +34,13 @@ impl Flow {
     }
 }
 
-/// Called with the connector name and each finished step (live text output).
-pub type StepHook = Arc<dyn Fn(&str, &StepReport) + Send + Sync>;
-
 pub struct Options {
     pub timeout: Duration,
     pub vars: Vec<(String, String)>,
     pub on_exchange: Option<ExchangeHook>,
-    /// Called as each step or test API call finishes (live text output).
-    pub on_step: Option<StepHook>,
+    /// Told what the run does as it goes (the report layer's lines and spinners).
+    pub on_event: Option<EventHook>,
+    /// Whether stderr is a terminal that can show a browser step's spinner.
     pub spinner: bool,
     /// `--no-browser`: browser steps print their URL instead of opening it.
     pub no_browser: bool,
@@ -146,10 +144,14 @@ impl Session {
         }
     }
 
-    fn emit(&self, report: &StepReport) {
-        if let Some(f) = &self.options.on_step {
-            f(&self.connector.name, report);
+    fn event(&self, event: Event<'_>) {
+        if let Some(f) = &self.options.on_event {
+            f(event);
         }
+    }
+
+    fn emit(&self, report: &StepReport) {
+        self.event(Event::Line { connector: &self.connector.name, step: report });
     }
 
     async fn run_steps(
@@ -160,8 +162,9 @@ impl Session {
     ) -> Result<(), Error> {
         for def in steps {
             let started = Instant::now();
-            let spinner = (self.options.spinner && !def.kind.waits_for_person())
-                .then(|| crate::report::spinner(&format!("{}: {}", self.connector.name, def.id)));
+            let person = def.kind.waits_for_person();
+            let connector = self.connector.name.as_str();
+            self.event(if person { Event::Waiting { connector } } else { Event::Busy { connector, label: &def.id } });
             let cx = StepCx {
                 id: &def.id,
                 connector: &self.connector.name,
@@ -174,7 +177,9 @@ impl Session {
                 prompter: &self.prompter,
             };
             let result = def.kind.run(&cx).await;
-            drop(spinner);
+            if person {
+                self.event(Event::Resumed { connector });
+            }
             let duration_ms = started.elapsed().as_millis() as u64;
             match result {
                 Ok(done) => {
@@ -277,8 +282,7 @@ impl Session {
     pub async fn call_test_api(&self) -> Option<TestApiReport> {
         let test = self.connector.test_api.as_ref()?;
         let started = Instant::now();
-        let spinner =
-            self.options.spinner.then(|| crate::report::spinner(&format!("{}: {}", self.connector.name, test.name)));
+        self.event(Event::Busy { connector: &self.connector.name, label: &test.name });
         let ctx = &self.ctx;
         let mut report = TestApiReport {
             name: test.name.clone(),
@@ -360,7 +364,6 @@ impl Session {
             Ok(())
         }
         .await;
-        drop(spinner);
         report.unreachable = unreachable;
         report.hint = hint;
         report.expired = expired;
@@ -520,24 +523,22 @@ impl Session {
     }
 
     fn emit_test(&self, t: &TestApiReport, retrying: bool) {
-        if let Some(f) = &self.options.on_step {
-            let mut error = t.error.clone();
-            if retrying {
-                let what = t.status.map(|s| s.to_string()).unwrap_or_else(|| "expired".into());
-                error = Some(format!("{what}: the credentials expired: refreshing and retrying once"));
-            }
-            let report = StepReport {
-                id: t.name.clone(),
-                kind: "test_api",
-                ok: t.ok,
-                duration_ms: t.duration_ms,
-                summary: t.summary.clone(),
-                outputs: None,
-                error,
-                phase: if retrying { "retry" } else { "test" },
-            };
-            f(&self.connector.name, &report);
+        let mut error = t.error.clone();
+        if retrying {
+            let what = t.status.map(|s| s.to_string()).unwrap_or_else(|| "expired".into());
+            error = Some(format!("{what}: the credentials expired: refreshing and retrying once"));
         }
+        let report = StepReport {
+            id: t.name.clone(),
+            kind: "test_api",
+            ok: t.ok,
+            duration_ms: t.duration_ms,
+            summary: t.summary.clone(),
+            outputs: None,
+            error,
+            phase: if retrying { "retry" } else { "test" },
+        };
+        self.emit(&report);
     }
 }
 

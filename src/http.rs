@@ -16,6 +16,9 @@ use crate::secret::{Secret, is_secret_name, masker};
 pub const MAX_REDIRECTS: usize = 10;
 /// Responses larger than this are refused rather than read into memory.
 pub const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
+/// All the response bodies one connector's run may receive, redirects and
+/// retries included: what bounds the memory a run holds (outputs, `-v`, HAR).
+pub const MAX_RUN_BYTES: usize = 64 * 1024 * 1024;
 
 #[derive(Debug, Clone)]
 pub struct Request {
@@ -155,7 +158,8 @@ pub struct Http {
     jar: Mutex<CookieStore>,
     policy: CookiePolicy,
     double_submit_value: Mutex<Option<String>>,
-    log: Mutex<Vec<Exchange>>,
+    /// Response body bytes received so far in this run (see [`MAX_RUN_BYTES`]).
+    received: std::sync::atomic::AtomicUsize,
     on_exchange: Option<ExchangeHook>,
     timeout: Duration,
 }
@@ -221,7 +225,7 @@ impl Http {
             jar: Mutex::new(CookieStore::new()),
             policy,
             double_submit_value: Mutex::new(None),
-            log: Mutex::new(Vec::new()),
+            received: std::sync::atomic::AtomicUsize::new(0),
             on_exchange,
             timeout,
         })
@@ -230,7 +234,7 @@ impl Http {
     /// Sends `req`, following redirects, keeping cookies; an error says what failed and where.
     pub async fn send(&self, req: Request) -> Result<Response, SendError> {
         if let Some(auth) = req.ntlm.clone() {
-            let sent = self.decorate(req);
+            let sent = self.decorate(req, true);
             learn_request_secrets(&sent);
             let (headers, body) = wire_body(&sent);
             return crate::ntlm::send(self, &sent, headers, body, &auth, self.timeout).await;
@@ -238,8 +242,10 @@ impl Http {
         let mut req = req;
         let mut cookies_set = Map::new();
         let mut hops = Vec::new();
+        let origin = req.url.origin();
         for _ in 0..=MAX_REDIRECTS {
-            let sent = self.decorate(req.clone());
+            // The double-submit value belongs to the origin the request was meant for.
+            let sent = self.decorate(req.clone(), req.url.origin() == origin);
             let (status, headers, text) = self.exchange(&sent, &mut cookies_set).await?;
             let location = headers.iter().find(|(n, _)| n == "location").map(|(_, v)| v.clone());
             if req.follow_redirects
@@ -249,12 +255,21 @@ impl Http {
                 let next = sent.url.join(&location).map_err(|e| {
                     SendError::failed(format!("{}: bad redirect location `{location}`: {e}", sent.summary()))
                 })?;
+                let changes_to_get = status == 303 || (matches!(status, 301 | 302) && req.method == "POST");
                 if next.origin() != sent.url.origin() {
-                    // Credentials meant for one origin are not handed to another.
-                    req.headers
-                        .retain(|(n, _)| !n.eq_ignore_ascii_case("authorization") && !n.eq_ignore_ascii_case("cookie"));
+                    // Credentials meant for one origin are not handed to another:
+                    // no secret-named header, and never the body again (a 307/308
+                    // would resend a password to the other host).
+                    if !changes_to_get && !matches!(req.body, Body::Empty) {
+                        return Err(SendError::failed(format!(
+                            "{}: {status} redirect to another origin ({}) would resend the request body there; not followed",
+                            sent.summary(),
+                            next.origin().ascii_serialization()
+                        )));
+                    }
+                    req.headers.retain(|(n, _)| !is_credential_header(n));
                 }
-                if status == 303 || (matches!(status, 301 | 302) && req.method == "POST") {
+                if changes_to_get {
                     req.method = "GET".into();
                     req.body = Body::Empty;
                     req.headers.retain(|(n, _)| !n.eq_ignore_ascii_case("content-type"));
@@ -278,8 +293,8 @@ impl Http {
         )))
     }
 
-    /// Adds the cookie header and the double-submit value to one hop.
-    fn decorate(&self, mut req: Request) -> Request {
+    /// Adds the cookie header and (on the request's own origin) the double-submit value to one hop.
+    fn decorate(&self, mut req: Request, own_origin: bool) -> Request {
         let cookie_header = {
             let Ok(jar) = self.jar.lock() else { return req };
             let pairs: Vec<String> = jar
@@ -295,6 +310,7 @@ impl Http {
             req.headers.push(("Cookie".into(), cookie_header));
         }
         if let Some(ds) = &self.policy.double_submit
+            && own_origin
             && let Some(value) = self.double_submit_value.lock().ok().and_then(|v| v.clone())
         {
             req.add(ds.location, &ds.name, &value);
@@ -340,6 +356,9 @@ impl Http {
                 for (_, value) in resp_headers.iter().filter(|(n, _)| n == "set-cookie") {
                     self.store_cookie(value, &req.url, cookies_set);
                 }
+                if let Some((_, location)) = resp_headers.iter().find(|(n, _)| n == "location") {
+                    learn_url_secrets(&req.url, location);
+                }
                 record.status = Some(status);
                 record.response_headers = resp_headers.clone();
                 if let Ok(json) = serde_json::from_str::<Value>(&text) {
@@ -374,6 +393,7 @@ impl Http {
             if body.len() + chunk.len() > MAX_BODY_BYTES {
                 return Err(ReadError::TooLarge);
             }
+            self.spend(chunk.len()).map_err(ReadError::OverBudget)?;
             body.extend_from_slice(&chunk);
         }
         Ok((status, headers, String::from_utf8_lossy(&body).into_owned()))
@@ -400,6 +420,7 @@ impl Http {
         let host = req.url.host_str().unwrap_or_default().to_string();
         let port = req.url.port_or_known_default().unwrap_or_default();
         let e = match e {
+            ReadError::OverBudget(why) => return SendError::failed(format!("{what}: {why}")),
             ReadError::TooLarge => {
                 return SendError::failed(format!("{what}: response body larger than {} MiB", MAX_BODY_BYTES >> 20));
             }
@@ -494,14 +515,24 @@ impl Http {
         SendError::unreachable(message, hint)
     }
 
-    /// Logs one exchange for `-v` and HAR (also NTLM's, sent outside reqwest).
+    /// Hands one exchange to `-v` and HAR (also NTLM's, sent outside reqwest).
     pub fn record(&self, ex: Exchange) {
         if let Some(f) = &self.on_exchange {
             f(&ex);
         }
-        if let Ok(mut log) = self.log.lock() {
-            log.push(ex);
+    }
+
+    /// Counts `n` more body bytes against the run's budget; an error past it.
+    pub fn spend(&self, n: usize) -> Result<(), String> {
+        use std::sync::atomic::Ordering;
+        let before = self.received.fetch_add(n, Ordering::Relaxed);
+        if before.saturating_add(n) > MAX_RUN_BYTES {
+            return Err(format!(
+                "this run has received more than {} MiB of response bodies, the limit for one connector",
+                MAX_RUN_BYTES >> 20
+            ));
         }
+        Ok(())
     }
 
     /// Keeps the cookies a response set (also NTLM's).
@@ -554,6 +585,9 @@ impl Http {
     pub fn load_cookies(&self, cookies: &[CookieRecord]) {
         let Ok(mut jar) = self.jar.lock() else { return };
         for c in cookies {
+            // A cookie from the cache is as secret as one a server just set
+            // (a double-submit value can go out under an innocent header name).
+            c.value.learn();
             let scheme = if c.secure { "https" } else { "http" };
             let Ok(url) = Url::parse(&format!("{scheme}://{}{}", c.domain, c.path)) else { continue };
             let mut builder = RawCookie::build((c.name.clone(), c.value.expose().to_string()))
@@ -612,6 +646,7 @@ fn proxy_for(url: &Url) -> Option<String> {
 enum ReadError {
     Http(reqwest::Error),
     TooLarge,
+    OverBudget(String),
 }
 
 /// The headers and body text `req` goes out with (a content type added for JSON and forms).
@@ -657,6 +692,28 @@ fn learn_request_secrets(req: &Request) {
         Body::Json(v) => m.learn_json("", v),
         Body::Form(pairs) => pairs.iter().filter(|(n, _)| is_secret_name(n)).for_each(|(_, v)| m.learn(v)),
         _ => {}
+    }
+}
+
+/// Headers that carry credentials: never sent on to another origin.
+fn is_credential_header(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    matches!(lower.as_str(), "authorization" | "proxy-authorization" | "cookie")
+        || is_secret_name(&lower)
+        || ["auth", "api-key", "apikey", "session", "csrf", "xsrf"].iter().any(|w| lower.contains(w))
+}
+
+/// Teaches the masker the secret-named parameters of a redirect's `Location`,
+/// query and fragment (`#access_token=…`) alike, before any line shows it.
+fn learn_url_secrets(base: &Url, location: &str) {
+    let Ok(url) = base.join(location) else { return };
+    let m = masker();
+    let fragment = url.fragment().unwrap_or_default();
+    let pairs = url.query_pairs().chain(url::form_urlencoded::parse(fragment.as_bytes()));
+    for (name, value) in pairs {
+        if is_secret_name(&name) {
+            m.learn(&value);
+        }
     }
 }
 

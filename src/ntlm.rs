@@ -180,6 +180,7 @@ async fn round(
             .await
             .map_err(|_| format!("{what}: response body unreadable or larger than {} MiB", MAX_BODY_BYTES >> 20))?
             .to_bytes();
+        http.spend(bytes.len()).map_err(|why| format!("{what}: {why}"))?;
         Ok::<_, String>((status, resp_headers, String::from_utf8_lossy(&bytes).into_owned()))
     }
     .await;

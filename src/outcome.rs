@@ -1,6 +1,8 @@
-//! What a run produced: per step, for the test API, and per connector and flow.
-//! Every report (text, JSON, JUnit) is written from these.
+//! What a run produced: per step, for the test API, and per connector and flow,
+//! and the events a run emits as it goes. Every report (text, JSON, JUnit) is
+//! written from these: the engine never prints.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Serialize;
@@ -69,3 +71,21 @@ pub struct RunResult {
     #[serde(skip)]
     pub cached: Option<String>,
 }
+
+/// What a connector's run tells the report layer as it goes. The report layer
+/// turns these into lines and spinners; a run of several connectors and a run
+/// of one get the same lines because both are made from the same events.
+#[derive(Debug, Clone, Copy)]
+pub enum Event<'a> {
+    /// Work without a person in it began (a request, the test API): a spinner may show.
+    Busy { connector: &'a str, label: &'a str },
+    /// Waiting for a person (a prompt, a browser): other spinners pause.
+    Waiting { connector: &'a str },
+    /// The wait for a person ended.
+    Resumed { connector: &'a str },
+    /// A step or test API call finished, or a note (a retry, a refresh before calling).
+    Line { connector: &'a str, step: &'a StepReport },
+}
+
+/// Receives a run's events (see [`Event`]).
+pub type EventHook = Arc<dyn Fn(Event<'_>) + Send + Sync>;

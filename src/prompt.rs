@@ -169,18 +169,20 @@ fn ask(step: &str, title: &str, fields: &[Field]) -> Result<Map<String, Value>, 
     let _guard = TERMINAL.lock().unwrap_or_else(|p| p.into_inner());
     let mut err = std::io::stderr();
     let failed = |e: std::io::Error| Error::Prompt(e.to_string());
-    writeln!(err, "{}", console::style(title).bold()).map_err(failed)?;
+    // Titles, labels and defaults are templates: they can carry a server's text.
+    let shown = |text: &str| crate::report::printable(&crate::secret::masker().mask(text)).into_owned();
+    writeln!(err, "{}", console::style(shown(title)).bold()).map_err(failed)?;
     let mut out = Map::new();
     for field in fields {
         let hidden = field.kind == FieldKind::Password;
         let default = match (&field.default, hidden) {
             (Some(_), true) => " (Enter keeps the default)".to_string(),
-            (Some(d), false) => format!(" [{d}]"),
+            (Some(d), false) => format!(" [{}]", shown(d)),
             (None, _) => String::new(),
         };
         let value = loop {
             let prompt = || {
-                let label = console::style(&field.label).bold();
+                let label = console::style(shown(&field.label)).bold();
                 let _ = write!(err, "{} {label}{default} {} ", console::style("?").yellow(), console::style("›").dim());
                 let _ = err.flush();
             };

@@ -9,8 +9,8 @@ use console::style;
 use serde_json::{Value, json};
 
 use crate::error::Error;
-use crate::flow::{RunResult, StepReport};
 use crate::http::Exchange;
+use crate::outcome::{Event, EventHook, RunResult, StepReport};
 use crate::secret::{MASK, is_secret_name, masker};
 
 /// The first failed write to stdout, other than a closed pipe.
@@ -45,12 +45,62 @@ pub fn finish_stdout() -> Result<(), Error> {
 }
 
 pub fn out(line: &str) {
-    raw_out(&masker().mask(line));
+    raw_out(&terminal_safe(&masker().mask(line), console::colors_enabled()));
 }
 
 pub fn err(line: &str) {
     use std::io::Write as _;
-    let _ = writeln!(std::io::stderr().lock(), "{}", masker().mask(line));
+    let _ =
+        writeln!(std::io::stderr().lock(), "{}", terminal_safe(&masker().mask(line), console::colors_enabled_stderr()));
+}
+
+/// Text from outside (a server's body, headers or message) made safe to show
+/// on a terminal: every control character escaped (`\x1b`, `\r`), newlines
+/// and tabs kept. Such text could otherwise clear the screen, move the cursor
+/// over earlier lines (a fake `✔ passed`), retitle the window or write the
+/// clipboard (OSC 52).
+pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
+    terminal_safe(text, false)
+}
+
+/// The last line of defence at every write: like [`printable`], except that
+/// while colours are on the colour sequences this program writes itself
+/// (`ESC [ digits;… m`, concealment excepted) pass.
+fn terminal_safe(text: &str, colour: bool) -> std::borrow::Cow<'_, str> {
+    let is_control = |c: char| (c.is_control() && c != '\n' && c != '\t') || c == '\u{2028}' || c == '\u{2029}';
+    if !text.chars().any(is_control) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut shown = String::with_capacity(text.len() + 16);
+    let mut rest = text;
+    while let Some(c) = rest.chars().next() {
+        if c == '\u{1b}'
+            && colour
+            && let Some(len) = colour_sequence(rest)
+        {
+            shown.push_str(&rest[..len]);
+            rest = &rest[len..];
+            continue;
+        }
+        match c {
+            '\r' => shown.push_str("\\r"),
+            c if is_control(c) && (c as u32) < 0x100 => shown.push_str(&format!("\\x{:02x}", c as u32)),
+            c if is_control(c) => shown.push_str(&format!("\\u{{{:04x}}}", c as u32)),
+            c => shown.push(c),
+        }
+        rest = &rest[c.len_utf8()..];
+    }
+    std::borrow::Cow::Owned(shown)
+}
+
+/// The length of an SGR colour sequence (`ESC [ 1;32 m`) at the start of `text`, if it is one.
+fn colour_sequence(text: &str) -> Option<usize> {
+    let params = text.strip_prefix("\u{1b}[")?;
+    let end = params.find(|c: char| !(c.is_ascii_digit() || c == ';'))?;
+    if !params[end..].starts_with('m') || end > 32 || params[..end].split(';').any(|p| p == "8") {
+        return None;
+    }
+    Some(2 + end + 1)
 }
 
 pub fn warn(message: &str) {
@@ -128,12 +178,99 @@ pub fn result_footer(r: &RunResult) -> Vec<String> {
     lines
 }
 
-/// The whole text block of a result (used when connectors ran concurrently).
-pub fn result_block(r: &RunResult, steps: &[StepReport]) -> Vec<String> {
-    let mut lines = vec![result_header(r)];
-    lines.extend(steps.iter().map(step_line));
-    lines.extend(result_footer(r));
-    lines
+/// The text of a `test` run as it goes, made only from the run's [`Event`]s:
+/// step lines, and the spinners while a request waits. With one connector the
+/// lines print as they come; with several, each connector's lines are kept
+/// and printed as one block when it is done, so that blocks never interleave
+/// and hold exactly the lines a run of that connector alone prints.
+/// While a person is asked something (a prompt, a browser), every spinner
+/// pauses: that connector holds the terminal.
+pub struct Live {
+    immediate: bool,
+    text: bool,
+    bars: Option<indicatif::MultiProgress>,
+    state: std::sync::Mutex<LiveState>,
+}
+
+#[derive(Default)]
+struct LiveState {
+    spinning: std::collections::HashMap<String, indicatif::ProgressBar>,
+    /// Connectors waiting for a person (at most one holds the terminal at a time).
+    waiting: std::collections::HashSet<String>,
+    lines: std::collections::HashMap<String, Vec<String>>,
+}
+
+impl Live {
+    /// `immediate`: print lines as they come (one connector); `text`: lines at
+    /// all (not in JSON mode); `spinners`: stderr is a terminal.
+    pub fn new(immediate: bool, text: bool, spinners: bool) -> std::sync::Arc<Live> {
+        let bars =
+            spinners.then(|| indicatif::MultiProgress::with_draw_target(indicatif::ProgressDrawTarget::stderr()));
+        std::sync::Arc::new(Live { immediate, text, bars, state: Default::default() })
+    }
+
+    pub fn hook(self: &std::sync::Arc<Self>) -> EventHook {
+        let live = self.clone();
+        std::sync::Arc::new(move |e: Event<'_>| live.handle(e))
+    }
+
+    fn handle(&self, event: Event<'_>) {
+        let Ok(mut state) = self.state.lock() else { return };
+        match event {
+            Event::Busy { connector, label } => {
+                stop(&mut state, connector);
+                if let Some(bars) = &self.bars
+                    && state.waiting.is_empty()
+                {
+                    let bar = bars.add(spinner_bar(&format!("{connector}: {label}")));
+                    state.spinning.insert(connector.to_string(), bar);
+                }
+            }
+            Event::Waiting { connector } => {
+                state.waiting.insert(connector.to_string());
+                for (_, bar) in state.spinning.drain() {
+                    bar.finish_and_clear();
+                }
+            }
+            Event::Resumed { connector } => {
+                state.waiting.remove(connector);
+            }
+            Event::Line { connector, step } => {
+                stop(&mut state, connector);
+                if !self.text {
+                    return;
+                }
+                let line = step_line(step);
+                if self.immediate {
+                    out(&line);
+                } else {
+                    state.lines.entry(connector.to_string()).or_default().push(line);
+                }
+            }
+        }
+    }
+
+    /// What follows a finished connector's run: its footer, after its header
+    /// and lines when those were kept for a block.
+    pub fn block(&self, r: &RunResult) -> Vec<String> {
+        let kept = self.state.lock().ok().map(|mut s| {
+            stop(&mut s, &r.connector);
+            s.lines.remove(&r.connector).unwrap_or_default()
+        });
+        let mut lines = Vec::new();
+        if !self.immediate {
+            lines.push(result_header(r));
+            lines.extend(kept.unwrap_or_default());
+        }
+        lines.extend(result_footer(r));
+        lines
+    }
+}
+
+fn stop(state: &mut LiveState, connector: &str) {
+    if let Some(bar) = state.spinning.remove(connector) {
+        bar.finish_and_clear();
+    }
 }
 
 pub fn summary(results: &[RunResult]) -> String {
@@ -351,7 +488,7 @@ pub fn write_har(path: &Path, exchanges: &[Exchange]) -> Result<(), Error> {
                     "status": e.status.unwrap_or(0), "statusText": e.error.clone().map(|m| masker().mask(&m)).unwrap_or_default(),
                     "httpVersion": "HTTP/1.1", "headers": headers(&e.response_headers), "cookies": [],
                     "content": {"size": body.len(), "mimeType": content_type(&e.response_headers), "text": mask_body(&body)},
-                    "redirectURL": e.response_headers.iter().find(|(n, _)| n == "location").map(|(_, v)| v.clone()).unwrap_or_default(),
+                    "redirectURL": e.response_headers.iter().find(|(n, _)| n == "location").map(|(_, v)| masker().mask(v)).unwrap_or_default(),
                     "headersSize": -1, "bodySize": body.len(),
                 },
                 "cache": {},
@@ -386,29 +523,34 @@ fn mask_body(body: &str) -> String {
 
 const VERBOSE_BODY_LIMIT: usize = 4000;
 
-/// `-v`: one exchange on stderr.
+/// `-v`: one exchange on stderr. Everything in it came from outside, so all
+/// of it is [`printable`].
 pub fn print_exchange(e: &Exchange) {
-    let mut lines = vec![format!("{} {} {}", style(">").cyan(), style(&e.method).bold(), e.url)];
+    let url = printable(&e.url).into_owned();
+    let mut lines = vec![format!("{} {} {url}", style(">").cyan(), style(printable(&e.method)).bold())];
+    let header = |n: &str, v: &str| format!("{}: {}", printable(n), printable(&mask_header(n, v)));
     for (n, v) in &e.request_headers {
-        lines.push(format!("{} {n}: {}", style(">").cyan(), mask_header(n, v)));
+        lines.push(format!("{} {}", style(">").cyan(), header(n, v)));
     }
     if let Some(b) = &e.request_body {
-        lines.push(format!("{} {}", style(">").cyan(), truncate(&mask_body(b))));
+        lines.push(format!("{} {}", style(">").cyan(), printable(&truncate(&mask_body(b)))));
     }
     match (e.status, &e.error) {
         (Some(s), _) => {
             lines.push(format!("{} {} {}", style("<").magenta(), style(s).bold(), ms(e.duration.as_millis() as u64)))
         }
-        (None, Some(err)) => lines.push(format!("{} {} {}", style("<").magenta(), style("error").red(), err)),
+        (None, Some(err)) => {
+            lines.push(format!("{} {} {}", style("<").magenta(), style("error").red(), printable(err)))
+        }
         _ => {}
     }
     for (n, v) in &e.response_headers {
-        lines.push(format!("{} {n}: {}", style("<").magenta(), mask_header(n, v)));
+        lines.push(format!("{} {}", style("<").magenta(), header(n, v)));
     }
     if let Some(b) = &e.response_body
         && !b.is_empty()
     {
-        lines.push(format!("{} {}", style("<").magenta(), truncate(&mask_body(b))));
+        lines.push(format!("{} {}", style("<").magenta(), printable(&truncate(&mask_body(b)))));
     }
     err(&lines.join("\n"));
 }
@@ -426,14 +568,19 @@ fn truncate(s: &str) -> String {
 pub struct Spinner(indicatif::ProgressBar);
 
 pub fn spinner(label: &str) -> Spinner {
-    let bar = indicatif::ProgressBar::new_spinner();
+    let bar = spinner_bar(label);
     bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+    Spinner(bar)
+}
+
+fn spinner_bar(label: &str) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::new_spinner();
     if let Ok(style) = indicatif::ProgressStyle::with_template("{spinner} {msg} {elapsed:.dim}") {
         bar.set_style(style);
     }
-    bar.set_message(masker().mask(label));
+    bar.set_message(printable(&masker().mask(label)).into_owned());
     bar.enable_steady_tick(Duration::from_millis(80));
-    Spinner(bar)
+    bar
 }
 
 impl Drop for Spinner {
@@ -468,4 +615,25 @@ pub fn table(header: &[&str], rows: &[Vec<String>]) -> Vec<String> {
     let mut lines = vec![line(header.iter().map(|h| style(h).bold().to_string()).collect())];
     lines.extend(rows.iter().map(|r| line(r.clone())));
     lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{printable, terminal_safe};
+
+    #[test]
+    fn control_characters_from_outside_are_shown_escaped() {
+        assert_eq!(printable("a\u{1b}[2Jb\rc\u{7}\u{9b}d\te\nf"), "a\\x1b[2Jb\\rc\\x07\\x9bd\te\nf");
+        assert_eq!(printable("plain ✔ text"), "plain ✔ text");
+        assert_eq!(printable("x\u{2028}y"), "x\\u{2028}y");
+    }
+
+    #[test]
+    fn only_our_colour_sequences_pass_while_colours_are_on() {
+        assert_eq!(terminal_safe("\u{1b}[1;32mok\u{1b}[0m", true), "\u{1b}[1;32mok\u{1b}[0m");
+        assert_eq!(terminal_safe("\u{1b}[1;32mok\u{1b}[0m", false), "\\x1b[1;32mok\\x1b[0m");
+        // Concealed text, cursor moves and OSC sequences never pass.
+        assert_eq!(terminal_safe("\u{1b}[8mhidden", true), "\\x1b[8mhidden");
+        assert_eq!(terminal_safe("\u{1b}[1A\u{1b}]52;c;x\u{7}", true), "\\x1b[1A\\x1b]52;c;x\\x07");
+    }
 }

@@ -55,7 +55,9 @@ pub fn excerpt(body: &Value) -> String {
         other => crate::secret::masker().mask(&other.to_string()),
     };
     let flat: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    if flat.chars().count() > 200 { format!("{}…", flat.chars().take(200).collect::<String>()) } else { flat }
+    let cut =
+        if flat.chars().count() > 200 { format!("{}…", flat.chars().take(200).collect::<String>()) } else { flat };
+    crate::report::printable(&cut).into_owned()
 }
 
 #[cfg(test)]

@@ -48,9 +48,7 @@ pub async fn run(g: &Global) -> Result<(), Error> {
         timeout: Duration::from_secs(10),
         vars: vec![("base_url".into(), server.url.clone())],
         on_exchange: g.verbose.then(|| Arc::new(report::print_exchange) as crate::http::ExchangeHook),
-        on_step: live.then(|| {
-            Arc::new(|_: &str, s: &crate::flow::StepReport| report::out(&report::step_line(s))) as crate::flow::StepHook
-        }),
+        on_event: Some(report::Live::new(true, live, false).hook()),
         spinner: false,
         no_browser: true,
         sso_token_file: None,

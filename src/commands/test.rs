@@ -115,10 +115,12 @@ pub async fn run(g: &Global, flow: Flow, args: &TestArgs, auth_first: bool) -> R
     let interactive = can_prompt(g.non_interactive);
     let single = files.len() == 1;
     let live = single && g.format == Format::Text;
+    let display = report::Live::new(live, g.format == Format::Text, std::io::stderr().is_terminal());
     let exchanges: Arc<Mutex<Vec<Exchange>>> = Arc::new(Mutex::new(Vec::new()));
     let verbose = g.verbose;
     let har_log = exchanges.clone();
     let keep_har = args.har.is_some();
+    let har_bytes = std::sync::atomic::AtomicUsize::new(0);
     let options = Arc::new(Options {
         timeout,
         vars,
@@ -128,14 +130,23 @@ pub async fn run(g: &Global, flow: Flow, args: &TestArgs, auth_first: bool) -> R
                     report::print_exchange(e);
                 }
                 if keep_har && let Ok(mut log) = har_log.lock() {
-                    log.push(e.clone());
+                    // The HAR holds at most MAX_RUN_BYTES of bodies across all
+                    // connectors; later bodies are named, not kept.
+                    let mut e = e.clone();
+                    let held = har_bytes.fetch_add(body_bytes(&e), std::sync::atomic::Ordering::Relaxed);
+                    if held + body_bytes(&e) > crate::http::MAX_RUN_BYTES {
+                        let note = format!(
+                            "(not kept: the HAR already holds {} MiB of bodies)",
+                            crate::http::MAX_RUN_BYTES >> 20
+                        );
+                        e.request_body = e.request_body.map(|_| note.clone());
+                        e.response_body = e.response_body.map(|_| note);
+                    }
+                    log.push(e);
                 }
             }) as crate::http::ExchangeHook
         }),
-        on_step: live.then(|| {
-            Arc::new(|_: &str, step: &crate::flow::StepReport| report::out(&report::step_line(step)))
-                as crate::flow::StepHook
-        }),
+        on_event: Some(display.hook()),
         spinner: std::io::stderr().is_terminal(),
         no_browser: args.no_browser,
         sso_token_file: args.sso_token_file.clone(),
@@ -224,8 +235,7 @@ pub async fn run(g: &Global, flow: Flow, args: &TestArgs, auth_first: bool) -> R
         Format::Json => report::print_json(&report::json_results(&results)),
         Format::Text => {
             for r in &results {
-                let lines = if live { report::result_footer(r) } else { report::result_block(r, &r.steps) };
-                for line in lines {
+                for line in display.block(r) {
                     report::out(&line);
                 }
             }
@@ -238,7 +248,7 @@ pub async fn run(g: &Global, flow: Flow, args: &TestArgs, auth_first: bool) -> R
         report::write_junit(path, &results)?;
     }
     if let Some(path) = &args.har {
-        let log = exchanges.lock().map(|l| l.clone()).unwrap_or_default();
+        let log = exchanges.lock().map(|mut l| std::mem::take(&mut *l)).unwrap_or_default();
         report::write_har(path, &log)?;
     }
     let code = results.iter().map(|r| r.exit_code).max().unwrap_or(0);
@@ -300,6 +310,10 @@ fn check_inputs(
         return Err(Error::usage(format!("--var `{name}` names no variable of these connectors"), Some(hint)));
     }
     Ok(())
+}
+
+fn body_bytes(e: &Exchange) -> usize {
+    e.request_body.as_ref().map_or(0, String::len) + e.response_body.as_ref().map_or(0, String::len)
 }
 
 /// The shard (1..=n) a connector file falls in: FNV-1a of its file name, so

@@ -2,7 +2,7 @@
 
 use serde_json::json;
 
-use crate::harness::Conntest;
+use crate::harness::{Conntest, Output};
 use crate::server::{Resp, Server};
 
 /// A JSON token login: form → POST /login → Bearer on /me.
@@ -564,4 +564,36 @@ fn inputs_from_stdin_and_a_var_in_the_wrong_case_is_named() {
         out.stderr.contains("CONNTEST_VAR_Tenant is not used") && out.stderr.contains("CONNTEST_VAR_tenant"),
         "{out:?}"
     );
+}
+
+/// Issue 11, items 6 and 10: with several connectors each block holds exactly
+/// the lines a run of that connector alone prints: its steps, the test API
+/// line, a refresh and its retry, then the result.
+#[test]
+fn several_connectors_print_the_same_lines_as_one() {
+    let server = Server::start(|req| match (req.path_only(), req.header("authorization")) {
+        ("/login", _) => Resp::json(200, json!({"token": "old-token-1"})),
+        ("/refresh", _) => Resp::json(200, json!({"token": "new-token-2"})),
+        ("/me", Some("Bearer new-token-2")) | ("/ok", _) => Resp::json(200, json!({"ok": true})),
+        _ => Resp::json(401, json!({})),
+    });
+    let with_refresh = format!(
+        "base_url: {}\nauth_flow:\n  - {{id: login, type: api_request, request: {{url: /login}}}}\nrefresh_flow:\n  steps:\n    - {{id: renew, type: api_request, request: {{url: /refresh}}}}\n  update_variables:\n    login.body.token: '{{{{ renew.body.token }}}}'\nrequest_parameters:\n  - {{name: Authorization, in: header, value: 'Bearer {{{{ login.body.token }}}}'}}\ntest_api: {{request: {{url: /me}}}}\n",
+        server.url
+    );
+    let plain = format!(
+        "base_url: {}\nauth_flow:\n  - {{id: login, type: api_request, request: {{url: /login}}}}\ntest_api: {{request: {{url: /ok}}}}\n",
+        server.url
+    );
+    let t = Conntest::new().connector("one", &with_refresh).connector("two", &plain);
+    let run = |names: &[&str]| {
+        let out: Output = t.command().args(["--no-cache", "test", "auth"]).args(names).output().expect("run").into();
+        let timings = regex::Regex::new(r"\d+(\.\d)? (ms|s)\b").expect("regex");
+        timings.replace_all(&out.stdout, "T").to_string()
+    };
+    let alone = run(&["one"]);
+    assert!(alone.contains("test API") && alone.contains("(refresh)"), "{alone}");
+    let both = run(&["one", "two"]);
+    let block: Vec<&str> = both.lines().skip_while(|l| !l.starts_with("one ")).take(alone.lines().count()).collect();
+    assert_eq!(block.join("\n"), alone.trim_end(), "several:\n{both}\nalone:\n{alone}");
 }

@@ -16,6 +16,7 @@
 //! - `keyring`: the cache against a real Secret Service (gnome-keyring)
 //! - `cache_safety`: issue 9 — kill -9 loops, concurrent split saves, `cache clear` by search, the private lock dir
 //! - `commands`: demo, schema, completions, list, --help
+//! - `hostile`: issue 9 — redirects, echoed secrets, terminal escapes, template/YAML/masking bounds, run byte budget
 //! - `hardening`: issue 9 — hostile environments, flag values, input files, report files, stdout
 
 mod cache_safety;
@@ -25,6 +26,7 @@ mod faults;
 mod flows;
 mod hardening;
 mod harness;
+mod hostile;
 mod js;
 mod keyring;
 mod masking;
