@@ -17,6 +17,8 @@
 //! - `cache_safety`: issue 9 — kill -9 loops, concurrent split saves, `cache clear` by search, the private lock dir
 //! - `commands`: demo, schema, completions, list, --help
 //! - `hardening`: issue 9 — hostile environments, flag values, input files, report files, stdout
+//! - `support`: issue 11 — `list`/`cache show` for support staff, network errors, help examples,
+//!   `init`, `man`, `demo --print`, `--shard` in a matrix, JUnit against a published schema
 
 mod cache_safety;
 mod commands;
@@ -33,5 +35,6 @@ mod pty;
 mod refresh;
 mod server;
 mod signing;
+mod support;
 mod trust;
 mod validate;

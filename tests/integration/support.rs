@@ -1,0 +1,226 @@
+//! Issue 11 (items 7–9): what support staff, CI jobs and newcomers read. `list`
+//! and `cache show` as text and JSON, unknown cache names, the network errors,
+//! every command's `--help` examples, `init`, `man`, `demo --print`, `--shard`
+//! with the same flags in every job, and the JUnit report against a published
+//! schema. Snapshots (insta) turn a change of wording into a diff; what differs
+//! between runs (ports, times, temp paths, durations) is replaced by a name first.
+
+use std::path::Path;
+use std::process::Command;
+
+use serde_json::{Value, json};
+
+use crate::harness::{Conntest, Output, bin, require_keyring};
+
+/// `text` with each known run-dependent value replaced by its name, then every
+/// duration (`12 ms`, `0.3 s`) by `[duration]`.
+fn redact(text: &str, known: &[(&str, &str)]) -> String {
+    let mut text = text.to_string();
+    for (value, name) in known {
+        text = text.replace(value, name);
+    }
+    let durations = regex::Regex::new(r"\b\d+(\.\d+)? (ms|s)\b").expect("regex");
+    durations.replace_all(&text, "[duration]").into_owned()
+}
+
+/// Exit code, stdout and stderr in one text, for a snapshot.
+fn screen(out: &Output, known: &[(&str, &str)]) -> String {
+    redact(&format!("exit {}\n--- stdout\n{}--- stderr\n{}", out.code, out.stdout, out.stderr), known)
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_secs() as i64
+}
+
+fn rfc3339(unix: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(unix)
+        .expect("time")
+        .format(&time::format_description::well_known::Rfc3339)
+        .expect("format")
+}
+
+// ---------------------------------------------------------------- support staff
+
+const ACME: &str = r#"name: acme
+description: Acme CRM, production tenant
+base_url: https://api.acme.test
+auth_flow:
+  - id: creds
+    type: form
+    fields: [{key: email, type: email}, {key: password, type: password}]
+  - id: login
+    type: api_request
+    request: {method: POST, url: /login, json: {email: "{{ creds.email }}", password: "{{ creds.password }}"}}
+test_api: {request: {url: /me}}
+"#;
+
+const BETA: &str = r#"name: beta
+description: Beta billing (sandbox)
+auth_flow:
+  - {id: creds, type: form, fields: [{key: user}, {key: password, type: password}]}
+  - {id: basic, type: basic_auth, username: "{{ creds.user }}", password: "{{ creds.password }}"}
+test_api: {request: {url: "https://beta.test/me"}}
+"#;
+
+/// A connector dir for support staff: `acme` (cached 3 min ago, token valid for
+/// 40 min, two cookies), `beta` (never cached), `broken` (invalid), and a cached
+/// entry `gone` (2 h old, token expired 3 min ago) whose connector file was deleted.
+struct Desk {
+    t: Conntest,
+    /// Run-dependent values (times) and the names that replace them in snapshots.
+    known: Vec<(String, &'static str)>,
+}
+
+impl Desk {
+    fn known(&self) -> Vec<(&str, &str)> {
+        self.known.iter().map(|(v, n)| (v.as_str(), *n)).collect()
+    }
+}
+
+fn desk() -> Desk {
+    let now = now();
+    let (acme_saved, gone_saved) = (rfc3339(now - 190), rfc3339(now - 7300));
+    let (acme_expires, gone_expires) = (now + 40 * 60 + 30, now - 190);
+    let cookie_expires = rfc3339(now + 3 * 86_400 + 3600);
+    let acme = json!({
+        "version": 1, "connector": "acme", "saved_at": acme_saved,
+        "outputs": {"login": {"body": {
+            "access_token": "tok-acme-1234", "refresh_token": "rt-acme-5678",
+            "token_type": "Bearer", "expires_at": acme_expires}}},
+        "inputs": {},
+        "cookies": [
+            {"name": "sessionid", "value": "ck-acme-9999", "domain": "api.acme.test", "path": "/", "expires": null},
+            {"name": "csrftoken", "value": "csrf-acme-0000", "domain": "api.acme.test", "path": "/",
+             "expires": cookie_expires},
+        ],
+    });
+    let gone = json!({
+        "version": 1, "connector": "gone", "saved_at": gone_saved,
+        "outputs": {"token": {"access_token": "tok-gone-1111", "expires_at": gone_expires}},
+        "inputs": {}, "cookies": [],
+    });
+    let t = Conntest::new()
+        .connector("acme", ACME)
+        .connector("beta", BETA)
+        .connector("broken", "auth_flow:\n  - {id: x, type: nope}\n")
+        .file("acme.json", &acme.to_string())
+        .file("gone.json", &gone.to_string());
+    let known = vec![
+        (acme_saved, "[acme saved_at]"),
+        (gone_saved, "[gone saved_at]"),
+        (acme_expires.to_string(), "[acme expires_at]"),
+        (gone_expires.to_string(), "[gone expires_at]"),
+        (cookie_expires, "[csrftoken expires]"),
+    ];
+    Desk { t, known }
+}
+
+/// `secret-tool` storing the file NAME.json as the cache entry of NAME, as conntest would.
+fn plant(names: &[&str]) -> String {
+    names
+        .iter()
+        .map(|n| {
+            format!("secret-tool store --label=conntest-test service conntest username {n} account {n} < {n}.json\n")
+        })
+        .collect()
+}
+
+/// Runs `script` in `dir` inside a fresh private keyring session (tests/keyring-session.sh).
+/// `locked`: the keyring is locked once `seed` (a script) has run. In the script,
+/// `run LABEL ARGS…` runs conntest, keeping its output for [`ran`].
+fn in_session(locked: Option<&str>, dir: &Path, script: &str) {
+    let session = std::env::var("CONNTEST_KEYRING_SESSION").expect("CONNTEST_KEYRING_SESSION (run tests/run.sh)");
+    let prelude = format!(
+        "set -u; C={}\n\
+         run() {{ label=$1; shift; \"$C\" \"$@\" > \"$label.out\" 2> \"$label.err\"; echo $? > \"$label.code\"; }}\n",
+        bin().display()
+    );
+    let mut cmd = Command::new(session);
+    if let Some(seed) = locked {
+        cmd.arg("--locked").env("KEYRING_SESSION_SEED", seed);
+    }
+    let out = cmd
+        .args(["--", "bash", "-c", &format!("{prelude}{script}")])
+        .current_dir(dir)
+        .env("CI", "true")
+        .env("NO_COLOR", "1")
+        .env_remove("CONNTEST_DIR")
+        .output()
+        .expect("keyring session");
+    assert!(out.status.success(), "keyring session failed: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// What `run LABEL …` kept.
+fn ran(dir: &Path, label: &str) -> Output {
+    let read = |ext: &str| std::fs::read_to_string(dir.join(format!("{label}.{ext}"))).expect("kept output");
+    Output { code: read("code").trim().parse().expect("exit code"), stdout: read("out"), stderr: read("err") }
+}
+
+#[test]
+fn list_and_cache_show_read_as_support_staff_need() {
+    require_keyring();
+    let d = desk();
+    let dir = d.t.path();
+    in_session(
+        None,
+        dir,
+        &format!(
+            "{}run list list; run list-json --format json list\n\
+         run show-acme cache show acme; run show-gone cache show gone\n\
+         run show-typo cache show acm; run clear-typo cache clear gon; run clear-none cache clear\n\
+         run show-after cache show acme",
+            plant(&["acme", "gone"])
+        ),
+    );
+    let known = d.known();
+
+    let list = ran(dir, "list");
+    assert_eq!(list.code, 0, "{list:?}");
+    insta::assert_snapshot!("list_text", screen(&list, &known));
+
+    let json = ran(dir, "list-json");
+    assert_eq!(json.code, 0, "{json:?}");
+    insta::assert_snapshot!("list_json", redact(&serde_json::to_string_pretty(&json.json()).expect("json"), &known));
+
+    let show = ran(dir, "show-acme");
+    assert_eq!(show.code, 0, "{show:?}");
+    assert!(!show.stdout.contains("tok-acme-1234") && !show.stdout.contains("ck-acme-9999"), "masked: {show:?}");
+    insta::assert_snapshot!("cache_show_acme", screen(&show, &known));
+    let gone = ran(dir, "show-gone");
+    assert_eq!(gone.code, 0, "{gone:?}");
+    insta::assert_snapshot!("cache_show_gone", screen(&gone, &known));
+
+    // A typo is exit 2 with the name it probably meant, and clears nothing.
+    let typo = ran(dir, "show-typo");
+    assert_eq!(typo.code, 2, "{typo:?}");
+    insta::assert_snapshot!("cache_show_unknown_name", screen(&typo, &[]));
+    let typo = ran(dir, "clear-typo");
+    assert_eq!(typo.code, 2, "{typo:?}");
+    insta::assert_snapshot!("cache_clear_unknown_name", screen(&typo, &[]));
+    let none = ran(dir, "clear-none");
+    assert_eq!(none.code, 2, "{none:?}");
+    assert!(none.stderr.contains("--all"), "{none:?}");
+    insta::assert_snapshot!("cache_clear_without_names", screen(&none, &[]));
+    assert_eq!(ran(dir, "show-after").code, 0, "the typos cleared nothing");
+}
+
+#[test]
+fn list_with_a_locked_keyring_says_unknown_and_json_cached_null() {
+    require_keyring();
+    let d = desk();
+    let dir = d.t.path();
+    // The entries are there, in a collection that stays locked (no prompt can unlock it).
+    in_session(Some(&plant(&["acme", "gone"])), dir, "run list list; run list-json --format json list");
+    let list = ran(dir, "list");
+    assert_eq!(list.code, 0, "{list:?}");
+    insta::assert_snapshot!("list_text_keyring_locked", screen(&list, &[]));
+    let json = ran(dir, "list-json");
+    assert_eq!(json.code, 0, "{json:?}");
+    let doc = json.json();
+    let rows = doc["connectors"].as_array().expect("connectors");
+    assert_eq!(rows.len(), 3, "{doc}");
+    for row in rows {
+        assert_eq!(row["cached"], Value::Null, "the keyring cannot tell: {doc}");
+    }
+    insta::assert_snapshot!("list_json_keyring_locked", serde_json::to_string_pretty(&doc).expect("json"));
+}
