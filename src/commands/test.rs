@@ -245,6 +245,30 @@ pub async fn run(g: &Global, flow: Flow, args: &TestArgs, auth_first: bool) -> R
     if code == 0 { Ok(()) } else { Err(Error::Reported { code }) }
 }
 
+/// Where a connector's `base_url` comes from, in words, for the hint of a
+/// request that finds no server: the variable and which of its sources won
+/// (`--var`, `CONNTEST_VAR_*`, the file), or the file when it is written there.
+fn base_url_origin(connector: &Connector, overrides: &[(String, String)]) -> Option<String> {
+    let source = connector.base_url.as_ref()?.source();
+    let file = connector.file.display();
+    let var = crate::template::references(source)
+        .ok()?
+        .into_iter()
+        .find_map(|path| (path.len() == 2 && path[0] == "vars").then(|| path[1].clone()));
+    let Some(var) = var else {
+        return Some(format!("`base_url` is set in {file}"));
+    };
+    Some(if overrides.iter().any(|(k, _)| *k == var) {
+        format!("`base_url` comes from `vars.{var}`, set by `--var {var}=…` on this command line")
+    } else if crate::vars::from_env().iter().any(|(k, _)| *k == var) {
+        format!(
+            "`base_url` comes from `vars.{var}`, set by the environment variable CONNTEST_VAR_{var}; override it with `--var {var}=…`"
+        )
+    } else {
+        format!("`base_url` comes from `vars.{var}` (`variables.{var}` in {file}); override it with `--var {var}=…`")
+    })
+}
+
 /// `--input` and `--var` must name something one of the connectors has: a typo
 /// would otherwise be ignored and surface later as a prompt or a wrong value.
 fn check_inputs(
@@ -398,10 +422,15 @@ async fn run_one(
 ) -> RunResult {
     let file = connector.file.display().to_string();
     let name = connector.name.clone();
+    let origin = base_url_origin(&connector, &options.vars);
     let mut session = match Session::new(connector.clone(), options, prompter) {
         Ok(s) => s,
         Err(e) => return failed_result(name, file, flow, e.exit_code(), e.to_string(), e.hint()),
     };
+    if let (Some(origin), Some(base)) = (origin, connector.base_url.as_ref().and_then(|t| t.render(&session.ctx).ok()))
+    {
+        session.http.explain_base_url(&base, origin);
+    }
     if flow == Flow::Refresh && connector.refresh.is_none() {
         let hint = Some("add a `refresh_flow:` to the connector file, or use `test auth`".to_string());
         return failed_result(

@@ -11,6 +11,7 @@ use std::process::Command;
 use serde_json::{Value, json};
 
 use crate::harness::{Conntest, Output, bin, require_keyring};
+use crate::server::{Resp, Server};
 
 /// `text` with each known run-dependent value replaced by its name, then every
 /// duration (`12 ms`, `0.3 s`) by `[duration]`.
@@ -223,4 +224,69 @@ fn list_with_a_locked_keyring_says_unknown_and_json_cached_null() {
         assert_eq!(row["cached"], Value::Null, "the keyring cannot tell: {doc}");
     }
     insta::assert_snapshot!("list_json_keyring_locked", serde_json::to_string_pretty(&doc).expect("json"));
+}
+
+// ---------------------------------------------------------------- network errors
+
+/// A connector whose `base_url` comes from `vars.base_url`; no sign-in, a test API.
+fn api_at(url: &str) -> String {
+    format!(
+        "name: api\nbase_url: \"{{{{ vars.base_url }}}}\"\nvariables:\n  base_url: \"{url}\"\nauth_flow: []\ntest_api: {{name: Current user, request: {{url: /me}}}}\n"
+    )
+}
+
+fn test_auth_api(connector: &str, extra: &[&str]) -> Output {
+    Conntest::new().connector("api", connector).args(["--no-cache", "test", "auth", "api"]).args(extra).run()
+}
+
+#[test]
+fn connection_refused_names_where_base_url_comes_from() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
+    let url = format!("http://127.0.0.1:{port}");
+    let out = test_auth_api(&api_at(&url), &[]);
+    assert_eq!(out.code, 5, "{out:?}");
+    insta::assert_snapshot!("network_connection_refused", screen(&out, &[(&port.to_string(), "[port]")]));
+
+    // Overridden on the command line: the hint names the flag that set it.
+    let out = test_auth_api(&api_at("http://127.0.0.1:9"), &["--var", &format!("base_url={url}")]);
+    assert_eq!(out.code, 5, "{out:?}");
+    assert!(out.stdout.contains("`base_url` comes from `vars.base_url`, set by `--var base_url=…`"), "{out:?}");
+}
+
+#[test]
+fn https_to_a_plain_http_server_asks_whether_http_was_meant() {
+    let server = Server::start(|_| Resp::json(200, json!({"ok": true})));
+    let port = server.url.rsplit(':').next().expect("port").to_string();
+    let out = test_auth_api(&api_at(&server.url.replace("http://", "https://")), &[]);
+    assert_eq!(out.code, 5, "{out:?}");
+    assert!(out.stdout.contains(&format!("did you mean http://127.0.0.1:{port}?")), "{out:?}");
+    insta::assert_snapshot!("network_https_to_plain_http", screen(&out, &[(&port, "[port]")]));
+}
+
+#[test]
+fn a_port_that_answers_something_else_than_http_is_said_so() {
+    use std::io::{Read as _, Write as _};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().flatten() {
+            // An SSH server's greeting, whatever the client says.
+            let _ = stream.write_all(b"SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n");
+            let _ = stream.read(&mut [0; 1024]);
+        }
+    });
+    let out = test_auth_api(&api_at(&format!("http://127.0.0.1:{port}")), &[]);
+    assert_eq!(out.code, 5, "{out:?}");
+    insta::assert_snapshot!("network_not_http", screen(&out, &[(&port.to_string(), "[port]")]));
+}
+
+#[test]
+fn a_certificate_of_an_unknown_issuer_is_exit_5_with_the_flag_that_helps() {
+    let server = crate::trust::tls("good");
+    let port = server.url.rsplit(':').next().expect("port").to_string();
+    let connector =
+        format!("name: api\nbase_url: {}\nauth_flow: []\ntest_api: {{request: {{url: /me}}}}\n", server.url);
+    let out = test_auth_api(&connector, &[]);
+    assert_eq!(out.code, 5, "{out:?}");
+    insta::assert_snapshot!("network_tls_unknown_issuer", screen(&out, &[(&port, "[port]")]));
 }
