@@ -290,3 +290,122 @@ fn a_certificate_of_an_unknown_issuer_is_exit_5_with_the_flag_that_helps() {
     assert_eq!(out.code, 5, "{out:?}");
     insta::assert_snapshot!("network_tls_unknown_issuer", screen(&out, &[(&port, "[port]")]));
 }
+
+// ---------------------------------------------------------------- help and discovery
+
+#[test]
+fn every_command_help_ends_with_examples() {
+    let commands: &[&[&str]] = &[
+        &[],
+        &["validate"],
+        &["list"],
+        &["init"],
+        &["test"],
+        &["test", "auth"],
+        &["test", "refresh"],
+        &["test", "api"],
+        &["cache"],
+        &["cache", "show"],
+        &["cache", "clear"],
+        &["schema"],
+        &["completions"],
+        &["man"],
+        &["demo"],
+    ];
+    for command in commands {
+        let out = Conntest::new().args(*command).args(["--help"]).run();
+        assert_eq!(out.code, 0, "{command:?}: {out:?}");
+        let at = out.stdout.find("Examples:").unwrap_or_else(|| panic!("{command:?} --help has no examples: {out:?}"));
+        let name = if command.is_empty() { "conntest".to_string() } else { command.join("_") };
+        insta::assert_snapshot!(format!("help_examples_{name}"), &out.stdout[at..]);
+    }
+    for command in [&["test"][..], &["test", "auth"], &["test", "refresh"], &["test", "api"]] {
+        let out = Conntest::new().args(command).args(["--help"]).run();
+        for code in ["Exit codes:", "  0 ", "  1 ", "  2 ", "  3 ", "  4 ", "  5 "] {
+            assert!(out.stdout.contains(code), "{command:?} --help lists the exit codes ({code:?}): {out:?}");
+        }
+    }
+}
+
+#[test]
+fn a_connector_name_where_the_flow_belongs_suggests_the_command() {
+    let out = Conntest::new().connector("myapi", "auth_flow: []\n").args(["test", "myapi"]).run();
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(out.stderr.contains("conntest test auth myapi"), "{out:?}");
+    insta::assert_snapshot!("test_without_a_flow", screen(&out, &[]));
+    let out = Conntest::new().connector("myapi", "auth_flow: []\n").args(["test", "atuh", "myapi"]).run();
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(out.stderr.contains("did you mean `conntest test auth myapi`?"), "{out:?}");
+}
+
+const STARTERS: [&str; 12] = [
+    "form",
+    "basic_auth",
+    "oauth2",
+    "oauth2_pkce",
+    "oauth2_client_credentials",
+    "jwt_bearer",
+    "callback",
+    "sso_token",
+    "totp",
+    "js",
+    "oauth1",
+    "ntlm",
+];
+
+#[test]
+fn init_writes_a_starter_that_validates_and_never_overwrites() {
+    let t = Conntest::new();
+    let run = |args: &[&str]| -> Output {
+        let mut cmd = t.command();
+        cmd.args(args);
+        cmd.output().expect("run").into()
+    };
+    let first = run(&["init", "acme"]);
+    assert_eq!(first.code, 0, "{first:?}");
+    insta::assert_snapshot!("init_text", screen(&first, &[]));
+    for kind in STARTERS {
+        let name = format!("s-{}", kind.replace('_', "-"));
+        let out = run(&["init", &name, "--type", kind]);
+        assert_eq!(out.code, 0, "{kind}: {out:?}");
+        let text = std::fs::read_to_string(t.path().join(format!("connectors/{name}.yaml"))).expect("written");
+        assert!(
+            text.starts_with("# yaml-language-server: $schema=./connector.schema.json"),
+            "{kind}: editors find the schema:\n{text}"
+        );
+        let check = run(&["validate", &name]);
+        assert_eq!(check.code, 0, "the {kind} starter validates: {check:?}");
+    }
+    let file = t.path().join("connectors/acme.yaml");
+    std::fs::write(&file, "# edited by hand\nauth_flow: []\n").expect("edit");
+    for kind in ["form", "oauth2"] {
+        let again = run(&["init", "acme", "--type", kind]);
+        assert_eq!(again.code, 2, "{again:?}");
+        assert!(again.stderr.contains("already exists"), "{again:?}");
+        assert_eq!(std::fs::read_to_string(&file).expect("read"), "# edited by hand\nauth_flow: []\n", "overwritten");
+    }
+    // Another file that says `name: acme` is the same connector: no second one.
+    std::fs::rename(&file, t.path().join("connectors/other.yaml")).expect("mv");
+    std::fs::write(t.path().join("connectors/other.yaml"), "name: acme\nauth_flow: []\n").expect("write");
+    let clash = run(&["init", "acme"]);
+    assert_eq!(clash.code, 2, "{clash:?}");
+    assert!(!file.exists(), "nothing written beside the connector of that name");
+}
+
+#[test]
+fn man_prints_a_roff_page() {
+    let out = Conntest::new().args(["man"]).run();
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stdout.lines().any(|l| l.starts_with(".TH conntest 1")), "a roff title line: {}", out.stdout);
+    assert!(out.stdout.contains(".SH EXIT STATUS") || out.stdout.contains("EXIT"), "{}", out.stdout);
+    assert!(out.stdout.contains("test auth"), "{}", out.stdout);
+}
+
+#[test]
+fn demo_print_shows_a_connector_that_validates() {
+    let out = Conntest::new().args(["demo", "--print"]).run();
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stdout.contains("refresh_flow:") && out.stdout.contains("auth_flow:"), "{out:?}");
+    let check = Conntest::new().connector("demo", &out.stdout).args(["validate", "demo"]).run();
+    assert_eq!(check.code, 0, "{check:?}");
+}
