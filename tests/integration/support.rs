@@ -409,3 +409,80 @@ fn demo_print_shows_a_connector_that_validates() {
     let check = Conntest::new().connector("demo", &out.stdout).args(["validate", "demo"]).run();
     assert_eq!(check.code, 0, "{check:?}");
 }
+
+// ---------------------------------------------------------------- CI: shards and JUnit
+
+fn login_connector(name: &str, url: &str) -> String {
+    format!(
+        "name: {name}\nbase_url: {url}\nauth_flow:\n  - {{id: {name}_login, type: form, fields: [{{key: password, type: password}}]}}\n  - {{id: token, type: api_request, request: {{method: POST, url: /login, form: {{p: '{{{{ {name}_login.password }}}}'}}}}}}\ntest_api: {{request: {{url: /me, headers: {{Authorization: 'Bearer {{{{ token.body.access_token }}}}'}}}}}}\n"
+    )
+}
+
+/// `/login` gives a token for the password `pw-a` or `pw-b`; `/me` wants it.
+fn login_server() -> Server {
+    Server::start(|req| match req.path_only() {
+        "/login" if req.body.contains("pw-a") || req.body.contains("pw-b") => {
+            Resp::json(200, json!({"access_token": "junit-token"}))
+        }
+        "/login" => Resp::json(401, json!({"error": format!("bad password {}", req.body)})),
+        "/me" if req.header("authorization") == Some("Bearer junit-token") => Resp::json(200, json!({"ok": true})),
+        _ => Resp::json(401, json!({})),
+    })
+}
+
+/// Validates `xml` against the Jenkins JUnit schema (tests/fixtures/junit/junit-10.xsd).
+fn assert_valid_junit(xml: &Path) {
+    let schema = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/junit/junit-10.xsd");
+    let out = Command::new("xmllint")
+        .args(["--noout", "--schema", schema])
+        .arg(xml)
+        .output()
+        .expect("xmllint (Debian libxml2-utils; tests/peers/setup.sh installs it)");
+    assert!(
+        out.status.success(),
+        "{} does not validate:\n{}\n{}",
+        xml.display(),
+        String::from_utf8_lossy(&out.stderr),
+        std::fs::read_to_string(xml).unwrap_or_default()
+    );
+}
+
+#[test]
+fn junit_reports_validate_against_the_published_schema() {
+    let server = login_server();
+    let refused = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
+    let t = Conntest::new()
+        .connector("a", &login_connector("a", &server.url))
+        .connector("down", &login_connector("down", &format!("http://127.0.0.1:{refused}")))
+        .connector("broken", "auth_flow:\n  - {id: x, type: nope}\n");
+    let run = |connector: &str, password: &str, report: &str| -> (Output, String) {
+        let mut cmd = t.command();
+        cmd.args(["--no-cache", "test", "auth", connector, "--junit", report]).env("PW", password);
+        if connector != "broken" {
+            cmd.args(["--input-env", &format!("{connector}_login.password=PW")]);
+        }
+        let out: Output = cmd.output().expect("run").into();
+        let path = t.path().join(report);
+        assert_valid_junit(&path);
+        (out, std::fs::read_to_string(path).expect("report"))
+    };
+
+    let (out, xml) = run("a", "pw-a", "reports/pass.xml");
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(xml.contains("tests=\"1\" failures=\"0\" errors=\"0\""), "{xml}");
+
+    let password = "junit-canary-7731";
+    let (out, xml) = run("a", password, "reports/fail.xml");
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(xml.contains("<failure message=\"step token failed\""), "names the failing step:\n{xml}");
+    assert!(xml.contains("bad password") && !xml.contains(password), "the message, masked:\n{xml}");
+
+    let (out, xml) = run("down", "pw-a", "reports/down.xml");
+    assert_eq!(out.code, 5, "{out:?}");
+    assert!(xml.contains("<error message=") && xml.contains("type=\"unreachable\""), "{xml}");
+    assert!(xml.contains("nothing listens on"), "{xml}");
+
+    let (out, xml) = run("broken", "", "reports/broken.xml");
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(xml.contains("type=\"usage\"") && xml.contains("conntest validate"), "{xml}");
+}
