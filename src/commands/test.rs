@@ -92,6 +92,9 @@ pub async fn run(g: &Global, flow: Flow, args: &TestArgs, auth_first: bool) -> R
         unique.push(key);
         new
     });
+    // A matrix passes the same --input/--var flags to every shard: they are checked
+    // against every selected connector, not only this shard's.
+    let selected = files.clone();
     if let Some((k, n)) = args.shard {
         files.retain(|f| shard_of(f, n) == k);
         if files.is_empty() {
@@ -164,7 +167,10 @@ pub async fn run(g: &Global, flow: Flow, args: &TestArgs, auth_first: bool) -> R
             Some("rename one: the name comes from `name:` or the file stem".to_string()),
         ));
     }
-    check_inputs(&loaded, &provided, &options.vars)?;
+    let in_shard: std::collections::HashSet<&std::path::PathBuf> = files.iter().collect();
+    let other_shards: Vec<_> =
+        selected.iter().filter(|f| !in_shard.contains(f)).map(|f| load::load(f).map(Arc::new)).collect();
+    check_inputs(loaded.iter().chain(&other_shards), &provided, &options.vars)?;
     if let Some(why) = crate::prompt::why_not_interactive(g.non_interactive) {
         check_missing(&loaded, &provided, flow, auth_first, why)?;
     }
@@ -271,11 +277,12 @@ fn base_url_origin(connector: &Connector, overrides: &[(String, String)]) -> Opt
 
 /// `--input` and `--var` must name something one of the connectors has: a typo
 /// would otherwise be ignored and surface later as a prompt or a wrong value.
-fn check_inputs(
-    loaded: &[Result<Arc<Connector>, crate::connector::diagnostic::Invalid>],
+fn check_inputs<'a>(
+    loaded: impl Iterator<Item = &'a Result<Arc<Connector>, crate::connector::diagnostic::Invalid>>,
     provided: &std::collections::HashMap<(String, String), crate::secret::Secret>,
     vars: &[(String, String)],
 ) -> Result<(), Error> {
+    let loaded: Vec<_> = loaded.collect();
     let connectors: Vec<&Connector> = loaded.iter().filter_map(|c| c.as_deref().ok()).collect();
     if connectors.len() < loaded.len() {
         // An invalid file may be the one the value was meant for.

@@ -430,6 +430,34 @@ fn login_server() -> Server {
     })
 }
 
+#[test]
+fn every_shard_of_a_matrix_takes_the_same_flags() {
+    let server = login_server();
+    let t = Conntest::new()
+        .connector("a", &login_connector("a", &server.url))
+        .connector("b", &login_connector("b", &server.url));
+    let mut ran = Vec::new();
+    for shard in ["1/2", "2/2"] {
+        let mut cmd = t.command();
+        cmd.args(["--no-cache", "--format", "json", "test", "auth", "--all", "--shard", shard])
+            .args(["--input-env", "a_login.password=A_PASSWORD", "--input-env", "b_login.password=B_PASSWORD"])
+            .env("A_PASSWORD", "pw-a")
+            .env("B_PASSWORD", "pw-b");
+        let out: Output = cmd.output().expect("run").into();
+        assert_eq!(out.code, 0, "shard {shard}: {out:?}");
+        let names: Vec<String> = out.json()["results"]
+            .as_array()
+            .expect("results")
+            .iter()
+            .map(|r| r["connector"].as_str().unwrap_or_default().to_string())
+            .collect();
+        assert_eq!(names.len(), 1, "a.yaml and b.yaml fall in different shards: {out:?}");
+        ran.extend(names);
+    }
+    ran.sort();
+    assert_eq!(ran, ["a", "b"], "the shards are disjoint and cover every connector");
+}
+
 /// Validates `xml` against the Jenkins JUnit schema (tests/fixtures/junit/junit-10.xsd).
 fn assert_valid_junit(xml: &Path) {
     let schema = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/junit/junit-10.xsd");
