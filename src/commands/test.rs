@@ -171,8 +171,22 @@ pub async fn run(g: &Global, flow: Flow, args: &TestArgs, auth_first: bool) -> R
     let other_shards: Vec<_> =
         selected.iter().filter(|f| !in_shard.contains(f)).map(|f| load::load(f).map(Arc::new)).collect();
     check_inputs(loaded.iter().chain(&other_shards), &provided, &options.vars)?;
-    if let Some(why) = crate::prompt::why_not_interactive(g.non_interactive) {
-        check_missing(&loaded, &provided, flow, auth_first, why)?;
+    if let Some(why) = crate::prompt::why_not_interactive(g.non_interactive)
+        && let Err(e) = check_missing(&loaded, &provided, flow, auth_first, why)
+    {
+        // Nothing runs, but the CI's test report still says which connectors did not, and why.
+        if let Some(path) = &args.junit {
+            let results: Vec<RunResult> = files
+                .iter()
+                .zip(&names)
+                .map(|(file, name)| {
+                    let name = name.clone().unwrap_or_else(|| file.display().to_string());
+                    failed_result(name, file.display().to_string(), flow, e.exit_code(), e.to_string(), e.hint())
+                })
+                .collect();
+            report::write_junit(path, &results)?;
+        }
+        return Err(e);
     }
     if g.insecure {
         report::warn(

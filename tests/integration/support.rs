@@ -510,6 +510,18 @@ fn junit_reports_validate_against_the_published_schema() {
     assert!(xml.contains("<error message=") && xml.contains("type=\"unreachable\""), "{xml}");
     assert!(xml.contains("nothing listens on"), "{xml}");
 
+    // No password given in CI: nothing runs (exit 3), and the report says why.
+    let before = server.requests().len();
+    let mut cmd = t.command();
+    cmd.args(["--no-cache", "test", "auth", "a", "--junit", "reports/missing.xml"]);
+    let out: Output = cmd.output().expect("run").into();
+    assert_eq!(out.code, 3, "{out:?}");
+    assert_eq!(server.requests().len(), before, "no request after a missing input");
+    let report = t.path().join("reports/missing.xml");
+    assert_valid_junit(&report);
+    let xml = std::fs::read_to_string(report).expect("a report for a run that needed input");
+    assert!(xml.contains("type=\"input-needed\"") && xml.contains("a_login.password"), "{xml}");
+
     let (out, xml) = run("broken", "", "reports/broken.xml");
     assert_eq!(out.code, 2, "{out:?}");
     assert!(xml.contains("type=\"usage\"") && xml.contains("conntest validate"), "{xml}");
