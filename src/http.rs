@@ -503,6 +503,9 @@ impl Http {
             || has("http/0.9")
             || has("invalidstatuscode")
             || has("parse") && !e.is_body()
+            // A server that speaks first (SSH, SMTP) can be heard before the request is
+            // written: hyper's "received unexpected message from connection".
+            || has("unexpectedmessage")
         {
             (
                 format!("{what}: {host}:{port} answered something that is not HTTP"),

@@ -263,21 +263,37 @@ fn https_to_a_plain_http_server_asks_whether_http_was_meant() {
     insta::assert_snapshot!("network_https_to_plain_http", screen(&out, &[(&port, "[port]")]));
 }
 
-#[test]
-fn a_port_that_answers_something_else_than_http_is_said_so() {
+/// A port that answers an SSH greeting: after the request (`speaks_first: false`), or at
+/// once on connecting, as an SSH server does (then it may arrive before the request is sent).
+fn not_http(speaks_first: bool) -> u16 {
     use std::io::{Read as _, Write as _};
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let port = listener.local_addr().expect("addr").port();
     std::thread::spawn(move || {
         for mut stream in listener.incoming().flatten() {
-            // An SSH server's greeting, whatever the client says.
+            if !speaks_first {
+                let _ = stream.read(&mut [0; 4096]);
+            }
             let _ = stream.write_all(b"SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n");
-            let _ = stream.read(&mut [0; 1024]);
+            let _ = stream.read(&mut [0; 4096]);
         }
     });
+    port
+}
+
+#[test]
+fn a_port_that_answers_something_else_than_http_is_said_so() {
+    let port = not_http(false);
     let out = test_auth_api(&api_at(&format!("http://127.0.0.1:{port}")), &[]);
     assert_eq!(out.code, 5, "{out:?}");
     insta::assert_snapshot!("network_not_http", screen(&out, &[(&port.to_string(), "[port]")]));
+    // Heard before the request was written or after: the same words, the same exit code.
+    for _ in 0..5 {
+        let port = not_http(true);
+        let out = test_auth_api(&api_at(&format!("http://127.0.0.1:{port}")), &[]);
+        assert_eq!(out.code, 5, "{out:?}");
+        assert!(out.stdout.contains(&format!("127.0.0.1:{port} answered something that is not HTTP")), "{out:?}");
+    }
 }
 
 #[test]
