@@ -162,6 +162,9 @@ pub struct Http {
     received: std::sync::atomic::AtomicUsize,
     on_exchange: Option<ExchangeHook>,
     timeout: Duration,
+    /// The connector's `base_url` and where its value comes from, in words: the
+    /// setting to check when a request under it finds no server.
+    base_url_origin: Option<(Url, String)>,
 }
 
 /// Which server certificates to trust.
@@ -228,7 +231,14 @@ impl Http {
             received: std::sync::atomic::AtomicUsize::new(0),
             on_exchange,
             timeout,
+            base_url_origin: None,
         })
+    }
+
+    /// Names where `base_url` (rendered: `base`) comes from in the hints of
+    /// requests to its origin that find no server: that is the setting to fix.
+    pub fn explain_base_url(&mut self, base: &str, origin: String) {
+        self.base_url_origin = Url::parse(base).ok().map(|url| (url, origin));
     }
 
     /// Sends `req`, following redirects, keeping cookies; an error says what failed and where.
@@ -442,6 +452,11 @@ impl Http {
         let all = causes.join(": ").to_ascii_lowercase().replace([' ', '_'], "");
         let has = |needle: &str| all.contains(needle);
         let tls_hint = "trust its CA with --cacert FILE (PEM) or SSL_CERT_FILE; -k skips verification (unsafe)";
+        let base_url = self
+            .base_url_origin
+            .as_ref()
+            .filter(|(base, _)| base.origin() == req.url.origin())
+            .map(|(_, origin)| origin.as_str());
         if let Some(proxy) = proxy_for(&req.url)
             && e.is_connect()
             && !has("certificate")
@@ -482,16 +497,26 @@ impl Http {
                 || has("wrongversion")
                 || has("tlshandshakeeof"))
         {
-            (format!("{what}: {host}:{port} does not speak TLS"), format!("did you mean http://{host}:{port}?"))
+            let mut hint = format!("did you mean http://{host}:{port}?");
+            if let Some(origin) = base_url {
+                hint = format!("{hint} {origin}");
+            }
+            (format!("{what}: {host}:{port} does not speak TLS"), hint)
         } else if has("connectionrefused") {
             (
                 format!("{what}: nothing listens on {host}:{port} (connection refused)"),
-                "is the server running? check the URL, its port and `base_url`".into(),
+                match base_url {
+                    Some(origin) => format!("is the server running? {origin}"),
+                    None => "is the server running? check the URL, its port and `base_url`".into(),
+                },
             )
         } else if has("dnserror") || has("failedtolookupaddress") || has("nameorservicenotknown") {
             (
                 format!("{what}: cannot resolve the host name {host}"),
-                "check the spelling of the host in the URL or `base_url`".into(),
+                match base_url {
+                    Some(origin) => format!("check the spelling of the host: {origin}"),
+                    None => "check the spelling of the host in the URL or `base_url`".into(),
+                },
             )
         } else if has("connectionreset") || has("brokenpipe") {
             (format!("{what}: {host}:{port} reset the connection"), "is it the right port for this service?".into())
@@ -499,10 +524,16 @@ impl Http {
             || has("http/0.9")
             || has("invalidstatuscode")
             || has("parse") && !e.is_body()
+            // A server that speaks first (SSH, SMTP) can be heard before the request is
+            // written: hyper's "received unexpected message from connection".
+            || has("unexpectedmessage")
         {
             (
                 format!("{what}: {host}:{port} answered something that is not HTTP"),
-                "is it the right port for this service?".into(),
+                match base_url {
+                    Some(origin) => format!("is it the right port for this service? {origin}"),
+                    None => "is it the right port for this service?".into(),
+                },
             )
         } else if e.is_connect() || has("connectionclosed") || has("incompletemessage") {
             (

@@ -175,10 +175,15 @@ fn ask(step: &str, title: &str, fields: &[Field]) -> Result<Map<String, Value>, 
     let mut out = Map::new();
     for field in fields {
         let hidden = field.kind == FieldKind::Password;
-        let default = match (&field.default, hidden) {
-            (Some(_), true) => " (Enter keeps the default)".to_string(),
-            (Some(d), false) => format!(" [{}]", shown(d)),
-            (None, _) => String::new(),
+        // An optional field says so, and what Enter does: a person must not have to
+        // guess whether an empty answer is taken.
+        let default = match (&field.default, hidden, field.required) {
+            (Some(_), true, true) => " (Enter keeps the default)".to_string(),
+            (Some(_), true, false) => " (optional; Enter keeps the default)".to_string(),
+            (Some(d), false, true) => format!(" [{}]", shown(d)),
+            (Some(d), false, false) => format!(" (optional) [{}]", shown(d)),
+            (None, _, true) => String::new(),
+            (None, _, false) => " (optional; Enter leaves it empty)".to_string(),
         };
         let value = loop {
             let prompt = || {
@@ -199,6 +204,11 @@ fn ask(step: &str, title: &str, fields: &[Field]) -> Result<Map<String, Value>, 
             let text = if hidden { Secret::new(text).expose().to_string() } else { text };
             match field.parse(&text) {
                 Ok(value) => break value,
+                // Said before the field is asked again, with the way out of the loop.
+                Err(e) if empty => {
+                    writeln!(err, "{} {e}: type a value (Ctrl-D ends the run)", console::style("✘").red())
+                        .map_err(failed)?
+                }
                 Err(e) => writeln!(err, "{} {e}", console::style("✘").red()).map_err(failed)?,
             }
         };

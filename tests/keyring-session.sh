@@ -28,6 +28,9 @@
 # item in a locked collection", `secret-tool lookup` exits 1 and prints nothing.
 # Nothing hangs. The script checks that a store fails (within 10 s) before CMD
 # runs. CMD sees CONNTEST_KEYRING_LOCKED=1 (and no CONNTEST_KEYRING_READY).
+# KEYRING_SESSION_SEED (--locked only): a bash command run while the keyring is
+# still unlocked, before it is locked, e.g. to store items that CMD then finds in
+# a locked collection (as a user whose login keyring stayed locked would).
 #
 # Exit code: CMD's. 125 (with a message on stderr) when the keyring could not be
 # set up. The daemon and the temp dir are removed afterwards.
@@ -144,6 +147,9 @@ secret-tool clear "${probe[@]}" 2>>"$log" || die "could not clear the probe item
 
 if [ "$mode" = locked ]; then
     # Make sure login.keyring is on disk before restarting with a wrong password.
+    if [ -n "${KEYRING_SESSION_SEED:-}" ]; then
+        bash -c "$KEYRING_SESSION_SEED" >>"$log" 2>&1 || { cat "$log" >&2; die "KEYRING_SESSION_SEED failed"; }
+    fi
     [ -f "$XDG_DATA_HOME/keyrings/login.keyring" ] || die "login.keyring was not written"
     stop_daemon
     wait_name false

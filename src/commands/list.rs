@@ -15,7 +15,7 @@ use crate::report;
 enum CacheState {
     /// `--no-cache`: the keyring was not asked.
     NotChecked,
-    /// The keyring could not be read; why, in a few words.
+    /// The keyring could not be read; why (the keyring's own words, said once under the table).
     Unknown(String),
     NotCached,
     /// Saved at (Unix seconds), when the entry could be read.
@@ -28,7 +28,7 @@ impl CacheState {
     fn text(&self, now: i64) -> String {
         match self {
             CacheState::NotChecked => style("not checked (--no-cache)").dim().to_string(),
-            CacheState::Unknown(why) => style(format!("unknown ({why})")).yellow().to_string(),
+            CacheState::Unknown(why) => style(format!("unknown ({})", short_reason(why))).yellow().to_string(),
             CacheState::NotCached => style("not cached").dim().to_string(),
             CacheState::Cached(Some(at)) => style(format!("cached {}", clock::ago(*at, now))).green().to_string(),
             CacheState::Cached(None) => style("cached").green().to_string(),
@@ -46,10 +46,10 @@ impl CacheState {
     }
 }
 
-/// Why the keyring could not be read, short enough for a table cell.
-fn short_reason(e: &CacheError) -> String {
-    let text = e.to_string();
-    if text.contains("locked") { format!("keyring locked: {text}") } else { format!("keyring unreachable: {text}") }
+/// Why the keyring could not be read, short enough for a table cell (the whole
+/// reason is said once, under the table).
+fn short_reason(why: &str) -> &'static str {
+    if why.contains("locked") { "keyring locked" } else { "keyring unreachable" }
 }
 
 struct Row {
@@ -67,7 +67,7 @@ async fn state_of(name: &str) -> CacheState {
         Ok(Some(entry)) => CacheState::Cached(clock::parse_rfc3339(&entry.saved_at)),
         Ok(None) => CacheState::NotCached,
         Err(CacheError::Corrupt(_)) => CacheState::Unreadable,
-        Err(e) => CacheState::Unknown(short_reason(&e)),
+        Err(e) => CacheState::Unknown(e.to_string()),
     }
 }
 
@@ -77,7 +77,7 @@ pub async fn run(g: &Global) -> Result<(), Error> {
     let cached: Result<Vec<String>, CacheState> = if g.no_cache {
         Err(CacheState::NotChecked)
     } else {
-        cache::cached_names().await.map_err(|e| CacheState::Unknown(short_reason(&e)))
+        cache::cached_names().await.map_err(|e| CacheState::Unknown(e.to_string()))
     };
     let mut rows = Vec::new();
     for file in &files {
@@ -177,8 +177,13 @@ pub async fn run(g: &Global) -> Result<(), Error> {
             for line in report::table(&["NAME", "CACHE", "STEPS", "FILE", "DESCRIPTION"], &table) {
                 report::out(&line);
             }
-            if rows.iter().any(|r| matches!(r.cache, CacheState::Unknown(_))) {
-                let hint = "hint: unlock the OS keyring (or start a Secret Service provider such as gnome-keyring) to see what is cached";
+            if let Some(why) = rows.iter().find_map(|r| match &r.cache {
+                CacheState::Unknown(why) => Some(why),
+                _ => None,
+            }) {
+                let hint = format!(
+                    "hint: {why}: unlock the OS keyring (or start a Secret Service provider such as gnome-keyring) to see what is cached"
+                );
                 report::out(&style(hint).dim().to_string());
             }
             if rows.iter().any(|r| matches!(r.cache, CacheState::Unreadable)) {

@@ -92,6 +92,9 @@ pub async fn run(g: &Global, flow: Flow, args: &TestArgs, auth_first: bool) -> R
         unique.push(key);
         new
     });
+    // A matrix passes the same --input/--var flags to every shard: they are checked
+    // against every selected connector, not only this shard's.
+    let selected = files.clone();
     if let Some((k, n)) = args.shard {
         files.retain(|f| shard_of(f, n) == k);
         if files.is_empty() {
@@ -175,9 +178,26 @@ pub async fn run(g: &Global, flow: Flow, args: &TestArgs, auth_first: bool) -> R
             Some("rename one: the name comes from `name:` or the file stem".to_string()),
         ));
     }
-    check_inputs(&loaded, &provided, &options.vars)?;
-    if let Some(why) = crate::prompt::why_not_interactive(g.non_interactive) {
-        check_missing(&loaded, &provided, flow, auth_first, why)?;
+    let in_shard: std::collections::HashSet<&std::path::PathBuf> = files.iter().collect();
+    let other_shards: Vec<_> =
+        selected.iter().filter(|f| !in_shard.contains(f)).map(|f| load::load(f).map(Arc::new)).collect();
+    check_inputs(loaded.iter().chain(&other_shards), &provided, &options.vars)?;
+    if let Some(why) = crate::prompt::why_not_interactive(g.non_interactive)
+        && let Err(e) = check_missing(&loaded, &provided, flow, auth_first, why)
+    {
+        // Nothing runs, but the CI's test report still says which connectors did not, and why.
+        if let Some(path) = &args.junit {
+            let results: Vec<RunResult> = files
+                .iter()
+                .zip(&names)
+                .map(|(file, name)| {
+                    let name = name.clone().unwrap_or_else(|| file.display().to_string());
+                    failed_result(name, file.display().to_string(), flow, e.exit_code(), e.to_string(), e.hint())
+                })
+                .collect();
+            report::write_junit(path, &results)?;
+        }
+        return Err(e);
     }
     if g.insecure {
         report::warn(
@@ -255,13 +275,38 @@ pub async fn run(g: &Global, flow: Flow, args: &TestArgs, auth_first: bool) -> R
     if code == 0 { Ok(()) } else { Err(Error::Reported { code }) }
 }
 
+/// Where a connector's `base_url` comes from, in words, for the hint of a
+/// request that finds no server: the variable and which of its sources won
+/// (`--var`, `CONNTEST_VAR_*`, the file), or the file when it is written there.
+fn base_url_origin(connector: &Connector, overrides: &[(String, String)]) -> Option<String> {
+    let source = connector.base_url.as_ref()?.source();
+    let file = connector.file.display();
+    let var = crate::template::references(source)
+        .ok()?
+        .into_iter()
+        .find_map(|path| (path.len() == 2 && path[0] == "vars").then(|| path[1].clone()));
+    let Some(var) = var else {
+        return Some(format!("`base_url` is set in {file}"));
+    };
+    Some(if overrides.iter().any(|(k, _)| *k == var) {
+        format!("`base_url` comes from `vars.{var}`, set by `--var {var}=…` on this command line")
+    } else if crate::vars::from_env().iter().any(|(k, _)| *k == var) {
+        format!(
+            "`base_url` comes from `vars.{var}`, set by the environment variable CONNTEST_VAR_{var}; override it with `--var {var}=…`"
+        )
+    } else {
+        format!("`base_url` comes from `vars.{var}` (`variables.{var}` in {file}); override it with `--var {var}=…`")
+    })
+}
+
 /// `--input` and `--var` must name something one of the connectors has: a typo
 /// would otherwise be ignored and surface later as a prompt or a wrong value.
-fn check_inputs(
-    loaded: &[Result<Arc<Connector>, crate::connector::diagnostic::Invalid>],
+fn check_inputs<'a>(
+    loaded: impl Iterator<Item = &'a Result<Arc<Connector>, crate::connector::diagnostic::Invalid>>,
     provided: &std::collections::HashMap<(String, String), crate::secret::Secret>,
     vars: &[(String, String)],
 ) -> Result<(), Error> {
+    let loaded: Vec<_> = loaded.collect();
     let connectors: Vec<&Connector> = loaded.iter().filter_map(|c| c.as_deref().ok()).collect();
     if connectors.len() < loaded.len() {
         // An invalid file may be the one the value was meant for.
@@ -412,10 +457,15 @@ async fn run_one(
 ) -> RunResult {
     let file = connector.file.display().to_string();
     let name = connector.name.clone();
+    let origin = base_url_origin(&connector, &options.vars);
     let mut session = match Session::new(connector.clone(), options, prompter) {
         Ok(s) => s,
         Err(e) => return failed_result(name, file, flow, e.exit_code(), e.to_string(), e.hint()),
     };
+    if let (Some(origin), Some(base)) = (origin, connector.base_url.as_ref().and_then(|t| t.render(&session.ctx).ok()))
+    {
+        session.http.explain_base_url(&base, origin);
+    }
     if flow == Flow::Refresh && connector.refresh.is_none() {
         let hint = Some("add a `refresh_flow:` to the connector file, or use `test auth`".to_string());
         return failed_result(

@@ -18,6 +18,8 @@
 //! - `commands`: demo, schema, completions, list, --help
 //! - `hostile`: issue 9 — redirects, echoed secrets, terminal escapes, template/YAML/masking bounds, run byte budget
 //! - `hardening`: issue 9 — hostile environments, flag values, input files, report files, stdout
+//! - `support`: issue 11 — `list`/`cache show` for support staff, network errors, help examples,
+//!   `init`, `man`, `demo --print`, `--shard` in a matrix, JUnit against a published schema
 
 mod cache_safety;
 mod commands;
@@ -35,5 +37,6 @@ mod pty;
 mod refresh;
 mod server;
 mod signing;
+mod support;
 mod trust;
 mod validate;

@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use expectrl::session::OsSession;
 use expectrl::{Eof, Expect, Session};
 use serde_json::json;
 
@@ -118,4 +119,102 @@ fn waiting_for_the_browser_shows_a_spinner_and_ctrl_c_exits_130() {
     p.expect(Eof).expect("ends");
     let status = p.get_process().wait().expect("exit status");
     assert_eq!(status, expectrl::process::unix::WaitStatus::Exited(p.get_process().pid(), 130), "{status:?}");
+}
+
+/// `conntest ARGS` in a pseudo-terminal, with the connectors `(name, yaml)` in its dir.
+fn spawn_in_pty(connectors: &[(&str, &str)], args: &[&str]) -> (OsSession, tempfile::TempDir) {
+    let dir = tempfile::tempdir().expect("tmp");
+    std::fs::create_dir_all(dir.path().join("connectors")).expect("mkdir");
+    for (name, yaml) in connectors {
+        std::fs::write(dir.path().join(format!("connectors/{name}.yaml")), yaml).expect("write");
+    }
+    let mut cmd = std::process::Command::new(bin());
+    cmd.args(["--no-cache", "--no-color"]).args(args).current_dir(dir.path()).env_remove("CI").env("TERM", "xterm");
+    let mut p = Session::spawn(cmd).expect("spawn in a pty");
+    p.set_expect_timeout(Some(Duration::from_secs(20)));
+    (p, dir)
+}
+
+fn exit_status(p: &OsSession) -> i32 {
+    match p.get_process().wait().expect("exit status") {
+        expectrl::process::unix::WaitStatus::Exited(_, code) => code,
+        other => panic!("did not exit: {other:?}"),
+    }
+}
+
+#[test]
+fn ctrl_d_at_a_password_prompt_ends_the_run_with_exit_3_and_echo_back_on() {
+    let server = Server::start(|_| Resp::json(200, json!({"ok": true})));
+    let yaml = format!(
+        "base_url: {}\nauth_flow:\n  - {{id: creds, type: form, title: Sign in, fields: [{{key: user, label: User name}}, {{key: password, type: password, label: Secret word}}]}}\ntest_api: {{request: {{url: /me}}}}\n",
+        server.url
+    );
+    let (mut p, _dir) = spawn_in_pty(&[("eof", &yaml)], &["test", "auth", "eof"]);
+    // expectrl starts the terminal with echo off: turn it on, as a person's terminal is,
+    // so that a run leaving it off shows. conntest waits for "ann" before it reads the settings.
+    p.get_process_mut().set_echo(true, Some(Duration::from_secs(5))).expect("echo on");
+    p.expect("User name").expect("first field");
+    p.send_line("ann").expect("type");
+    p.expect("Secret word").expect("password field, typed with echo off");
+    p.send(expectrl::ControlCode::EndOfTransmission).expect("Ctrl-D");
+    let screen = rest_of_screen(&mut p, &[]);
+    assert_eq!(exit_status(&p), 3, "{screen}");
+    assert!(screen.contains("the input ended (Ctrl-D)"), "says why the run ended:\n{screen}");
+    assert!(p.get_process().get_echo().expect("terminal settings"), "echo left off after the run:\n{screen}");
+    assert!(server.requests().is_empty(), "nothing was sent after the input ended");
+}
+
+#[test]
+fn an_empty_required_field_says_why_it_is_asked_again_and_optional_fields_are_marked() {
+    let server = Server::start(|_| Resp::json(200, json!({"ok": true})));
+    let yaml = format!(
+        "base_url: {}\nauth_flow:\n  - {{id: creds, type: form, title: Sign in, fields: [{{key: user, label: User name}}, {{key: note, label: Note, required: false}}]}}\ntest_api: {{request: {{url: /me}}}}\n",
+        server.url
+    );
+    let (mut p, _dir) = spawn_in_pty(&[("opt", &yaml)], &["test", "auth", "opt"]);
+    let first = p.expect("User name").expect("first field");
+    assert!(!String::from_utf8_lossy(first.before()).contains("optional"), "a required field is not marked");
+    p.send_line("").expect("Enter alone");
+    p.expect("User name is required: type a value (Ctrl-D ends the run)").expect("why it is asked again");
+    p.expect("User name").expect("asked again");
+    p.send_line("ann").expect("type");
+    p.expect("Note (optional; Enter leaves it empty)").expect("the optional field is marked");
+    p.send_line("").expect("Enter skips it");
+    let screen = rest_of_screen(&mut p, &[]);
+    assert_eq!(exit_status(&p), 0, "{screen}");
+    assert!(screen.contains("auth passed"), "{screen}");
+}
+
+#[test]
+fn two_connectors_prompt_one_after_the_other_each_form_naming_its_connector() {
+    let server = Server::start(|_| Resp::json(200, json!({"ok": true})));
+    let form = |name: &str, who: &str| {
+        format!(
+            "name: {name}\nbase_url: {}\nauth_flow:\n  - {{id: creds, type: form, title: Sign in to {who}, fields: [{{key: user, label: {who} user}}, {{key: password, type: password, label: {who} password}}]}}\ntest_api: {{request: {{url: /me}}}}\n",
+            server.url
+        )
+    };
+    let (a, b) = (form("a", "Alpha"), form("b", "Beta"));
+    // Two jobs: both connectors run at once, so only the terminal lock keeps their prompts apart.
+    let (mut p, _dir) = spawn_in_pty(&[("a", &a), ("b", &b)], &["test", "auth", "a", "b", "--jobs", "2"]);
+    let header = p.expect(expectrl::Regex(r"Sign in to (Alpha \(a\)|Beta \(b\))")).expect("a Form header");
+    let first = String::from_utf8_lossy(header.get(0).expect("match")).into_owned();
+    let (who, other) = if first.contains("Alpha") { ("Alpha", "Beta") } else { ("Beta", "Alpha") };
+    let mut between = Vec::new();
+    for (label, answer) in [("user", "ann"), ("password", "pw-1")] {
+        let seen = p.expect(format!("{who} {label}")).expect("the first connector's field");
+        between.extend(seen.before());
+        p.send_line(answer).expect("type");
+    }
+    let second = p.expect(format!("Sign in to {other} (")).expect("the second Form, after the first one is done");
+    between.extend(second.before());
+    let between = String::from_utf8_lossy(&between).into_owned();
+    assert!(!between.contains(&format!("{other} user")), "prompts interleaved:\n{between}");
+    for (label, answer) in [("user", "bob"), ("password", "pw-2")] {
+        p.expect(format!("{other} {label}")).expect("the second connector's field");
+        p.send_line(answer).expect("type");
+    }
+    let screen = rest_of_screen(&mut p, &[]);
+    assert_eq!(exit_status(&p), 0, "{screen}");
+    assert!(screen.contains("2 passed, 0 failed"), "{screen}");
 }

@@ -11,10 +11,10 @@ use crate::harness::{Conntest, Output, require_keyring, unique};
 use crate::server::{Resp, Server};
 
 /// A TLS server (tests/peers/tls_server.py) and the dir holding its CA.
-struct Tls {
+pub struct Tls {
     child: Child,
-    url: String,
-    dir: tempfile::TempDir,
+    pub url: String,
+    pub dir: tempfile::TempDir,
 }
 
 impl Drop for Tls {
@@ -24,7 +24,8 @@ impl Drop for Tls {
     }
 }
 
-fn tls(mode: &str) -> Tls {
+/// Starts tests/peers/tls_server.py in `mode` (`good`: signed by a CA made for the run).
+pub fn tls(mode: &str) -> Tls {
     let python = std::env::var("CONNTEST_PEERS_PYTHON").expect("CONNTEST_PEERS_PYTHON: run `bash tests/run.sh`");
     let dir = tempfile::tempdir().expect("tmp");
     let mut child = Command::new(python)

@@ -2,7 +2,8 @@
 # Installs what conntest's real-peer tests need. Idempotent and quiet when done:
 #   - Debian packages: gnome-keyring (Secret Service daemon), libsecret-tools
 #     (secret-tool), dbus + dbus-user-session (dbus-run-session, dbus-send),
-#     tmux (interactive-prompt tests), curl (readiness probes).
+#     tmux (interactive-prompt tests), curl (readiness probes), libxml2-utils
+#     (xmllint: the JUnit report checked against a published schema).
 #   - A Python venv at target/peers-venv (relative to the repo root) with Django 5.2.x
 #     and dbus-next.
 # Works as root with no stdin; apt is skipped when the binaries are present,
@@ -24,6 +25,7 @@ command -v dbus-run-session     >/dev/null 2>&1 || need_apt+=(dbus-user-session)
 command -v dbus-daemon          >/dev/null 2>&1 || need_apt+=(dbus-daemon)
 command -v tmux                 >/dev/null 2>&1 || need_apt+=(tmux)
 command -v curl                 >/dev/null 2>&1 || need_apt+=(curl)
+command -v xmllint              >/dev/null 2>&1 || need_apt+=(libxml2-utils)
 
 if ((${#need_apt[@]})); then
     log "installing Debian packages: ${need_apt[*]}"
