@@ -125,7 +125,7 @@ fn init_store() -> Result<(), String> {
     static INIT: OnceLock<Result<(), String>> = OnceLock::new();
     INIT.get_or_init(|| {
         #[cfg(target_os = "linux")]
-        let store = zbus_secret_service_keyring_store::Store::new();
+        let store = crate::keystore::Store::new();
         #[cfg(target_os = "macos")]
         let store = apple_native_keyring_store::keychain::Store::new();
         #[cfg(target_os = "windows")]
@@ -209,21 +209,12 @@ fn read_item(name: &str, part: usize) -> Result<Option<String>, CacheError> {
     }
 }
 
-/// One write to the store when the item is already there with its attributes
-/// (the usual save over an earlier one); a new item gets them in a second.
-/// Writes are what costs: the store persists itself on each, reads do not.
+/// One write to the store. On Linux a new item gets its `account` and
+/// `application` attributes (for `secret-tool lookup service conntest account
+/// NAME`) in the same call ([`crate::keystore`]); the other platforms' stores
+/// have no attributes.
 fn write_item(name: &str, part: usize, text: &str) -> Result<(), CacheError> {
-    let e = entry(name, part)?;
-    e.set_password(text).map_err(|e| CacheError::Unavailable(describe(&e)))?;
-    // Lets `secret-tool lookup service conntest account NAME` find it; not every store has attributes.
-    let acct = account(name, part);
-    let has = |attrs: &HashMap<String, String>| {
-        attrs.get("account") == Some(&acct) && attrs.get("application").is_some_and(|a| a == SERVICE)
-    };
-    if !e.get_attributes().is_ok_and(|attrs| has(&attrs)) {
-        let _ = e.update_attributes(&HashMap::from([("account", acct.as_str()), ("application", SERVICE)]));
-    }
-    Ok(())
+    entry(name, part)?.set_password(text).map_err(|e| CacheError::Unavailable(describe(&e)))
 }
 
 fn delete_item(name: &str, part: usize) -> Result<bool, CacheError> {

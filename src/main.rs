@@ -12,6 +12,8 @@ mod error;
 mod flow;
 mod http;
 mod js;
+#[cfg(target_os = "linux")]
+mod keystore;
 mod listener;
 mod ntlm;
 mod oauth;
