@@ -4,7 +4,7 @@ use crate::error::Error;
 
 /// The schema as `conntest schema` prints it (and `init` saves it beside a starter).
 pub fn text() -> String {
-    let mut schema = crate::connector::load::schema().clone();
+    let mut schema = crate::connector::load::generated();
     if let Some(obj) = schema.as_object_mut() {
         obj.insert("$id".into(), "https://conntest.dev/schema/connector.json".into());
     }

