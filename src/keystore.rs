@@ -80,17 +80,14 @@ impl CredentialStoreApi for Store {
     }
 
     fn build(&self, service: &str, user: &str, _modifiers: Option<&HashMap<&str, &str>>) -> Result<Entry> {
-        let spec = Specifier { ss: self.ss.clone(), service: service.to_string(), user: user.to_string() };
-        Ok(Entry::new_with_credential(Arc::new(spec)))
+        let named = Target::Named { service: service.to_string(), user: user.to_string() };
+        Ok(Cred::entry(&self.ss, named))
     }
 
     fn search(&self, spec: &HashMap<&str, &str>) -> Result<Vec<Entry>> {
         let paths: Vec<OwnedObjectPath> =
             with(&self.ss, |ss| Ok(find(ss, spec)?.into_iter().map(|i| i.item_path.clone()).collect()))?;
-        Ok(paths
-            .into_iter()
-            .map(|path| Entry::new_with_credential(Arc::new(Found { ss: self.ss.clone(), path })))
-            .collect())
+        Ok(paths.into_iter().map(|path| Cred::entry(&self.ss, Target::Found(path))).collect())
     }
 
     fn as_any(&self) -> &dyn std::any::Any {
@@ -98,53 +95,62 @@ impl CredentialStoreApi for Store {
     }
 }
 
-/// An entry named by service and user: the one item with those attributes.
-struct Specifier {
-    ss: Service,
-    service: String,
-    user: String,
+/// Which item a credential is.
+enum Target {
+    /// The one item with these `service` and `username` attributes.
+    Named { service: String, user: String },
+    /// An item found by search, known by its D-Bus path.
+    Found(OwnedObjectPath),
 }
 
-impl Specifier {
-    fn attributes(&self) -> HashMap<&str, &str> {
-        HashMap::from([("service", self.service.as_str()), ("username", self.user.as_str())])
+struct Cred {
+    ss: Service,
+    target: Target,
+}
+
+impl Cred {
+    fn entry(ss: &Service, target: Target) -> Entry {
+        Entry::new_with_credential(Arc::new(Cred { ss: ss.clone(), target }))
     }
 
-    /// Runs `f` on the one matching item; `NoEntry` when there is none.
+    /// Runs `f` on the item; `NoEntry` when a named one does not exist.
     fn on_item<T>(&self, f: impl FnOnce(&Item<'_>) -> Result<T>) -> Result<T> {
-        with(&self.ss, |ss| match find(ss, &self.attributes())?.as_slice() {
-            [] => Err(Error::NoEntry),
-            [item] => f(item),
-            more => {
-                let entries = more
-                    .iter()
-                    .map(|i| {
-                        let found = Found { ss: self.ss.clone(), path: i.item_path.clone() };
-                        Entry::new_with_credential(Arc::new(found))
-                    })
-                    .collect();
-                Err(Error::Ambiguous(entries))
-            }
+        with(&self.ss, |ss| match &self.target {
+            Target::Found(path) => f(&ss.get_item_by_path(path.clone()).map_err(failure)?),
+            Target::Named { service, user } => match find(ss, &named(service, user))?.as_slice() {
+                [] => Err(Error::NoEntry),
+                [item] => f(item),
+                more => Err(Error::Ambiguous(
+                    more.iter().map(|i| Cred::entry(&self.ss, Target::Found(i.item_path.clone()))).collect(),
+                )),
+            },
         })
     }
 }
 
-impl CredentialApi for Specifier {
+fn named<'a>(service: &'a str, user: &'a str) -> HashMap<&'a str, &'a str> {
+    HashMap::from([("service", service), ("username", user)])
+}
+
+impl CredentialApi for Cred {
     /// One write: the secret of the existing item, or a new item created with
     /// every attribute at once.
     fn set_secret(&self, secret: &[u8]) -> Result<()> {
+        let Target::Named { service, user } = &self.target else {
+            return self.on_item(|item| item.set_secret(secret, CONTENT_TYPE).map_err(failure));
+        };
         with(&self.ss, |ss| {
-            if let [item] = find(ss, &self.attributes())?.as_slice() {
+            if let [item] = find(ss, &named(service, user))?.as_slice() {
                 return item.set_secret(secret, CONTENT_TYPE).map_err(failure);
             }
             let collection = ss.get_default_collection().map_err(failure)?;
             if collection.is_locked().map_err(failure)? {
                 collection.unlock().map_err(failure)?;
             }
-            let mut attributes = self.attributes();
-            attributes.insert(ACCOUNT, &self.user);
-            attributes.insert(APPLICATION, &self.service);
-            let label = format!("{}: {}", self.service, self.user);
+            let mut attributes = named(service, user);
+            attributes.insert(ACCOUNT, user);
+            attributes.insert(APPLICATION, service);
+            let label = format!("{service}: {user}");
             collection.create_item(&label, attributes, secret, true, CONTENT_TYPE).map_err(failure)?;
             Ok(())
         })
@@ -159,7 +165,11 @@ impl CredentialApi for Specifier {
     }
 
     fn update_attributes(&self, attributes: &HashMap<&str, &str>) -> Result<()> {
-        self.on_item(|item| update(item, attributes))
+        self.on_item(|item| {
+            let mut all = item.get_attributes().map_err(failure)?;
+            all.extend(attributes.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+            item.set_attributes(all.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()).map_err(failure)
+        })
     }
 
     fn delete_credential(&self) -> Result<()> {
@@ -167,65 +177,23 @@ impl CredentialApi for Specifier {
     }
 
     fn get_credential(&self) -> Result<Option<Arc<Credential>>> {
-        let path = self.on_item(|item| Ok(item.item_path.clone()))?;
-        Ok(Some(Arc::new(Found { ss: self.ss.clone(), path })))
+        match &self.target {
+            Target::Found(_) => Ok(None),
+            Target::Named { .. } => {
+                let path = self.on_item(|item| Ok(item.item_path.clone()))?;
+                Ok(Some(Arc::new(Cred { ss: self.ss.clone(), target: Target::Found(path) })))
+            }
+        }
     }
 
     fn get_specifiers(&self) -> Option<(String, String)> {
-        Some((self.service.clone(), self.user.clone()))
-    }
-
-    fn as_any(&self) -> &dyn std::any::Any {
-        self
-    }
-}
-
-/// An item found by search, known by its D-Bus path.
-struct Found {
-    ss: Service,
-    path: OwnedObjectPath,
-}
-
-impl Found {
-    fn on_item<T>(&self, f: impl FnOnce(&Item<'_>) -> Result<T>) -> Result<T> {
-        with(&self.ss, |ss| f(&ss.get_item_by_path(self.path.clone()).map_err(failure)?))
-    }
-}
-
-fn update(item: &Item<'_>, attributes: &HashMap<&str, &str>) -> Result<()> {
-    let mut all = item.get_attributes().map_err(failure)?;
-    all.extend(attributes.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-    item.set_attributes(all.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()).map_err(failure)
-}
-
-impl CredentialApi for Found {
-    fn set_secret(&self, secret: &[u8]) -> Result<()> {
-        self.on_item(|item| item.set_secret(secret, CONTENT_TYPE).map_err(failure))
-    }
-
-    fn get_secret(&self) -> Result<Vec<u8>> {
-        self.on_item(|item| item.get_secret().map_err(failure))
-    }
-
-    fn get_attributes(&self) -> Result<HashMap<String, String>> {
-        self.on_item(|item| item.get_attributes().map_err(failure))
-    }
-
-    fn update_attributes(&self, attributes: &HashMap<&str, &str>) -> Result<()> {
-        self.on_item(|item| update(item, attributes))
-    }
-
-    fn delete_credential(&self) -> Result<()> {
-        self.on_item(|item| item.delete().map_err(failure))
-    }
-
-    fn get_credential(&self) -> Result<Option<Arc<Credential>>> {
-        Ok(None)
-    }
-
-    fn get_specifiers(&self) -> Option<(String, String)> {
-        let attributes = self.get_attributes().ok()?;
-        Some((attributes.get("service")?.clone(), attributes.get("username")?.clone()))
+        match &self.target {
+            Target::Named { service, user } => Some((service.clone(), user.clone())),
+            Target::Found(_) => {
+                let attributes = self.get_attributes().ok()?;
+                Some((attributes.get("service")?.clone(), attributes.get("username")?.clone()))
+            }
+        }
     }
 
     fn as_any(&self) -> &dyn std::any::Any {
