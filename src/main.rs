@@ -10,6 +10,8 @@ mod context;
 mod demo;
 mod error;
 mod flow;
+#[cfg(test)]
+mod fuzz;
 mod http;
 mod js;
 #[cfg(target_os = "linux")]

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Long fuzzing run of both targets (src/fuzz.rs): connector files through
+# load + validate, and templates with a hostile context through the renderer.
+#
+#   bash tests/fuzz.sh [SECONDS] [SEED]     # default: 1800 s (30 min) per target
+#
+# Both targets run at once, one per core, in a release build, under a 4 GiB
+# address-space limit so a runaway allocation aborts instead of swapping.
+# Findings (panics, slow inputs, hangs) are saved under target/fuzz-findings/;
+# replay one with
+#   CONNTEST_FUZZ_REPLAY=target/fuzz-findings/NAME cargo test --release --bin conntest fuzz::replay -- --ignored --nocapture
+# An abort leaves the input it died on in target/fuzz-findings/*-current.
+# `cargo test` runs the same targets for a few thousand inputs each.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+secs=${1:-1800}
+seed=${2:-$(date +%s)}
+cargo test --release --bin conntest --no-run
+echo "fuzzing for ${secs} s per target, seed ${seed}"
+ulimit -v $((4 * 1024 * 1024))
+CONNTEST_FUZZ_SECS=$secs CONNTEST_FUZZ_SEED=$seed CONNTEST_FUZZ_TRACE=1 \
+  cargo test --release --bin conntest fuzz:: -- --nocapture --test-threads=2
