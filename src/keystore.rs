@@ -41,7 +41,7 @@ pub struct Store {
 
 impl Store {
     pub fn new() -> Result<Arc<Store>> {
-        let ss = SecretService::connect(EncryptionType::Plain).map_err(failure)?;
+        let ss = SecretService::connect(EncryptionType::Plain).map_err(unreachable)?;
         Ok(Arc::new(Store { ss: Arc::new(Mutex::new(ss)) }))
     }
 }
@@ -51,6 +51,29 @@ fn failure(e: ServiceError) -> Error {
         ServiceError::Locked | ServiceError::NoResult | ServiceError::Prompt => Error::NoStorageAccess(Box::new(e)),
         other => Error::PlatformFailure(Box::new(other)),
     }
+}
+
+/// Why connecting failed, in words and with what to do: the bus and the
+/// provider are set-up problems a user can fix, not library errors.
+fn unreachable(e: ServiceError) -> Error {
+    let address = std::env::var("DBUS_SESSION_BUS_ADDRESS").unwrap_or_default();
+    let why = match (e, address.as_str()) {
+        (ServiceError::Unavailable, "") => "no Secret Service provider on the session bus — start \
+             gnome-keyring-daemon or KeePassXC, or run under `dbus-run-session`"
+            .to_string(),
+        (ServiceError::Unavailable, at) => format!(
+            "no Secret Service provider on the session bus at {at} — start gnome-keyring-daemon or \
+             KeePassXC, or run under `dbus-run-session`"
+        ),
+        (ServiceError::Zbus(_), "") => "DBUS_SESSION_BUS_ADDRESS is unset and no default session bus answers \
+             — run in a desktop session or under `dbus-run-session`"
+            .to_string(),
+        (ServiceError::Zbus(_), at) => {
+            format!("no D-Bus session bus answers at {at} — run in a desktop session or under `dbus-run-session`")
+        }
+        (other, _) => return failure(other),
+    };
+    Error::PlatformFailure(why.into())
 }
 
 /// Runs `f` with the connection (one call at a time, as the bus connection is shared).

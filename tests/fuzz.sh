@@ -9,7 +9,9 @@
 # Findings (panics, slow inputs, hangs) are saved under target/fuzz-findings/;
 # replay one with
 #   CONNTEST_FUZZ_REPLAY=target/fuzz-findings/NAME cargo test --release --bin conntest fuzz::replay -- --ignored --nocapture
-# An abort leaves the input it died on in target/fuzz-findings/*-current.
+# An abort (out of memory) cannot save its input: run again with the same SEED and
+# CONNTEST_FUZZ_TRACE=1, which writes each input to target/fuzz-findings/*-current
+# first (at half the speed).
 # `cargo test` runs the same targets for a few thousand inputs each.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -18,5 +20,5 @@ seed=${2:-$(date +%s)}
 cargo test --release --bin conntest --no-run
 echo "fuzzing for ${secs} s per target, seed ${seed}"
 ulimit -v $((4 * 1024 * 1024))
-CONNTEST_FUZZ_SECS=$secs CONNTEST_FUZZ_SEED=$seed CONNTEST_FUZZ_TRACE=1 \
+CONNTEST_FUZZ_SECS=$secs CONNTEST_FUZZ_SEED=$seed \
   cargo test --release --bin conntest fuzz:: -- --nocapture --test-threads=2

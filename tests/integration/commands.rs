@@ -11,6 +11,10 @@ fn demo_runs_offline_with_refresh_and_without_a_keyring() {
     assert!(out.stdout.contains("✔ renew (refresh) api_request"), "{out:?}");
     assert!(out.stdout.contains("demo api passed after a refresh"), "{out:?}");
     assert!(out.stderr.contains("nothing was cached"), "{out:?}");
+    // Why, in words a user can act on, not the D-Bus library's.
+    assert!(out.stderr.contains("no D-Bus session bus answers at unix:path=/nonexistent"), "{out:?}");
+    assert!(out.stderr.contains("`dbus-run-session`"), "{out:?}");
+    assert!(!out.stderr.contains("zbus"), "{out:?}");
 }
 
 #[test]

@@ -278,6 +278,7 @@ fn without_a_keyring_auth_runs_and_warns_and_api_exits_4() {
     assert_eq!(api.code, 4, "{api:?}");
     assert!(api.all().contains("cannot read the cache"), "{api:?}");
     assert!(api.all().contains("unlock the OS keyring"), "{api:?}");
+    assert!(api.all().contains("no D-Bus session bus answers") && !api.all().contains("zbus"), "{api:?}");
     let show = unreachable(conntest(&name, &server.url).args(["cache", "show", &name]));
     assert_eq!(show.code, 4, "{show:?}");
     let no_cache =
