@@ -157,7 +157,7 @@ pub async fn through_browser(
         )),
         Err(why) if !w.interactive => {
             return Err(Error::NeedsPerson {
-                message: format!("step `{}` needs a person to sign in in a browser, and {why}", w.step),
+                message: format!("it needs a person to sign in in a browser, and {why}"),
                 hint: Some(
                     "run it interactively, or set BROWSER to a program that completes the sign-in (it gets the URL as its one argument)"
                         .into(),

@@ -275,6 +275,9 @@ fn no_browser_in_ci_needs_a_person_exit_3() {
     assert_eq!(out.code, 3, "{out:?}");
     assert!(out.stderr.contains("/auth?response_type=code"), "the URL is still printed: {out:?}");
     assert!(out.all().contains("--no-browser"), "{out:?}");
+    let step = "step `login`: it needs a person to sign in in a browser";
+    assert_eq!(out.all().matches("step `login`").count(), 1, "the step is named once: {out:?}");
+    assert!(out.all().contains(step), "{out:?}");
     assert!(started.elapsed() < Duration::from_secs(5));
 }
 
