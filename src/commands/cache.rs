@@ -20,7 +20,7 @@ fn no_cache_error() -> Error {
 fn unavailable(e: CacheError) -> Error {
     match e {
         CacheError::Unavailable(why) => Error::environment(
-            format!("cannot reach the OS keyring: {why}"),
+            format!("cannot use the cache: {why}"),
             Some("unlock the keyring or start a Secret Service provider (e.g. gnome-keyring)".to_string()),
         ),
         CacheError::Corrupt(why) => {

@@ -281,6 +281,7 @@ fn without_a_keyring_auth_runs_and_warns_and_api_exits_4() {
     assert!(api.all().contains("no D-Bus session bus answers") && !api.all().contains("zbus"), "{api:?}");
     let show = unreachable(conntest(&name, &server.url).args(["cache", "show", &name]));
     assert_eq!(show.code, 4, "{show:?}");
+    assert!(show.stderr.contains("error: cannot use the cache: the keyring cannot be reached (no D-Bus"), "{show:?}");
     let no_cache =
         unreachable(conntest(&name, &server.url).args(["--no-cache", "test", "auth", &name, "--input", "f.user=ann"]));
     assert_eq!(no_cache.code, 0);
