@@ -57,21 +57,20 @@ fn failure(e: ServiceError) -> Error {
 /// provider are set-up problems a user can fix, not library errors.
 fn unreachable(e: ServiceError) -> Error {
     let address = std::env::var("DBUS_SESSION_BUS_ADDRESS").unwrap_or_default();
-    let why = match (e, address.as_str()) {
-        (ServiceError::Unavailable, "") => "no Secret Service provider on the session bus — start \
-             gnome-keyring-daemon or KeePassXC, or run under `dbus-run-session`"
-            .to_string(),
-        (ServiceError::Unavailable, at) => format!(
-            "no Secret Service provider on the session bus at {at} — start gnome-keyring-daemon or \
-             KeePassXC, or run under `dbus-run-session`"
+    let at = if address.is_empty() { String::new() } else { format!(" at {address}") };
+    let why = match e {
+        // The bus answered for the provider: nothing owns org.freedesktop.secrets.
+        ServiceError::Unavailable | ServiceError::Zbus(zbus::Error::MethodError(..)) => format!(
+            "no Secret Service provider on the session bus{at} — start gnome-keyring-daemon, or \
+             KeePassXC with its Secret Service integration"
         ),
-        (ServiceError::Zbus(_), "") => "DBUS_SESSION_BUS_ADDRESS is unset and no default session bus answers \
-             — run in a desktop session or under `dbus-run-session`"
+        ServiceError::Zbus(_) if address.is_empty() => "DBUS_SESSION_BUS_ADDRESS is unset and no default \
+             session bus answers — run in a desktop session or under `dbus-run-session`"
             .to_string(),
-        (ServiceError::Zbus(_), at) => {
-            format!("no D-Bus session bus answers at {at} — run in a desktop session or under `dbus-run-session`")
+        ServiceError::Zbus(_) => {
+            format!("no D-Bus session bus answers{at} — run in a desktop session or under `dbus-run-session`")
         }
-        (other, _) => return failure(other),
+        other => return failure(other),
     };
     Error::PlatformFailure(why.into())
 }

@@ -363,6 +363,10 @@ fn a_bus_without_a_secret_service_is_an_unreachable_keyring() {
     let auth = run(&["test", "auth", "noprov", "--input", "f.user=ann"]);
     assert_eq!(auth.code, 0, "{auth:?}");
     assert!(auth.stderr.contains("nothing was cached"), "{auth:?}");
+    // The bus answers, the provider is missing: say that, and what to start.
+    assert!(auth.stderr.contains("no Secret Service provider on the session bus at unix:"), "{auth:?}");
+    assert!(auth.stderr.contains("start gnome-keyring-daemon"), "{auth:?}");
+    assert!(!auth.stderr.contains("zbus") && !auth.stderr.contains("ServiceUnknown"), "{auth:?}");
     let api = run(&["test", "api", "noprov"]);
     assert_eq!(api.code, 4, "{api:?}");
 }
