@@ -76,7 +76,10 @@ fn checker_engine() -> Result<(Runtime, Context), JsError> {
 fn compile(ctx: &Context, code: &str, limits: Limits) -> Result<(), JsError> {
     ctx.with(|ctx| {
         let opts = eval_options();
-        ctx.eval_with_options::<Function, _>(wrap(code), opts).catch(&ctx).map(|_| ()).map_err(|e| explain(e, limits))
+        ctx.eval_with_options::<Function, _>(wrap(code), opts)
+            .catch(&ctx)
+            .map(|_| ())
+            .map_err(|e| explain(e, code, limits))
     })
 }
 
@@ -95,9 +98,9 @@ pub fn run(code: &str, params: &Value, limits: Limits) -> Result<Map<String, Val
         let f = ctx
             .eval_with_options::<Function, _>(wrap(code), eval_options())
             .catch(&ctx)
-            .map_err(|e| explain(e, limits))?;
-        let p = ctx.json_parse(params.to_string()).catch(&ctx).map_err(|e| explain(e, limits))?;
-        let out: JsValue = f.call((p,)).catch(&ctx).map_err(|e| explain(e, limits))?;
+            .map_err(|e| explain(e, code, limits))?;
+        let p = ctx.json_parse(params.to_string()).catch(&ctx).map_err(|e| explain(e, code, limits))?;
+        let out: JsValue = f.call((p,)).catch(&ctx).map_err(|e| explain(e, code, limits))?;
         let is_plain_object = out.is_object() && !out.is_array() && !out.is_function() && !out.is_promise();
         if !is_plain_object {
             let kind = if out.is_null() {
@@ -119,7 +122,7 @@ pub fn run(code: &str, params: &Value, limits: Limits) -> Result<Map<String, Val
         let json = ctx
             .json_stringify(out)
             .catch(&ctx)
-            .map_err(|e| explain(e, limits))?
+            .map_err(|e| explain(e, code, limits))?
             .map(|s| s.to_string())
             .transpose()
             .map_err(|e| JsError { message: format!("the returned object is not JSON: {e}"), line: None })?
@@ -131,13 +134,15 @@ pub fn run(code: &str, params: &Value, limits: Limits) -> Result<Map<String, Val
     })
 }
 
-/// A caught error in words, with the code line it points at.
-fn explain(e: CaughtError<'_>, limits: Limits) -> JsError {
+/// A caught error in words, with the code line it points at (an error at the
+/// wrapper's closing `}` — an unclosed brace, say — points at the last line).
+fn explain(e: CaughtError<'_>, code: &str, limits: Limits) -> JsError {
     match e {
         CaughtError::Exception(ex) => {
             let message = ex.message().unwrap_or_default();
             let stack = ex.stack().unwrap_or_default();
-            let line = code_line(&stack).or_else(|| code_line(&message));
+            let last = code.lines().count().max(1);
+            let line = code_line(&stack).or_else(|| code_line(&message)).map(|l| l.min(last));
             let name = ex.get::<_, String>("name").unwrap_or_else(|_| "Error".into());
             let message = if message.contains("interrupted") {
                 format!(

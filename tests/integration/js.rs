@@ -102,6 +102,17 @@ fn syntax_and_runtime_errors_point_at_the_connector_line() {
     assert_eq!(out.code, 2, "{out:?}");
     assert!(out.stdout.contains("jsline.yaml:8:1: JavaScript: SyntaxError"), "{out:?}");
 
+    // Found by fuzzing: code left open at the end of the block (and of the
+    // file) was reported past the file's last line, at the wrapper's `}`.
+    for (yaml, at) in [
+        ("name: jsopen\nauth_flow:\n  - id: j\n    type: js\n    code: |\n      // sign\n      return {a: 1, b: x", 7),
+        ("name: jsopen\nauth_flow:\n  - id: j\n    type: js\n    code: |\n      return {a: 1,\n        b: x\n", 7),
+    ] {
+        let out = Conntest::new().connector("jsopen", yaml).args(["validate"]).run();
+        assert_eq!(out.code, 2, "{out:?}");
+        assert!(out.stdout.contains(&format!("jsopen.yaml:{at}:1: JavaScript: SyntaxError")), "{out:?}");
+    }
+
     let yaml = "name: jsrun\nauth_flow:\n  - id: j\n    type: js\n    code: |\n      const a = 1;\n\n      missing_function(a);\n      return {a};\n";
     let out = Conntest::new().connector("jsrun", yaml).args(["--no-cache", "test", "auth", "jsrun"]).run();
     assert_eq!(out.code, 1, "{out:?}");
