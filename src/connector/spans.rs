@@ -85,6 +85,9 @@ pub struct SyntaxError {
 pub const MAX_DEPTH: usize = 64;
 /// Nodes one document may expand to through aliases (an "alias bomb" guard).
 const MAX_NODES: usize = 1_000_000;
+/// Bytes of text one document may expand to: a few aliases of one long
+/// string cost memory, not nodes.
+const MAX_TEXT: usize = 16 << 20;
 
 /// One pass over the text: the document as JSON and where each node sits.
 pub fn parse(text: &str) -> (Result<Value, SyntaxError>, Spans) {
@@ -95,7 +98,7 @@ pub fn parse(text: &str) -> (Result<Value, SyntaxError>, Spans) {
         anchors: HashMap::new(),
         root: None,
         documents: 0,
-        nodes: 0,
+        spent: Cost::default(),
     };
     let mut parser = Parser::new_from_str(text);
     let result = loop {
@@ -153,11 +156,27 @@ enum Frame {
 struct Builder {
     spans: Spans,
     stack: Vec<Frame>,
-    /// Anchored values with the number of nodes each holds.
-    anchors: HashMap<usize, (Value, usize)>,
+    /// Anchored values with what copying each one costs.
+    anchors: HashMap<usize, (Value, Cost)>,
     root: Option<Value>,
     documents: usize,
+    spent: Cost,
+}
+
+/// What a document has expanded to so far, or what an alias copies.
+#[derive(Debug, Clone, Copy, Default)]
+struct Cost {
     nodes: usize,
+    text: usize,
+}
+
+impl Cost {
+    /// A node without text of its own: a collection, a number, an unknown alias.
+    const NODE: Cost = Cost { nodes: 1, text: 0 };
+
+    fn scalar(text: &str) -> Self {
+        Cost { nodes: 1, text: text.len() }
+    }
 }
 
 fn pos(span: &Span) -> Pos {
@@ -213,12 +232,16 @@ fn resolve(text: &str, style: ScalarStyle, tag: Option<&Tag>) -> Value {
     Value::String(text.to_string())
 }
 
-/// How many nodes `v` holds (the cost of copying it for an alias).
-fn size(v: &Value) -> usize {
+/// The nodes and text `v` holds (the cost of copying it for an alias).
+fn size(v: &Value) -> Cost {
+    let sum = |a: Cost, c: Cost| Cost { nodes: a.nodes + c.nodes, text: a.text + c.text };
     match v {
-        Value::Array(items) => 1 + items.iter().map(size).sum::<usize>(),
-        Value::Object(map) => 1 + map.values().map(size).sum::<usize>(),
-        _ => 1,
+        Value::Array(items) => items.iter().map(size).fold(Cost::NODE, sum),
+        Value::Object(map) => {
+            map.iter().map(|(k, v)| sum(Cost { nodes: 0, text: k.len() }, size(v))).fold(Cost::NODE, sum)
+        }
+        Value::String(s) => Cost::scalar(s),
+        _ => Cost::NODE,
     }
 }
 
@@ -262,15 +285,17 @@ impl Builder {
         }
     }
 
-    fn count(&mut self, n: usize, at: Pos) -> Result<(), SyntaxError> {
-        self.nodes += n;
-        if self.nodes > MAX_NODES {
-            return Err(SyntaxError {
-                pos: at,
-                message: format!("the document expands to more than {MAX_NODES} nodes (aliases repeated too often)"),
-            });
-        }
-        Ok(())
+    fn count(&mut self, cost: Cost, at: Pos) -> Result<(), SyntaxError> {
+        self.spent.nodes += cost.nodes;
+        self.spent.text += cost.text;
+        let message = if self.spent.nodes > MAX_NODES {
+            format!("the document expands to more than {MAX_NODES} nodes (aliases repeated too often)")
+        } else if self.spent.text > MAX_TEXT {
+            format!("the document expands to more than {} MiB of text (aliases repeated too often)", MAX_TEXT >> 20)
+        } else {
+            return Ok(());
+        };
+        Err(SyntaxError { pos: at, message })
     }
 
     fn on_event(&mut self, ev: Event<'_>, span: Span) -> Result<(), SyntaxError> {
@@ -287,20 +312,21 @@ impl Builder {
             }
             Event::Scalar(text, style, anchor, tag) => {
                 if let Some(path) = self.place(at, Some(&text)) {
-                    self.count(1, at)?;
+                    let cost = Cost::scalar(&text);
+                    self.count(cost, at)?;
                     self.spans.values.entry(path).or_insert(at);
                     let value = resolve(&text, style, tag.as_deref());
                     if anchor > 0 {
-                        self.anchors.insert(anchor, (value.clone(), 1));
+                        self.anchors.insert(anchor, (value.clone(), cost));
                     }
                     self.attach(value);
                 }
             }
             Event::Alias(id) => {
-                let (value, n) = self.anchors.get(&id).cloned().unwrap_or((Value::Null, 1));
+                let (value, cost) = self.anchors.get(&id).cloned().unwrap_or((Value::Null, Cost::NODE));
                 match self.place(at, Some("*alias")) {
                     Some(path) => {
-                        self.count(n, at)?;
+                        self.count(cost, at)?;
                         self.spans.values.entry(path).or_insert(at);
                         self.attach(value);
                     }
@@ -323,7 +349,7 @@ impl Builder {
                 let Some(path) = self.place(at, None) else {
                     return Err(SyntaxError { pos: at, message: "a mapping or list used as a key".into() });
                 };
-                self.count(1, at)?;
+                self.count(Cost::NODE, at)?;
                 self.spans.values.entry(path.clone()).or_insert(at);
                 self.stack.push(if is_map {
                     Frame::Map { path, anchor, pending_key: None, seen: HashSet::new(), map: Map::new() }
@@ -338,8 +364,7 @@ impl Builder {
                     None => return Ok(()),
                 };
                 if anchor > 0 {
-                    let n = size(&value);
-                    self.anchors.insert(anchor, (value.clone(), n));
+                    self.anchors.insert(anchor, (value.clone(), size(&value)));
                 }
                 self.attach(value);
             }
@@ -391,6 +416,13 @@ mod tests {
             ));
         }
         assert!(parse(&bomb).0.unwrap_err().message.contains("aliases"));
+        // Found by fuzzing: few nodes, but each alias copies a long string.
+        let long = format!(
+            "a: &a [\"{}\"]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b]\nd: [*c, *c, *c, *c, *c, *c, *c, *c]\n",
+            "x".repeat(60_000)
+        );
+        let err = parse(&long).0.unwrap_err().message;
+        assert!(err.contains("MiB of text"), "{err}");
         let deep = "[".repeat(10_000);
         let err = parse(&deep).0.unwrap_err().message;
         assert!(err.contains("nesting deeper") || err.contains("recursion"), "{err}");
