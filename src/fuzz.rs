@@ -466,7 +466,7 @@ fn template_target(input: &[u8], rng: &mut Rng) -> Result<(), String> {
     let _ = crate::template::references(&src);
     let _ = crate::template::unknown_callables(&src);
     if let Ok(out) = crate::template::render_str(&src, &cx)
-        && out.len() > 4 * 1024 * 1024
+        && out.len() > crate::template::MAX_OUTPUT
     {
         return Err(format!("output of {} bytes passed the cap", out.len()));
     }
@@ -480,10 +480,16 @@ struct Progress {
     current: Mutex<Vec<u8>>,
 }
 
-/// A finding: the input is saved under `target/fuzz-findings/` to replay.
-fn save_finding(target: &str, input: &[u8], why: &str) -> PathBuf {
+/// Where findings (and traced inputs) are saved, created on first use.
+fn findings_dir() -> PathBuf {
     let dir = repo().join("target/fuzz-findings");
     let _ = std::fs::create_dir_all(&dir);
+    dir
+}
+
+/// A finding: the input is saved under `target/fuzz-findings/` to replay.
+fn save_finding(target: &str, input: &[u8], why: &str) -> PathBuf {
+    let dir = findings_dir();
     let hash = crate::template::hex(&<sha2::Sha256 as sha2::Digest>::digest(input))[..16].to_string();
     let path = dir.join(format!("{target}-{hash}"));
     let _ = std::fs::write(&path, input);
@@ -527,10 +533,8 @@ fn fuzz(
             }
         }
     });
-    let trace = std::env::var_os("CONNTEST_FUZZ_TRACE").is_some();
-    if trace {
-        let _ = std::fs::create_dir_all(repo().join("target/fuzz-findings"));
-    }
+    let trace =
+        std::env::var_os("CONNTEST_FUZZ_TRACE").is_some().then(|| findings_dir().join(format!("{name}-current")));
     let mut findings = Vec::new();
     let mut execs = 0u64;
     let mut input = Vec::new();
@@ -548,9 +552,9 @@ fn fuzz(
         if let Ok(mut g) = progress.current.lock() {
             g.clone_from(&input);
         }
-        if trace {
+        if let Some(current) = &trace {
             // An out-of-memory abort cannot be caught: leave the input where it can be replayed.
-            let _ = std::fs::write(repo().join(format!("target/fuzz-findings/{name}-current")), &input);
+            let _ = std::fs::write(current, &input);
         }
         let t0 = Instant::now();
         progress.started_ms.store(begin.elapsed().as_millis() as u64, Ordering::Relaxed);

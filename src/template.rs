@@ -16,7 +16,7 @@ use crate::context::{Context, missing};
 /// Far above any real connector's needs; a runaway loop stops within ~0.1 s.
 const FUEL: u64 = 2_000_000;
 /// The most text one template may produce.
-const MAX_OUTPUT: usize = 4 * 1024 * 1024;
+pub const MAX_OUTPUT: usize = 4 * 1024 * 1024;
 
 /// A template source that has passed validation (syntax and references).
 #[derive(Debug, Clone, PartialEq)]
