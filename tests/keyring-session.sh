@@ -17,6 +17,17 @@
 # locked daemon), then proves a store/lookup/clear round trip with secret-tool.
 # CMD sees CONNTEST_KEYRING_READY=1.
 #
+# Crash restarts: the daemon is started through a wrapper that is also the
+# session's D-Bus activation file for org.freedesktop.secrets, so a daemon that
+# dies under CMD is started again by the next client's call, with the same
+# password and keyring file — as a desktop's service manager brings it back —
+# instead of a locked daemon activated from the system's service file.
+# gnome-keyring-daemon 42 does crash (SIGTRAP, "gkd_secret_service_get_pkcs11_
+# session: assertion 'client' failed") when a client vanishes mid-call, as the
+# kill -9 tests make conntest do; those tests use a session of their own. Every
+# start and exit is recorded, and when the daemon was restarted (or is gone)
+# at the end, the starts and the daemon's log are printed on stderr.
+#
 # --locked: the Secret Service runs but the default collection is LOCKED.
 # A first daemon creates the `login` keyring with password A (and stores a probe
 # item, so the keyring file exists), is stopped; a second daemon is started with
@@ -74,6 +85,23 @@ if [ -z "${_CONNTEST_KS_INNER:-}" ]; then
     dbus_daemon="$(command -v dbus-daemon)"
     printf '#!/bin/sh\nexec %q "$@" 2>>%q\n' "$dbus_daemon" "$tmp/dbus-daemon.log" >"$tmp/dbus-daemon"
     chmod +x "$tmp/dbus-daemon"
+    # The Secret Service is started through this wrapper, by start_daemon and by
+    # D-Bus activation alike (the user's service dir wins over the system's): a
+    # daemon that crashed comes back with the session's password, as a desktop's
+    # service manager would bring it back, instead of a locked stranger that a
+    # client's call activated. Every start and exit is recorded in daemon-starts.
+    mkdir -p "$tmp/home/.local/share/dbus-1/services"
+    {
+        printf '#!/bin/sh\n'
+        printf 'echo "started $(date +%%T.%%N)" >>%q\n' "$tmp/daemon-starts"
+        printf 'gnome-keyring-daemon --foreground --unlock --components=secrets <%q >>%q 2>&1 &\n' \
+            "$tmp/daemon-password" "$tmp/gnome-keyring-daemon.log"
+        printf 'echo $! >%q\nwait $!\n' "$tmp/daemon.pid"
+        printf 'echo "exited with status $? $(date +%%T.%%N)" >>%q\n' "$tmp/daemon-starts"
+    } >"$tmp/secrets-daemon"
+    chmod +x "$tmp/secrets-daemon"
+    printf '[D-BUS Service]\nName=org.freedesktop.secrets\nExec=%s\n' "$tmp/secrets-daemon" \
+        >"$tmp/home/.local/share/dbus-1/services/org.freedesktop.secrets.service"
 
     unset DISPLAY WAYLAND_DISPLAY GNOME_KEYRING_CONTROL SSH_AUTH_SOCK DBUS_SESSION_BUS_ADDRESS \
           CONNTEST_KEYRING_READY CONNTEST_KEYRING_LOCKED
@@ -121,17 +149,23 @@ wait_name() { # wait_name true|false
     done
 }
 
+starts="$tmp/daemon-starts"
+ours=0 # the starts this script made; any more were restarts after a crash
 start_daemon() { # start_daemon PASSWORD
-    printf '%s' "$1" | gnome-keyring-daemon --foreground --unlock --components=secrets >>"$log" 2>&1 &
+    printf '%s' "$1" >"$tmp/daemon-password"
+    "$tmp/secrets-daemon" 2>>"$log" &
     daemon_pid=$!
+    ours=$((ours + 1))
     wait_name true
 }
 
-stop_daemon() {
-    [ -n "$daemon_pid" ] || return 0
-    kill "$daemon_pid" 2>/dev/null || true
-    wait "$daemon_pid" 2>/dev/null || true
+stop_daemon() { # the daemon running now, whoever started it
+    local pid
+    pid="$(cat "$tmp/daemon.pid" 2>/dev/null || true)"
+    [ -z "$pid" ] || kill "$pid" 2>/dev/null || true
+    [ -z "$daemon_pid" ] || wait "$daemon_pid" 2>/dev/null || true
     daemon_pid=
+    rm -f "$tmp/daemon.pid"
 }
 trap stop_daemon EXIT
 
@@ -167,5 +201,15 @@ set +e
 "$@"
 rc=$?
 set -e
+# A daemon that died under CMD explains keyring failures around that moment: say
+# so, with its log (both files are in the temp dir, which is removed on exit).
+restarts=$(($(grep -c '^started' "$starts" 2>/dev/null || echo 0) - ours))
+if [ "$restarts" -gt 0 ] || [ "$(name_owned)" != true ]; then
+    printf 'keyring-session: gnome-keyring-daemon stopped while the command ran (restarted %s time(s) by D-Bus activation); starts and exits:\n' \
+        "$restarts" >&2
+    cat "$starts" >&2 2>/dev/null || true
+    printf 'keyring-session: the daemon log:\n' >&2
+    cat "$log" >&2 2>/dev/null || true
+fi
 stop_daemon
 exit "$rc"

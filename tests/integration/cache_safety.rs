@@ -3,12 +3,12 @@
 //! every part, and the lock that orders writers is private to the user.
 
 use std::os::unix::fs::PermissionsExt as _;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use crate::harness::{Conntest, Output, require_keyring, unique};
+use crate::harness::{Conntest, Keyring, Output, require_keyring, unique};
 use crate::server::{Resp, Server};
 
 fn mode(path: &std::path::Path) -> u32 {
@@ -97,9 +97,10 @@ fn issue_9_9_no_private_lock_dir_is_exit_4_not_an_unlocked_run() {
 }
 
 /// Stores `text` under `account` (service `conntest`) as another program could.
-fn plant(account: &str, text: &str) {
+fn plant(k: &Keyring, account: &str, text: &str) {
     use std::io::Write as _;
-    let mut store = Command::new("secret-tool")
+    let mut store = k
+        .secret_tool()
         .args(["store", "--label=planted", "service", "conntest", "username", account, "account", account])
         .stdin(Stdio::piped())
         .spawn()
@@ -108,27 +109,30 @@ fn plant(account: &str, text: &str) {
     assert!(store.wait().expect("wait").success());
 }
 
-fn lookup(account: &str) -> Option<String> {
-    let out = Command::new("secret-tool")
-        .args(["lookup", "service", "conntest", "username", account])
-        .output()
-        .expect("secret-tool");
+/// `secret-tool ARGS`, asked again (three times, 0.3 s apart) while it fails with
+/// an error: a busy Secret Service can time one call out, and a private one is
+/// restarted after a crash (see `Keyring::private`). That is not "no items".
+fn secret_tool(k: &Keyring, args: &[&str]) -> std::process::Output {
+    let mut tries = 0;
+    loop {
+        let out = k.secret_tool().args(args).output().expect("secret-tool");
+        if out.status.success() || out.stderr.is_empty() || tries == 3 {
+            return out;
+        }
+        tries += 1;
+        std::thread::sleep(Duration::from_millis(300));
+    }
+}
+
+fn lookup(k: &Keyring, account: &str) -> Option<String> {
+    let out = secret_tool(k, &["lookup", "service", "conntest", "username", account]);
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
     (out.status.success() && !text.is_empty()).then_some(text)
 }
 
 /// Accounts stored for `name` (`NAME` and `NAME#k`), by searching the keyring.
-fn accounts_of(name: &str) -> Vec<String> {
-    // A busy Secret Service can fail one search (a D-Bus timeout): that is not "no items".
-    let mut out =
-        Command::new("secret-tool").args(["search", "--all", "service", "conntest"]).output().expect("search");
-    for _ in 0..3 {
-        if out.status.success() {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(200));
-        out = Command::new("secret-tool").args(["search", "--all", "service", "conntest"]).output().expect("search");
-    }
+fn accounts_of(k: &Keyring, name: &str) -> Vec<String> {
+    let out = secret_tool(k, &["search", "--all", "service", "conntest"]);
     let text = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
     let mut found: Vec<String> = text
         .lines()
@@ -142,29 +146,29 @@ fn accounts_of(name: &str) -> Vec<String> {
 
 #[test]
 fn issue_9_15_clear_finds_every_part_by_search() {
-    require_keyring();
+    let k = Keyring::shared();
     let name = unique("clear");
     let t = Conntest::new().connector(&name, "auth_flow: []\n");
     // A head whose part count was edited by hand, and parts a killed save orphaned.
-    plant(&name, "conntest-cache g1 1/1000000\n{\"version\":1");
-    plant(&format!("{name}#3"), "conntest-cache g1 3/1000000\nx");
-    plant(&format!("{name}#77"), "conntest-cache g0 2/2\ny");
-    plant(&format!("{name}-neighbour"), "not ours");
+    plant(&k, &name, "conntest-cache g1 1/1000000\n{\"version\":1");
+    plant(&k, &format!("{name}#3"), "conntest-cache g1 3/1000000\nx");
+    plant(&k, &format!("{name}#77"), "conntest-cache g0 2/2\ny");
+    plant(&k, &format!("{name}-neighbour"), "not ours");
     let started = Instant::now();
     let clear = t.args(["cache", "clear", &name]).env("CONNTEST_KEYRING_TIMEOUT", "3").run();
     assert_eq!(clear.code, 0, "{clear:?}");
     assert!(clear.stdout.contains("(3 item(s))"), "{clear:?}");
     assert!(!clear.all().contains("cannot reach"), "{clear:?}");
     assert!(started.elapsed() < Duration::from_secs(3), "took {:?}", started.elapsed());
-    assert_eq!(accounts_of(&name), Vec::<String>::new());
-    assert!(lookup(&format!("{name}-neighbour")).is_some(), "another connector's item was removed");
+    assert_eq!(accounts_of(&k, &name), Vec::<String>::new());
+    assert!(lookup(&k, &format!("{name}-neighbour")).is_some(), "another connector's item was removed");
 
     // Parts with no head at all are found too, not "nothing cached".
-    plant(&format!("{name}#5"), "conntest-cache g2 5/9\nz");
+    plant(&k, &format!("{name}#5"), "conntest-cache g2 5/9\nz");
     let orphan = Conntest::new().connector(&name, "auth_flow: []\n").args(["cache", "clear", &name]).run();
     assert_eq!(orphan.code, 0, "{orphan:?}");
     assert!(orphan.stdout.contains("(1 item(s))"), "{orphan:?}");
-    assert_eq!(accounts_of(&name), Vec::<String>::new());
+    assert_eq!(accounts_of(&k, &name), Vec::<String>::new());
     Conntest::new().args(["cache", "clear", &format!("{name}-neighbour")]).run();
 }
 
@@ -172,9 +176,20 @@ fn issue_9_15_clear_finds_every_part_by_search() {
 const BLOB: usize = 300;
 
 /// `cache show --reveal` of `name`: the blob of a complete entry, or why there is none.
+/// A keyring that cannot be used (exit 4: the private daemon restarting after a
+/// crash) is asked again; a miss or a broken entry is not.
 fn shown_blob(t: &Conntest, name: &str) -> Result<String, String> {
-    let out: Output =
-        t.command().args(["--format", "json", "--reveal", "cache", "show", name]).output().expect("run").into();
+    let show = || -> Output {
+        t.command().args(["--format", "json", "--reveal", "cache", "show", name]).output().expect("run").into()
+    };
+    let mut out = show();
+    for _ in 0..3 {
+        if out.code != 4 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(300));
+        out = show();
+    }
     if out.code != 0 {
         return Err(format!("{out:?}"));
     }
@@ -182,8 +197,8 @@ fn shown_blob(t: &Conntest, name: &str) -> Result<String, String> {
 }
 
 /// The accounts a complete entry of `name` is made of, from its head.
-fn accounts_of_head(name: &str) -> Vec<String> {
-    let head = lookup(name).expect("head");
+fn accounts_of_head(k: &Keyring, name: &str) -> Vec<String> {
+    let head = lookup(k, name).expect("head");
     let mut accounts = vec![name.to_string()];
     if let Some(line) = head.strip_prefix("conntest-cache ").and_then(|h| h.lines().next()) {
         let words: Vec<&str> = line.split(' ').collect();
@@ -216,10 +231,11 @@ impl Rng {
 
 #[test]
 fn issue_9_2_kill_9_at_random_points_of_split_saves_never_loses_the_entry() {
-    require_keyring();
+    // Its own keyring: a conntest killed (or giving up) mid-call can crash the daemon.
+    let k = Keyring::private();
     let server = gen_server(BLOB);
     let name = unique("kill");
-    let t = gen_connector(&name, &server.url).env("CONNTEST_CACHE_CHUNK_CHARS", "64");
+    let t = k.conntest(gen_connector(&name, &server.url).env("CONNTEST_CACHE_CHUNK_CHARS", "64"));
     let auth = |generation: &str| {
         let mut cmd = t.command();
         cmd.args(["test", "auth", &name, "--var", &format!("gen={generation}")]);
@@ -234,7 +250,7 @@ fn issue_9_2_kill_9_at_random_points_of_split_saves_never_loses_the_entry() {
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         full = full.max(started.elapsed());
     }
-    let parts = accounts_of_head(&name).len();
+    let parts = accounts_of_head(&k, &name).len();
     assert!(parts >= 6, "the entry is split: {parts} items");
 
     let mut rng = Rng::new();
@@ -268,17 +284,18 @@ fn issue_9_2_kill_9_at_random_points_of_split_saves_never_loses_the_entry() {
     let out = auth("last").output().expect("run");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(shown_blob(&t, &name), Ok(blob("last", BLOB)));
-    assert_eq!(accounts_of(&name), accounts_of_head(&name), "leftover parts");
+    assert_eq!(accounts_of(&k, &name), accounts_of_head(&k, &name), "leftover parts");
     t.command().args(["cache", "clear", &name]).output().expect("clear");
-    assert_eq!(accounts_of(&name), Vec::<String>::new());
+    assert_eq!(accounts_of(&k, &name), Vec::<String>::new());
 }
 
 #[test]
 fn issue_9_2_twenty_processes_saving_split_entries_leave_a_complete_one() {
-    require_keyring();
+    // Its own keyring: a conntest killed (or giving up) mid-call can crash the daemon.
+    let k = Keyring::private();
     let server = gen_server(BLOB);
     let name = unique("twenty");
-    let t = gen_connector(&name, &server.url).env("CONNTEST_CACHE_CHUNK_CHARS", "64");
+    let t = k.conntest(gen_connector(&name, &server.url).env("CONNTEST_CACHE_CHUNK_CHARS", "64"));
     let auth = |generation: &str, timeout: &str| {
         let mut cmd = t.command();
         cmd.args(["test", "auth", &name, "--var", &format!("gen={generation}")]);
@@ -322,16 +339,17 @@ fn issue_9_2_twenty_processes_saving_split_entries_leave_a_complete_one() {
     assert!(reads > 0);
     let last = shown_blob(&t, &name).expect("complete entry");
     assert!(valid[1..].contains(&last), "one of the twenty saves is the entry");
-    assert_eq!(accounts_of(&name), accounts_of_head(&name), "leftover parts");
+    assert_eq!(accounts_of(&k, &name), accounts_of_head(&k, &name), "leftover parts");
     t.command().args(["cache", "clear", &name]).output().expect("clear");
 }
 
 #[test]
 fn issue_9_2_a_save_that_times_out_keeps_the_old_entry() {
-    require_keyring();
+    // Its own keyring: a conntest killed (or giving up) mid-call can crash the daemon.
+    let k = Keyring::private();
     let server = gen_server(3000);
     let name = unique("slow");
-    let t = gen_connector(&name, &server.url).env("CONNTEST_CACHE_CHUNK_CHARS", "64");
+    let t = k.conntest(gen_connector(&name, &server.url).env("CONNTEST_CACHE_CHUNK_CHARS", "64"));
     let auth = |generation: &str, timeout: &str| -> Output {
         let mut cmd = t.command();
         cmd.args(["test", "auth", &name, "--var", &format!("gen={generation}")]);
@@ -339,17 +357,17 @@ fn issue_9_2_a_save_that_times_out_keeps_the_old_entry() {
     };
     let first = auth("old", "30");
     assert_eq!(first.code, 0, "{first:?}");
-    let parts = accounts_of_head(&name);
+    let parts = accounts_of_head(&k, &name);
     // ~50 parts cannot be written in 0.15 s: the save is abandoned halfway.
     let slow = auth("new", "0.15");
     assert_eq!(slow.code, 0, "{slow:?}");
     assert!(slow.stderr.contains("nothing was cached"), "{slow:?}");
     assert_eq!(shown_blob(&t, &name), Ok(blob("old", 3000)), "the old entry is intact");
-    assert_eq!(accounts_of_head(&name), parts);
+    assert_eq!(accounts_of_head(&k, &name), parts);
     // Whatever the abandoned save could not remove, the next one does.
     let next = auth("next", "30");
     assert_eq!(next.code, 0, "{next:?}");
     assert_eq!(shown_blob(&t, &name), Ok(blob("next", 3000)));
-    assert_eq!(accounts_of(&name), accounts_of_head(&name), "leftover parts");
+    assert_eq!(accounts_of(&k, &name), accounts_of_head(&k, &name), "leftover parts");
     t.command().args(["cache", "clear", &name]).output().expect("clear");
 }

@@ -143,3 +143,71 @@ pub fn require_keyring() {
 fn a_conntest_binary_of_another_build_is_refused() {
     same_build(Path::new("/elsewhere/target/debug/conntest"));
 }
+
+/// The Secret Service a test talks to: the suite's shared one, or one of its own.
+pub struct Keyring {
+    /// `DBUS_SESSION_BUS_ADDRESS` of a private session; `None` for the shared one.
+    bus: Option<String>,
+    /// The background `tests/keyring-session.sh`; it ends when its stdin closes.
+    session: Option<std::process::Child>,
+}
+
+impl Keyring {
+    /// The suite's keyring (`tests/run.sh` runs every test inside one session).
+    pub fn shared() -> Keyring {
+        require_keyring();
+        Keyring { bus: None, session: None }
+    }
+
+    /// A keyring of this test's own, for tests that kill conntest mid-save:
+    /// gnome-keyring-daemon 42 can crash when a client vanishes in the middle of
+    /// a call (its log says `gkd_secret_service_get_pkcs11_session: assertion
+    /// 'client' failed`), and that must not fail the tests sharing the suite's
+    /// keyring. The session restarts a crashed daemon, unlocked, with the same
+    /// keyring file on disk — as a desktop's service manager would.
+    pub fn private() -> Keyring {
+        use std::io::BufRead as _;
+        use std::process::Stdio;
+        require_keyring();
+        let script = std::env::var("CONNTEST_KEYRING_SESSION").expect("CONNTEST_KEYRING_SESSION (run tests/run.sh)");
+        let mut session = Command::new(script)
+            .args(["--", "sh", "-c", "echo \"$DBUS_SESSION_BUS_ADDRESS\"; exec cat >/dev/null"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start tests/keyring-session.sh");
+        let mut bus = String::new();
+        let stdout = session.stdout.take().expect("session stdout");
+        std::io::BufReader::new(stdout).read_line(&mut bus).expect("read the session's bus address");
+        let bus = bus.trim().to_string();
+        assert!(bus.starts_with("unix:"), "tests/keyring-session.sh printed no bus address: {bus:?}");
+        Keyring { bus: Some(bus), session: Some(session) }
+    }
+
+    /// A `secret-tool` command against this keyring.
+    pub fn secret_tool(&self) -> Command {
+        let mut cmd = Command::new("secret-tool");
+        if let Some(bus) = &self.bus {
+            cmd.env("DBUS_SESSION_BUS_ADDRESS", bus);
+        }
+        cmd
+    }
+
+    /// `t` with every run pointed at this keyring.
+    pub fn conntest(&self, t: Conntest) -> Conntest {
+        match &self.bus {
+            Some(bus) => t.env("DBUS_SESSION_BUS_ADDRESS", bus),
+            None => t,
+        }
+    }
+}
+
+impl Drop for Keyring {
+    fn drop(&mut self) {
+        if let Some(mut session) = self.session.take() {
+            drop(session.stdin.take());
+            let _ = session.wait();
+        }
+    }
+}
