@@ -10,7 +10,7 @@ use super::spans::{Path, Seg};
 /// Checks `doc`; returns the paths the caller may drop to go on with the
 /// semantic checks: unknown keys, and optional keys with a bad scalar value
 /// (dropped, they fall back to their defaults).
-pub fn check(root: &Value, doc: &Value, diags: &mut Diagnostics) -> Vec<Path> {
+pub fn check(root: &'static Value, doc: &Value, diags: &mut Diagnostics) -> Vec<Path> {
     let mut walker = Walker { root, droppable: Vec::new() };
     walker.node(root, doc, &Path::root(), diags);
     walker.droppable
@@ -19,8 +19,8 @@ pub fn check(root: &Value, doc: &Value, diags: &mut Diagnostics) -> Vec<Path> {
 /// Checks `value` at `path` against `schema` (a part of `root`) without reporting:
 /// how many errors there are besides droppable keys, and the droppable keys' paths.
 pub fn probe(
-    root: &Value,
-    schema: &Value,
+    root: &'static Value,
+    schema: &'static Value,
     value: &Value,
     path: &Path,
     spans: &super::spans::Spans,
@@ -48,19 +48,53 @@ pub fn remove(doc: &mut Value, path: &Path) {
     }
 }
 
-struct Walker<'s> {
-    root: &'s Value,
+struct Walker {
+    root: &'static Value,
     /// Keys whose one error goes away when they are removed.
     droppable: Vec<Path>,
 }
 
 /// An object schema with `$ref` and `allOf` folded in.
 #[derive(Default)]
-struct ObjectView<'s> {
-    properties: Vec<(&'s str, &'s Value)>,
-    required: Vec<&'s str>,
+struct ObjectView {
+    properties: Vec<(&'static str, &'static Value)>,
+    required: Vec<&'static str>,
     closed: bool,
-    additional: Option<&'s Value>,
+    additional: Option<&'static Value>,
+}
+
+/// What the walk reads of one schema node, looked up once per process instead
+/// of once per document node: `validate` of a thousand files visits the same
+/// few dozen schema nodes a hundred thousand times, and each `get` hashes.
+#[derive(Default)]
+struct Compiled {
+    /// `true` or `{}`: anything goes.
+    any: bool,
+    /// `oneOf`/`anyOf`.
+    alternatives: Option<Alternatives>,
+    types: Vec<&'static str>,
+    options: Option<&'static [Value]>,
+    minimum: Option<f64>,
+    maximum: Option<f64>,
+    items: Option<&'static Value>,
+    view: ObjectView,
+}
+
+#[derive(Default)]
+struct Alternatives {
+    /// Some alternative allows `null`.
+    nullable: bool,
+    /// Tagged alternatives (`type: const`) by tag.
+    tags: Vec<(&'static str, &'static Value)>,
+    /// The alternatives that do not allow `null`, in order.
+    non_null: Vec<&'static Value>,
+}
+
+type Memo = std::cell::RefCell<std::collections::HashMap<(usize, usize), std::rc::Rc<Compiled>>>;
+
+thread_local! {
+    /// Keyed by (root, node) addresses: the schemas are `'static`, never freed.
+    static MEMO: Memo = Memo::default();
 }
 
 fn type_name(v: &Value) -> &'static str {
@@ -113,8 +147,8 @@ fn where_(path: &Path) -> String {
     if path.0.is_empty() { "the connector".into() } else { format!("`{path}`") }
 }
 
-impl<'s> Walker<'s> {
-    fn resolve(&self, schema: &'s Value) -> &'s Value {
+impl Walker {
+    fn resolve(&self, schema: &'static Value) -> &'static Value {
         let mut s = schema;
         for _ in 0..16 {
             match s.get("$ref").and_then(Value::as_str) {
@@ -130,7 +164,50 @@ impl<'s> Walker<'s> {
         s
     }
 
-    fn object_view(&self, schema: &'s Value, view: &mut ObjectView<'s>) {
+    /// What the walk needs of `schema`, from the memo.
+    fn compiled(&self, schema: &'static Value) -> std::rc::Rc<Compiled> {
+        let key = (std::ptr::from_ref(self.root) as usize, std::ptr::from_ref(schema) as usize);
+        if let Some(done) = MEMO.with(|m| m.borrow().get(&key).cloned()) {
+            return done;
+        }
+        let compiled = std::rc::Rc::new(self.compile(schema));
+        MEMO.with(|m| m.borrow_mut().insert(key, compiled.clone()));
+        compiled
+    }
+
+    fn compile(&self, schema: &'static Value) -> Compiled {
+        let schema = self.resolve(schema);
+        if schema.as_bool() == Some(true) || schema.as_object().is_some_and(|o| o.is_empty()) {
+            return Compiled { any: true, ..Compiled::default() };
+        }
+        if let Some(alts) = schema.get("oneOf").or_else(|| schema.get("anyOf")).and_then(Value::as_array) {
+            let alternatives = Alternatives {
+                nullable: alts.iter().any(|a| self.allows_null(a)),
+                tags: alts.iter().filter_map(|a| Some((self.tag_of(a)?, a))).collect(),
+                non_null: alts.iter().filter(|a| !self.allows_null(a)).collect(),
+            };
+            return Compiled { alternatives: Some(alternatives), ..Compiled::default() };
+        }
+        let types = match schema.get("type") {
+            Some(Value::String(s)) => vec![s.as_str()],
+            Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).collect(),
+            _ => vec![],
+        };
+        let mut view = ObjectView::default();
+        self.object_view(schema, &mut view);
+        Compiled {
+            any: false,
+            alternatives: None,
+            types,
+            options: schema.get("enum").and_then(Value::as_array).map(Vec::as_slice),
+            minimum: schema.get("minimum").and_then(Value::as_f64),
+            maximum: schema.get("maximum").and_then(Value::as_f64),
+            items: schema.get("items"),
+            view,
+        }
+    }
+
+    fn object_view(&self, schema: &'static Value, view: &mut ObjectView) {
         let schema = self.resolve(schema);
         if schema.get("properties").is_some()
             && let Some(name) = schema.get("$ref").and_then(Value::as_str).and_then(|r| r.strip_prefix("#/$defs/"))
@@ -161,7 +238,7 @@ impl<'s> Walker<'s> {
     }
 
     /// The discriminator value of a tagged-enum alternative (`type: const`).
-    fn tag_of(&self, alt: &'s Value) -> Option<&'s str> {
+    fn tag_of(&self, alt: &'static Value) -> Option<&'static str> {
         let mut view = ObjectView::default();
         self.object_view(alt, &mut view);
         let tag = view.properties.iter().find(|(k, _)| *k == "type")?.1;
@@ -169,7 +246,7 @@ impl<'s> Walker<'s> {
         tag.get("const").and_then(Value::as_str).or_else(|| tag.get("enum")?.as_array()?.first()?.as_str())
     }
 
-    fn allows_null(&self, schema: &Value) -> bool {
+    fn allows_null(&self, schema: &'static Value) -> bool {
         let s = self.resolve(schema);
         match s.get("type") {
             Some(Value::String(t)) => t == "null",
@@ -178,41 +255,34 @@ impl<'s> Walker<'s> {
         }
     }
 
-    fn node(&mut self, schema: &'s Value, v: &Value, path: &Path, d: &mut Diagnostics) {
-        let schema = self.resolve(schema);
-        if schema.as_bool() == Some(true) || schema.as_object().is_some_and(|o| o.is_empty()) {
+    fn node(&mut self, schema: &'static Value, v: &Value, path: &Path, d: &mut Diagnostics) {
+        let c = self.compiled(schema);
+        if c.any {
             return;
         }
-        let alternatives = schema.get("oneOf").or_else(|| schema.get("anyOf")).and_then(Value::as_array);
-        if let Some(alts) = alternatives {
+        if let Some(alts) = &c.alternatives {
             self.alternatives(alts, v, path, d);
             return;
         }
-        if let Some(t) = schema.get("type") {
-            let types: Vec<&str> = match t {
-                Value::String(s) => vec![s.as_str()],
-                Value::Array(a) => a.iter().filter_map(Value::as_str).collect(),
-                _ => vec![],
+        let types = &c.types;
+        if !types.is_empty() && !types.iter().any(|t| schema_type_matches(t, v)) {
+            let expected: Vec<&str> = types.iter().filter(|t| **t != "null").map(|t| friendly(t)).collect();
+            // A single value where a list is wanted: show the list it meant.
+            let hint = match v {
+                Value::String(_) | Value::Number(_) | Value::Bool(_) if expected == ["a list"] => {
+                    let shown = v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string());
+                    format!("write a list: `{}: [{shown}]`", last_key(path))
+                }
+                _ => "see `conntest schema` for the connector format".to_string(),
             };
-            if !types.is_empty() && !types.iter().any(|t| schema_type_matches(t, v)) {
-                let expected: Vec<&str> = types.iter().filter(|t| **t != "null").map(|t| friendly(t)).collect();
-                // A single value where a list is wanted: show the list it meant.
-                let hint = match v {
-                    Value::String(_) | Value::Number(_) | Value::Bool(_) if expected == ["a list"] => {
-                        let shown = v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string());
-                        format!("write a list: `{}: [{shown}]`", last_key(path))
-                    }
-                    _ => "see `conntest schema` for the connector format".to_string(),
-                };
-                d.value(
-                    path,
-                    format!("`{}` must be {}, found {}", last_key(path), expected.join(" or "), friendly(type_name(v))),
-                    hint,
-                );
-                return;
-            }
+            d.value(
+                path,
+                format!("`{}` must be {}, found {}", last_key(path), expected.join(" or "), friendly(type_name(v))),
+                hint,
+            );
+            return;
         }
-        if let Some(options) = schema.get("enum").and_then(Value::as_array) {
+        if let Some(options) = c.options {
             if !options.contains(v) {
                 let names: Vec<&str> = options.iter().filter_map(Value::as_str).collect();
                 let shown = v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string());
@@ -226,20 +296,20 @@ impl<'s> Walker<'s> {
             }
             return;
         }
-        if let (Some(min), Some(n)) = (schema.get("minimum").and_then(Value::as_f64), v.as_f64())
+        if let (Some(min), Some(n)) = (c.minimum, v.as_f64())
             && n < min
         {
             d.value(path, format!("`{}` must be at least {min}", last_key(path)), "");
         }
-        if let (Some(max), Some(n)) = (schema.get("maximum").and_then(Value::as_f64), v.as_f64())
+        if let (Some(max), Some(n)) = (c.maximum, v.as_f64())
             && n > max
         {
             d.value(path, format!("`{}` must be at most {max}", last_key(path)), "");
         }
         match v {
-            Value::Object(map) => self.object(schema, map, path, d),
+            Value::Object(map) => self.object(&c.view, map, path, d),
             Value::Array(items) => {
-                if let Some(item_schema) = schema.get("items") {
+                if let Some(item_schema) = c.items {
                     for (i, item) in items.iter().enumerate() {
                         self.node(item_schema, item, &path.index(i), d);
                     }
@@ -249,9 +319,7 @@ impl<'s> Walker<'s> {
         }
     }
 
-    fn object(&mut self, schema: &'s Value, map: &Map<String, Value>, path: &Path, d: &mut Diagnostics) {
-        let mut view = ObjectView::default();
-        self.object_view(schema, &mut view);
+    fn object(&mut self, view: &ObjectView, map: &Map<String, Value>, path: &Path, d: &mut Diagnostics) {
         for (key, value) in map {
             let child = path.key(key.clone());
             if let Some((_, s)) = view.properties.iter().find(|(k, _)| k == key) {
@@ -280,11 +348,11 @@ impl<'s> Walker<'s> {
         }
     }
 
-    fn alternatives(&mut self, alts: &'s [Value], v: &Value, path: &Path, d: &mut Diagnostics) {
-        if v.is_null() && alts.iter().any(|a| self.allows_null(a)) {
+    fn alternatives(&mut self, alts: &Alternatives, v: &Value, path: &Path, d: &mut Diagnostics) {
+        if v.is_null() && alts.nullable {
             return;
         }
-        let tags: Vec<(&str, &Value)> = alts.iter().filter_map(|a| Some((self.tag_of(a)?, a))).collect();
+        let tags = &alts.tags;
         if !tags.is_empty() && v.is_object() {
             let names: Vec<&str> = tags.iter().map(|(t, _)| *t).collect();
             match v.get("type") {
@@ -307,9 +375,8 @@ impl<'s> Walker<'s> {
             }
             return;
         }
-        let non_null: Vec<&Value> = alts.iter().filter(|a| !self.allows_null(a)).collect();
         let mut first_errors = None;
-        for alt in &non_null {
+        for alt in &alts.non_null {
             let mut trial = Diagnostics::new(d.spans);
             let known = self.droppable.len();
             self.node(alt, v, path, &mut trial);
