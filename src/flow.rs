@@ -140,7 +140,7 @@ impl Session {
             outputs: keep(&self.outputs(), &self.connector.cached_paths),
             inputs: if stored { self.form_values.clone() } else { Map::new() },
             cookies: self.http.cookies(),
-            fingerprint: Some(self.connector.fingerprint.clone()),
+            fingerprint: Some(self.connector.fingerprint.as_str().to_string()),
         }
     }
 

@@ -507,7 +507,7 @@ async fn run_one(
         };
         match cached {
             Some(entry) => {
-                if entry.fingerprint.as_deref().is_some_and(|f| f != connector.fingerprint) {
+                if entry.fingerprint.as_deref().is_some_and(|f| f != connector.fingerprint.as_str()) {
                     stale = true;
                     report::warn(&format!(
                         "the cache of `{name}` (saved {}) predates an edit of {file}: if this run fails, sign in again with `conntest test auth {name}`",

@@ -448,7 +448,7 @@ pub fn build(
         sign_in,
         refresh_on,
         cached_paths: ck.collect.take().unwrap_or_default(),
-        fingerprint: String::new(),
+        fingerprint: Default::default(),
     };
     (Some(connector), Vec::new())
 }

@@ -260,8 +260,7 @@ pub fn load_str(file: &FsPath, text: &str) -> Result<Connector, (Vec<Diagnostic>
     };
     match super::check::build(&raw, file, d, &opaque) {
         (Some(mut c), _) => {
-            use sha2::Digest as _;
-            c.fingerprint = crate::template::hex(&sha2::Sha256::digest(text.as_bytes()));
+            c.fingerprint = super::model::Fingerprint::of(text);
             Ok(c)
         }
         (None, diagnostics) => Err((diagnostics, name)),

@@ -29,7 +29,26 @@ pub struct Connector {
     /// the cache keeps these and nothing else of the outputs.
     pub cached_paths: Vec<Vec<String>>,
     /// SHA-256 of the file, recorded in cache entries to tell an edit.
-    pub fingerprint: String,
+    pub fingerprint: Fingerprint,
+}
+
+/// SHA-256 of a connector file, in hex; hashed when first asked for, so that
+/// `validate`, which never asks, does not pay for it.
+#[derive(Debug, Default)]
+pub struct Fingerprint {
+    text: String,
+    hex: std::sync::OnceLock<String>,
+}
+
+impl Fingerprint {
+    pub fn of(text: &str) -> Self {
+        Fingerprint { text: text.to_string(), hex: std::sync::OnceLock::new() }
+    }
+
+    pub fn as_str(&self) -> &str {
+        use sha2::Digest as _;
+        self.hex.get_or_init(|| crate::template::hex(&sha2::Sha256::digest(self.text.as_bytes())))
+    }
 }
 
 /// Which answers mean "the credentials expired".
