@@ -5,7 +5,7 @@
 //! indexes every node's start by its path, finds duplicate keys, and refuses
 //! alias bombs and runaway nesting.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::fmt;
 
 use saphyr_parser::{Event, Parser, ScalarStyle, Span, Tag};
@@ -63,15 +63,35 @@ pub struct Pos {
     pub column: usize,
 }
 
-#[derive(Debug, Default)]
+/// Every node of the document once, with its parent and the segment leading to
+/// it: a node costs one entry and its own key, not a copy of its whole path
+/// (a thousand-file `validate` placed a million path segments that way).
+#[derive(Debug)]
 pub struct Spans {
-    /// Where the node's value starts.
-    values: HashMap<Path, Pos>,
-    /// Where the mapping key naming the node starts.
-    keys: HashMap<Path, Pos>,
+    /// Node 0 is the document.
+    nodes: Vec<Node>,
+    /// (parent, segment) → child.
+    children: HashMap<(u32, Seg), u32>,
     /// Keys written twice in one mapping, at their second occurrence.
     pub duplicates: Vec<(Path, Pos)>,
 }
+
+#[derive(Debug, Clone, Copy)]
+struct Node {
+    /// Where the node's value starts (its first occurrence).
+    value: Option<Pos>,
+    /// Where the mapping key naming the node starts (its last occurrence).
+    key: Option<Pos>,
+}
+
+impl Default for Spans {
+    fn default() -> Self {
+        Spans { nodes: vec![Node { value: None, key: None }], children: HashMap::new(), duplicates: Vec::new() }
+    }
+}
+
+/// The document node.
+const ROOT: u32 = 0;
 
 /// Why a text is not a YAML document conntest can read, and where.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -99,6 +119,7 @@ pub fn parse(text: &str) -> (Result<Value, SyntaxError>, Spans) {
         root: None,
         documents: 0,
         spent: Cost::default(),
+        duplicates: Vec::new(),
     };
     let mut parser = Parser::new_from_str(text);
     let result = loop {
@@ -119,21 +140,26 @@ pub fn parse(text: &str) -> (Result<Value, SyntaxError>, Spans) {
         }
     };
     let doc = result.map(|()| b.root.take().unwrap_or(Value::Null));
+    if !b.duplicates.is_empty() {
+        let parents = b.spans.parents();
+        b.spans.duplicates = b.duplicates.iter().map(|&(node, at)| (b.spans.path_of(&parents, node), at)).collect();
+    }
     (doc, b.spans)
 }
 
 impl Spans {
     /// Position of the value at `path`, else of its nearest indexed ancestor.
     pub fn value(&self, path: &Path) -> Pos {
-        let mut p = path.clone();
-        loop {
-            if let Some(pos) = self.values.get(&p) {
-                return *pos;
+        let mut found = self.nodes[ROOT as usize].value;
+        let mut at = ROOT;
+        for seg in &path.0 {
+            match self.children.get(&(at, seg.clone())) {
+                Some(&child) => at = child,
+                None => break,
             }
-            if p.0.pop().is_none() {
-                return Pos { line: 1, column: 1 };
-            }
+            found = self.nodes[at as usize].value.or(found);
         }
+        found.unwrap_or(Pos { line: 1, column: 1 })
     }
 
     /// The line where the text of the string at `path` starts (for a `|` or
@@ -144,13 +170,62 @@ impl Spans {
 
     /// Position of the key naming `path` (falls back to its value).
     pub fn key(&self, path: &Path) -> Pos {
-        self.keys.get(path).copied().unwrap_or_else(|| self.value(path))
+        self.node(path).and_then(|n| self.nodes[n as usize].key).unwrap_or_else(|| self.value(path))
+    }
+
+    fn node(&self, path: &Path) -> Option<u32> {
+        path.0.iter().try_fold(ROOT, |at, seg| self.children.get(&(at, seg.clone())).copied())
+    }
+
+    /// The child of `parent` at `seg`, made when new; whether it was new.
+    fn child(&mut self, parent: u32, seg: Seg) -> (u32, bool) {
+        let next = u32::try_from(self.nodes.len()).unwrap_or(u32::MAX);
+        match self.children.entry((parent, seg)) {
+            std::collections::hash_map::Entry::Occupied(e) => (*e.get(), false),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(next);
+                self.nodes.push(Node { value: None, key: None });
+                (next, true)
+            }
+        }
+    }
+
+    /// Each node's parent and the segment leading to it.
+    fn parents(&self) -> HashMap<u32, (u32, &Seg)> {
+        self.children.iter().map(|((parent, seg), child)| (*child, (*parent, seg))).collect()
+    }
+
+    /// The path that leads to `node` (for the rare diagnostic that needs it).
+    fn path_of(&self, parents: &HashMap<u32, (u32, &Seg)>, node: u32) -> Path {
+        let mut segs = Vec::new();
+        let mut at = node;
+        while let Some(&(parent, seg)) = parents.get(&at) {
+            segs.push(seg.clone());
+            at = parent;
+        }
+        segs.reverse();
+        Path(segs)
+    }
+
+    fn set_value(&mut self, node: u32, at: Pos) {
+        let n = &mut self.nodes[node as usize];
+        n.value.get_or_insert(at);
     }
 }
 
 enum Frame {
-    Map { path: Path, anchor: usize, pending_key: Option<String>, seen: HashSet<String>, map: Map<String, Value> },
-    Seq { path: Path, anchor: usize, items: Vec<Value> },
+    /// `pending`: the key just read, and the node of its value.
+    Map {
+        node: u32,
+        anchor: usize,
+        pending: Option<(String, u32)>,
+        map: Map<String, Value>,
+    },
+    Seq {
+        node: u32,
+        anchor: usize,
+        items: Vec<Value>,
+    },
 }
 
 struct Builder {
@@ -161,6 +236,8 @@ struct Builder {
     root: Option<Value>,
     documents: usize,
     spent: Cost,
+    /// Keys written twice, by node, at their second occurrence.
+    duplicates: Vec<(u32, Pos)>,
 }
 
 /// What a document has expanded to so far, or what an alias copies.
@@ -246,25 +323,27 @@ fn size(v: &Value) -> Cost {
 }
 
 impl Builder {
-    /// The path of the node that starts now, or `None` when the event is a mapping key.
-    fn place(&mut self, event_pos: Pos, key_text: Option<&str>) -> Option<Path> {
+    /// The node that starts now, or `None` when the event is a mapping key.
+    fn place(&mut self, event_pos: Pos, key_text: Option<&str>) -> Option<u32> {
         match self.stack.last_mut() {
-            None => Some(Path::root()),
-            Some(Frame::Seq { path, items, .. }) => Some(path.index(items.len())),
-            Some(Frame::Map { path, pending_key, seen, .. }) => match pending_key.take() {
-                Some(key) => {
-                    let p = path.key(key.clone());
-                    *pending_key = Some(key);
-                    Some(p)
-                }
+            None => Some(ROOT),
+            Some(Frame::Seq { node, items, .. }) => {
+                let (parent, index) = (*node, items.len());
+                Some(self.spans.child(parent, Seg::Index(index)).0)
+            }
+            Some(Frame::Map { node, pending, .. }) => match pending {
+                Some((_, child)) => Some(*child),
                 None => {
+                    let parent = *node;
                     let key = key_text.unwrap_or("").to_string();
-                    let key_path = path.key(key.clone());
-                    if !seen.insert(key.clone()) {
-                        self.spans.duplicates.push((key_path.clone(), event_pos));
+                    let (child, new) = self.spans.child(parent, Seg::Key(key.clone()));
+                    if let Some(Frame::Map { pending, .. }) = self.stack.last_mut() {
+                        *pending = Some((key, child));
                     }
-                    self.spans.keys.insert(key_path, event_pos);
-                    *pending_key = Some(key);
+                    if !new {
+                        self.duplicates.push((child, event_pos));
+                    }
+                    self.spans.nodes[child as usize].key = Some(event_pos);
                     None
                 }
             },
@@ -276,8 +355,8 @@ impl Builder {
         match self.stack.last_mut() {
             None => self.root = Some(value),
             Some(Frame::Seq { items, .. }) => items.push(value),
-            Some(Frame::Map { pending_key, map, .. }) => {
-                if let Some(key) = pending_key.take() {
+            Some(Frame::Map { pending, map, .. }) => {
+                if let Some((key, _)) = pending.take() {
                     // A duplicate keeps its first value; the duplicate is reported.
                     map.entry(key).or_insert(value);
                 }
@@ -311,10 +390,10 @@ impl Builder {
                 }
             }
             Event::Scalar(text, style, anchor, tag) => {
-                if let Some(path) = self.place(at, Some(&text)) {
+                if let Some(node) = self.place(at, Some(&text)) {
                     let cost = Cost::scalar(&text);
                     self.count(cost, at)?;
-                    self.spans.values.entry(path).or_insert(at);
+                    self.spans.set_value(node, at);
                     let value = resolve(&text, style, tag.as_deref());
                     if anchor > 0 {
                         self.anchors.insert(anchor, (value.clone(), cost));
@@ -325,18 +404,22 @@ impl Builder {
             Event::Alias(id) => {
                 let (value, cost) = self.anchors.get(&id).cloned().unwrap_or((Value::Null, Cost::NODE));
                 match self.place(at, Some("*alias")) {
-                    Some(path) => {
+                    Some(node) => {
                         self.count(cost, at)?;
-                        self.spans.values.entry(path).or_insert(at);
+                        self.spans.set_value(node, at);
                         self.attach(value);
                     }
                     None => {
                         // An alias used as a mapping key: its text becomes the key.
-                        if let Some(Frame::Map { pending_key, .. }) = self.stack.last_mut() {
-                            *pending_key = Some(match value {
-                                Value::String(s) => s,
-                                other => other.to_string(),
-                            });
+                        let key = match value {
+                            Value::String(s) => s,
+                            other => other.to_string(),
+                        };
+                        if let Some(Frame::Map { node, .. }) = self.stack.last() {
+                            let (child, _) = self.spans.child(*node, Seg::Key(key.clone()));
+                            if let Some(Frame::Map { pending, .. }) = self.stack.last_mut() {
+                                *pending = Some((key, child));
+                            }
                         }
                     }
                 }
@@ -346,15 +429,15 @@ impl Builder {
                 if self.stack.len() >= MAX_DEPTH {
                     return Err(SyntaxError { pos: at, message: format!("nesting deeper than {MAX_DEPTH} levels") });
                 }
-                let Some(path) = self.place(at, None) else {
+                let Some(node) = self.place(at, None) else {
                     return Err(SyntaxError { pos: at, message: "a mapping or list used as a key".into() });
                 };
                 self.count(Cost::NODE, at)?;
-                self.spans.values.entry(path.clone()).or_insert(at);
+                self.spans.set_value(node, at);
                 self.stack.push(if is_map {
-                    Frame::Map { path, anchor, pending_key: None, seen: HashSet::new(), map: Map::new() }
+                    Frame::Map { node, anchor, pending: None, map: Map::new() }
                 } else {
-                    Frame::Seq { path, anchor, items: Vec::new() }
+                    Frame::Seq { node, anchor, items: Vec::new() }
                 });
             }
             Event::MappingEnd | Event::SequenceEnd => {
@@ -393,6 +476,15 @@ mod tests {
         let spans = parse("a: 1\nb: 2\na: 3\n").1;
         assert_eq!(spans.duplicates.len(), 1);
         assert_eq!(spans.duplicates[0].1, Pos { line: 3, column: 1 });
+        // Nested, by its whole path; the value is the first one's, the key the second's.
+        let spans = parse("s:\n  - {id: x}\n  - q: 1\n    r: {k: 1, k: 2}\n").1;
+        let k = Path::root().key("s").index(1).key("r").key("k");
+        assert_eq!(spans.duplicates, vec![(k.clone(), Pos { line: 4, column: 15 })]);
+        assert_eq!(spans.value(&k), Pos { line: 4, column: 12 });
+        assert_eq!(spans.key(&k), Pos { line: 4, column: 15 });
+        // A path below what the document has falls back to its deepest node.
+        assert_eq!(spans.value(&k.key("deeper").index(3)), Pos { line: 4, column: 12 });
+        assert_eq!(spans.value(&Path::root().key("nothing")), Pos { line: 1, column: 1 });
     }
 
     #[test]
