@@ -218,3 +218,33 @@ fn two_connectors_prompt_one_after_the_other_each_form_naming_its_connector() {
     assert_eq!(exit_status(&p), 0, "{screen}");
     assert!(screen.contains("2 passed, 0 failed"), "{screen}");
 }
+
+#[test]
+fn spinners_pause_while_another_connector_asks() {
+    // `slow` waits 4 s for its login while `ask` shows its Form: no spinner may draw over the prompt.
+    let server = Server::start(|req| match req.path_only() {
+        "/login" => Resp::json(200, json!({"access_token": "t"})).delay(Duration::from_secs(4)),
+        _ => Resp::json(200, json!({"ok": true})),
+    });
+    let slow = format!(
+        "base_url: {}\nauth_flow:\n  - {{id: login, type: api_request, request: {{method: POST, url: /login}}}}\ntest_api: {{request: {{url: /me}}}}\n",
+        server.url
+    );
+    let ask = format!(
+        "base_url: {}\nauth_flow:\n  - {{id: creds, type: form, title: Sign in to Ask, fields: [{{key: user, label: Ask user}}]}}\ntest_api: {{request: {{url: /me}}}}\n",
+        server.url
+    );
+    let (mut p, _dir) =
+        spawn_in_pty(&[("slow", &slow), ("ask", &ask)], &["test", "auth", "slow", "ask", "--jobs", "2"]);
+    p.expect("Ask user").expect("the prompt");
+    // The spinner ticks every 80 ms: 1.5 s without its label is a paused spinner.
+    p.set_expect_timeout(Some(Duration::from_millis(1500)));
+    let drawn = p.expect("slow:").map(|m| String::from_utf8_lossy(m.before()).into_owned());
+    assert!(drawn.is_err(), "a spinner drew over the prompt: {drawn:?}");
+    p.set_expect_timeout(Some(Duration::from_secs(20)));
+    p.send_line("ann").expect("type");
+    let screen = rest_of_screen(&mut p, &[]);
+    assert_eq!(exit_status(&p), 0, "{screen}");
+    assert!(screen.contains("2 passed, 0 failed"), "{screen}");
+    assert_eq!(server.count("/login"), 1);
+}
