@@ -72,6 +72,8 @@ pub struct Spans {
     nodes: Vec<Node>,
     /// (parent, segment) → child.
     children: HashMap<(u32, Seg), u32>,
+    /// Second values of duplicate keys: (node, parent, segment), not in `children`.
+    detached: Vec<(u32, u32, Seg)>,
     /// Keys written twice in one mapping, at their second occurrence.
     pub duplicates: Vec<(Path, Pos)>,
 }
@@ -86,7 +88,12 @@ struct Node {
 
 impl Default for Spans {
     fn default() -> Self {
-        Spans { nodes: vec![Node { value: None, key: None }], children: HashMap::new(), duplicates: Vec::new() }
+        Spans {
+            nodes: vec![Node { value: None, key: None }],
+            children: HashMap::new(),
+            detached: Vec::new(),
+            duplicates: Vec::new(),
+        }
     }
 }
 
@@ -190,9 +197,19 @@ impl Spans {
         }
     }
 
+    /// A node for the value of a key written twice: path lookups keep finding the
+    /// first value, as the document keeps it.
+    fn detached(&mut self, parent: u32, seg: Seg, key: Pos) -> u32 {
+        let node = u32::try_from(self.nodes.len()).unwrap_or(u32::MAX);
+        self.nodes.push(Node { value: None, key: Some(key) });
+        self.detached.push((node, parent, seg));
+        node
+    }
+
     /// Each node's parent and the segment leading to it.
     fn parents(&self) -> HashMap<u32, (u32, &Seg)> {
-        self.children.iter().map(|((parent, seg), child)| (*child, (*parent, seg))).collect()
+        let indexed = self.children.iter().map(|((parent, seg), child)| (*child, (*parent, seg)));
+        indexed.chain(self.detached.iter().map(|(node, parent, seg)| (*node, (*parent, seg)))).collect()
     }
 
     /// The path that leads to `node` (for the rare diagnostic that needs it).
@@ -336,14 +353,17 @@ impl Builder {
                 None => {
                     let parent = *node;
                     let key = key_text.unwrap_or("").to_string();
-                    let (child, new) = self.spans.child(parent, Seg::Key(key.clone()));
+                    let (mut child, new) = self.spans.child(parent, Seg::Key(key.clone()));
+                    self.spans.nodes[child as usize].key = Some(event_pos);
+                    if !new {
+                        // The second value gets a node of its own, outside the index: the
+                        // keys of a mapping under it are not duplicates of the first one's.
+                        child = self.spans.detached(parent, Seg::Key(key.clone()), event_pos);
+                        self.duplicates.push((child, event_pos));
+                    }
                     if let Some(Frame::Map { pending, .. }) = self.stack.last_mut() {
                         *pending = Some((key, child));
                     }
-                    if !new {
-                        self.duplicates.push((child, event_pos));
-                    }
-                    self.spans.nodes[child as usize].key = Some(event_pos);
                     None
                 }
             },
@@ -485,6 +505,12 @@ mod tests {
         // A path below what the document has falls back to its deepest node.
         assert_eq!(spans.value(&k.key("deeper").index(3)), Pos { line: 4, column: 12 });
         assert_eq!(spans.value(&Path::root().key("nothing")), Pos { line: 1, column: 1 });
+        // The keys of a mapping under a duplicate are not duplicates themselves.
+        let spans = parse("r: {url: a, m: b}\nr:\n  url: c\n  n: {url: d, url: e}\n").1;
+        let paths: Vec<String> = spans.duplicates.iter().map(|(p, _)| p.to_string()).collect();
+        assert_eq!(paths, ["r", "r.n.url"]);
+        assert_eq!(spans.duplicates[1].1, Pos { line: 4, column: 15 });
+        assert_eq!(spans.value(&Path::root().key("r").key("url")), Pos { line: 1, column: 10 });
     }
 
     #[test]
