@@ -104,8 +104,8 @@ fn type_name(v: &Value) -> &'static str {
         Value::Number(n) if n.is_i64() || n.is_u64() => "integer",
         Value::Number(_) => "number",
         Value::String(_) => "string",
-        Value::Array(_) => "list",
-        Value::Object(_) => "mapping",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
     }
 }
 

@@ -49,6 +49,11 @@ fn yaml_syntax_errors_have_a_position() {
 }
 
 #[test]
+fn wrong_types_say_what_was_expected_and_what_was_found() {
+    insta::assert_snapshot!(relative(&validate("wrong-types.yaml", "text").stdout));
+}
+
+#[test]
 fn duplicate_keys_point_at_the_second_one() {
     insta::assert_snapshot!(relative(&validate("duplicate-key.yaml", "text").stdout));
 }
