@@ -68,8 +68,6 @@ struct ObjectView {
 /// few dozen schema nodes a hundred thousand times, and each `get` hashes.
 #[derive(Default)]
 struct Compiled {
-    /// `true` or `{}`: anything goes.
-    any: bool,
     /// `oneOf`/`anyOf`.
     alternatives: Option<Alternatives>,
     types: Vec<&'static str>,
@@ -177,9 +175,6 @@ impl Walker {
 
     fn compile(&self, schema: &'static Value) -> Compiled {
         let schema = self.resolve(schema);
-        if schema.as_bool() == Some(true) || schema.as_object().is_some_and(|o| o.is_empty()) {
-            return Compiled { any: true, ..Compiled::default() };
-        }
         if let Some(alts) = schema.get("oneOf").or_else(|| schema.get("anyOf")).and_then(Value::as_array) {
             let alternatives = Alternatives {
                 nullable: alts.iter().any(|a| self.allows_null(a)),
@@ -196,7 +191,6 @@ impl Walker {
         let mut view = ObjectView::default();
         self.object_view(schema, &mut view);
         Compiled {
-            any: false,
             alternatives: None,
             types,
             options: schema.get("enum").and_then(Value::as_array).map(Vec::as_slice),
@@ -256,10 +250,8 @@ impl Walker {
     }
 
     fn node(&mut self, schema: &'static Value, v: &Value, path: &Path, d: &mut Diagnostics) {
+        // `true` and `{}` have no keywords: everything passes.
         let c = self.compiled(schema);
-        if c.any {
-            return;
-        }
         if let Some(alts) = &c.alternatives {
             self.alternatives(alts, v, path, d);
             return;
