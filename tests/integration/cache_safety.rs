@@ -109,19 +109,27 @@ fn plant(k: &Keyring, account: &str, text: &str) {
     assert!(store.wait().expect("wait").success());
 }
 
-/// `secret-tool ARGS`, asked again (three times, 0.3 s apart) while it fails with
-/// an error: a busy Secret Service can time one call out, and a private one is
-/// restarted after a crash (see `Keyring::private`). That is not "no items".
-fn secret_tool(k: &Keyring, args: &[&str]) -> std::process::Output {
-    let mut tries = 0;
-    loop {
-        let out = k.secret_tool().args(args).output().expect("secret-tool");
-        if out.status.success() || out.stderr.is_empty() || tries == 3 {
-            return out;
+/// `run()` again (three times, 0.3 s apart) until `settled` says its answer is one:
+/// a busy Secret Service can time one call out, and a private one is restarted
+/// after a crash (see `Keyring::private`). That is neither "no items" nor a miss.
+fn asked_again<T>(run: impl Fn() -> T, settled: impl Fn(&T) -> bool) -> T {
+    let mut out = run();
+    for _ in 0..3 {
+        if settled(&out) {
+            break;
         }
-        tries += 1;
         std::thread::sleep(Duration::from_millis(300));
+        out = run();
     }
+    out
+}
+
+/// `secret-tool ARGS`, asked again while it fails with an error.
+fn secret_tool(k: &Keyring, args: &[&str]) -> std::process::Output {
+    asked_again(
+        || k.secret_tool().args(args).output().expect("secret-tool"),
+        |out| out.status.success() || out.stderr.is_empty(),
+    )
 }
 
 fn lookup(k: &Keyring, account: &str) -> Option<String> {
@@ -179,17 +187,12 @@ const BLOB: usize = 300;
 /// A keyring that cannot be used (exit 4: the private daemon restarting after a
 /// crash) is asked again; a miss or a broken entry is not.
 fn shown_blob(t: &Conntest, name: &str) -> Result<String, String> {
-    let show = || -> Output {
-        t.command().args(["--format", "json", "--reveal", "cache", "show", name]).output().expect("run").into()
-    };
-    let mut out = show();
-    for _ in 0..3 {
-        if out.code != 4 {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(300));
-        out = show();
-    }
+    let out = asked_again(
+        || -> Output {
+            t.command().args(["--format", "json", "--reveal", "cache", "show", name]).output().expect("run").into()
+        },
+        |out| out.code != 4,
+    );
     if out.code != 0 {
         return Err(format!("{out:?}"));
     }
