@@ -203,7 +203,8 @@ rc=$?
 set -e
 # A daemon that died under CMD explains keyring failures around that moment: say
 # so, with its log (both files are in the temp dir, which is removed on exit).
-restarts=$(($(grep -c '^started' "$starts" 2>/dev/null || echo 0) - ours))
+started="$(grep -c '^started' "$starts" 2>/dev/null || true)"
+restarts=$((${started:-0} - ours))
 if [ "$restarts" -gt 0 ] || [ "$(name_owned)" != true ]; then
     printf 'keyring-session: gnome-keyring-daemon stopped while the command ran (restarted %s time(s) by D-Bus activation); starts and exits:\n' \
         "$restarts" >&2
