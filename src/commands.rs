@@ -41,9 +41,9 @@ pub fn run(cli: Cli) -> Result<(), Error> {
     };
     // A report that could not be written is a failure even when the run passed;
     // a failed run keeps its own exit code, and the lost report is still said.
-    match (result, crate::report::finish_stdout()) {
+    match (result, crate::output::finish_stdout()) {
         (Err(e), Err(lost)) => {
-            crate::report::warn(&lost.to_string());
+            crate::output::warn(&lost.to_string());
             Err(e)
         }
         (result, written) => result.and(written),
@@ -96,7 +96,7 @@ fn block_on(command: impl std::future::Future<Output = Result<(), Error>>) -> Re
                 terminal.restore();
                 if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
                     // Off the prompt (or spinner) line the signal cut short.
-                    crate::report::err("");
+                    crate::output::err("");
                 }
                 Err(Error::Interrupted { signal })
             }

@@ -70,17 +70,6 @@ pub enum Error {
     Reported { code: u8 },
 }
 
-/// Why an HTTP request got no answer, or another failure of it.
-impl From<crate::http::SendError> for Error {
-    fn from(e: crate::http::SendError) -> Self {
-        if e.unreachable {
-            Error::Unreachable { message: e.message, hint: e.hint }
-        } else {
-            Error::Failed { message: e.message }
-        }
-    }
-}
-
 impl Error {
     pub fn usage(message: impl Into<String>, hint: impl Into<Option<String>>) -> Self {
         Error::Usage { message: message.into(), hint: hint.into() }

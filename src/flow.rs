@@ -6,7 +6,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value};
 
-use crate::connector::model::{Check, Connector, RefreshMode};
+use crate::connector::model::Check;
+use crate::connector::validated::{Connector, RefreshMode};
 use crate::context::Context;
 use crate::error::{EXIT_FAILED, EXIT_OK, Error};
 use crate::http::{ExchangeHook, Http};
@@ -14,7 +15,8 @@ pub use crate::outcome::{Event, EventHook, RunResult, StepReport, TestApiReport}
 use crate::prompt::Prompter;
 use crate::request::{excerpt, prepare};
 use crate::secret::{is_secret_name, masker};
-use crate::steps::{Step, StepCx, StepDef};
+use crate::steps::catalogue::{Step, StepDef};
+use crate::steps::dispatch::StepCx;
 use crate::template::{render_json, render_str};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -466,7 +468,7 @@ impl Session {
     /// Applies `sign_in` to a resource call: an OAuth 1.0a signature over the
     /// request as sent, or NTLM on the call's connection.
     fn sign(&self, req: &mut crate::http::Request, ctx: &Context) -> Result<(), String> {
-        use crate::connector::model::SignIn;
+        use crate::connector::validated::SignIn;
         match &self.connector.sign_in {
             None => {}
             Some(SignIn::OAuth1 { consumer_key, consumer_secret, token, token_secret, method, realm }) => {

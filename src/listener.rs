@@ -148,10 +148,10 @@ pub async fn through_browser(
     w: &Wait<'_>,
     judge: impl Fn(&Callback) -> Result<(), String> + Send + 'static,
 ) -> Result<Callback, Error> {
-    crate::report::err(&format!("{}: sign in to {} in a browser:\n  {url}", w.step, w.connector));
+    crate::output::err(&format!("{}: sign in to {} in a browser:\n  {url}", w.step, w.connector));
     let opened = if w.no_browser { Err("--no-browser was given".to_string()) } else { crate::browser::open(url) };
     match &opened {
-        Ok(program) => crate::report::err(&format!(
+        Ok(program) => crate::output::err(&format!(
             "  (opened with {program}; waiting for the redirect to {})",
             listener.redirect_uri()
         )),
@@ -164,10 +164,10 @@ pub async fn through_browser(
                 ),
             });
         }
-        Err(why) => crate::report::err(&format!("  ({why}: open the URL yourself)")),
+        Err(why) => crate::output::err(&format!("  ({why}: open the URL yourself)")),
     }
     let spinner =
-        w.spinner.then(|| crate::report::spinner(&format!("{}: {}: waiting for the browser", w.connector, w.step)));
+        w.spinner.then(|| crate::output::spinner(&format!("{}: {}: waiting for the browser", w.connector, w.step)));
     let (timeout, connector) = (w.timeout, w.connector.to_string());
     let waited = tokio::task::spawn_blocking(move || listener.wait(timeout, &connector, judge))
         .await

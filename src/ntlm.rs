@@ -12,24 +12,16 @@ use http_body_util::{BodyExt as _, Full};
 use hyper::body::Bytes;
 use serde_json::{Map, Value};
 
-use crate::http::{Exchange, Http, MAX_BODY_BYTES, Request, Response, SendError};
+use crate::http::ledger::Ledger;
+use crate::http::message::{Exchange, MAX_BODY_BYTES, NtlmAuth, Request, Response, SendError};
 use crate::secret::masker;
-
-/// Who signs in, and from which workstation name.
-#[derive(Debug, Clone)]
-pub struct NtlmAuth {
-    pub username: String,
-    pub password: crate::secret::Secret,
-    pub domain: String,
-    pub workstation: String,
-}
 
 type Conn = hyper::client::conn::http1::SendRequest<Full<Bytes>>;
 
 /// Sends `req` with an NTLM handshake on one connection; the answer to the
 /// authenticated request is the response.
 pub async fn send(
-    http: &Http,
+    http: &Ledger,
     req: &Request,
     headers: Vec<(String, String)>,
     body: Option<String>,
@@ -48,7 +40,7 @@ pub async fn send(
 }
 
 async fn handshake(
-    http: &Http,
+    http: &Ledger,
     req: &Request,
     headers: Vec<(String, String)>,
     body: Option<String>,
@@ -129,7 +121,7 @@ fn b64(bytes: &[u8]) -> String {
 
 /// One request on the pinned connection, logged like every other exchange.
 async fn round(
-    http: &Http,
+    http: &Ledger,
     conn: &mut Conn,
     req: &Request,
     headers: &[(String, String)],

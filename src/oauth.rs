@@ -7,19 +7,10 @@ use serde_json::{Map, Value};
 use sha2::Digest as _;
 
 use crate::error::Error;
+use crate::steps::oauth2::config::ClientAuth;
 use crate::http::{Body, Http, Request};
 use crate::request::excerpt;
 use crate::secret::Secret;
-
-/// How the client proves itself to the token endpoint.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, schemars::JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum ClientAuth {
-    /// HTTP Basic with the client id and secret (client_secret_basic).
-    Basic,
-    /// `client_id` and `client_secret` in the form body (client_secret_post).
-    Body,
-}
 
 /// `n` random bytes as unpadded base64url: 32 bytes give 43 characters.
 pub fn random_token(n: usize) -> String {
@@ -133,21 +124,6 @@ pub fn read_token_response(status: u16, body: &Value) -> Result<Map<String, Valu
     out.insert("body".into(), body.clone());
     Ok(out)
 }
-
-/// Output names of a token response, for `validate`'s reference checks.
-pub const TOKEN_OUTPUTS: [&str; 11] = [
-    "access_token",
-    "token_type",
-    "expires_in",
-    "expires_at",
-    "refresh_token",
-    "scope",
-    "id_token",
-    "body",
-    "client_id",
-    "client_secret",
-    "token_url",
-];
 
 #[cfg(test)]
 mod tests {

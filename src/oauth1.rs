@@ -8,32 +8,13 @@ use hmac::Mac as _;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
 use crate::http::{Body, Request};
+use crate::connector::raw::SignatureMethod;
 
 /// RFC 5849 §3.6: everything but ALPHA, DIGIT, `-`, `.`, `_`, `~` is encoded.
 const UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
 
 pub fn encode(s: &str) -> String {
     utf8_percent_encode(s, UNRESERVED).to_string()
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, schemars::JsonSchema)]
-pub enum SignatureMethod {
-    #[serde(rename = "HMAC-SHA1")]
-    HmacSha1,
-    #[serde(rename = "HMAC-SHA256")]
-    HmacSha256,
-    #[serde(rename = "PLAINTEXT")]
-    Plaintext,
-}
-
-impl SignatureMethod {
-    pub fn name(self) -> &'static str {
-        match self {
-            SignatureMethod::HmacSha1 => "HMAC-SHA1",
-            SignatureMethod::HmacSha256 => "HMAC-SHA256",
-            SignatureMethod::Plaintext => "PLAINTEXT",
-        }
-    }
 }
 
 /// Who signs: the consumer and, once there is one, the token.

@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 
 use crate::error::Error;
 use crate::secret::Secret;
-use crate::steps::form::{Field, FieldKind, Form};
+use crate::steps::form::config::{Field, FieldKind, Form};
 
 /// Where Form values come from during one run.
 pub struct Prompter {
@@ -170,7 +170,7 @@ fn ask(step: &str, title: &str, fields: &[Field]) -> Result<Map<String, Value>, 
     let mut err = std::io::stderr();
     let failed = |e: std::io::Error| Error::Prompt(e.to_string());
     // Titles, labels and defaults are templates: they can carry a server's text.
-    let shown = |text: &str| crate::report::printable(&crate::secret::masker().mask(text)).into_owned();
+    let shown = |text: &str| crate::output::printable(&crate::secret::masker().mask(text)).into_owned();
     writeln!(err, "{}", console::style(shown(title)).bold()).map_err(failed)?;
     let mut out = Map::new();
     for field in fields {

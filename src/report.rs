@@ -2,7 +2,6 @@
 //! `-v` exchange logs and spinners. All of it goes through the one masker.
 
 use std::path::Path;
-use std::sync::OnceLock;
 use std::time::Duration;
 
 use console::style;
@@ -11,101 +10,8 @@ use serde_json::{Value, json};
 use crate::error::Error;
 use crate::http::Exchange;
 use crate::outcome::{Event, EventHook, RunResult, StepReport};
+use crate::output::{err, out, printable, raw_out, spinner_bar};
 use crate::secret::{MASK, is_secret_name, masker};
-
-/// The first failed write to stdout, other than a closed pipe.
-static STDOUT_ERROR: OnceLock<String> = OnceLock::new();
-
-/// Writes a line to stdout as is. A closed pipe (`| head`) is the reader's
-/// choice and not an error; any other failure (a full disk) is remembered for
-/// [`finish_stdout`], so that a report nobody got does not exit 0.
-pub fn raw_out(text: &str) {
-    use std::io::Write as _;
-    if let Err(e) = writeln!(std::io::stdout().lock(), "{text}") {
-        note_stdout_error(e);
-    }
-}
-
-fn note_stdout_error(e: std::io::Error) {
-    if e.kind() != std::io::ErrorKind::BrokenPipe {
-        let _ = STDOUT_ERROR.set(e.to_string());
-    }
-}
-
-/// Flushes stdout; an error when any write to it failed (other than a closed pipe).
-pub fn finish_stdout() -> Result<(), Error> {
-    use std::io::Write as _;
-    if let Err(e) = std::io::stdout().lock().flush() {
-        note_stdout_error(e);
-    }
-    match STDOUT_ERROR.get() {
-        Some(why) => Err(Error::Stdout(why.clone())),
-        None => Ok(()),
-    }
-}
-
-pub fn out(line: &str) {
-    raw_out(&terminal_safe(&masker().mask(line), console::colors_enabled()));
-}
-
-pub fn err(line: &str) {
-    use std::io::Write as _;
-    let _ =
-        writeln!(std::io::stderr().lock(), "{}", terminal_safe(&masker().mask(line), console::colors_enabled_stderr()));
-}
-
-/// Text from outside (a server's body, headers or message) made safe to show
-/// on a terminal: every control character escaped (`\x1b`, `\r`), newlines
-/// and tabs kept. Such text could otherwise clear the screen, move the cursor
-/// over earlier lines (a fake `✔ passed`), retitle the window or write the
-/// clipboard (OSC 52).
-pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
-    terminal_safe(text, false)
-}
-
-/// The last line of defence at every write: like [`printable`], except that
-/// while colours are on the colour sequences this program writes itself
-/// (`ESC [ digits;… m`, concealment excepted) pass.
-fn terminal_safe(text: &str, colour: bool) -> std::borrow::Cow<'_, str> {
-    let is_control = |c: char| (c.is_control() && c != '\n' && c != '\t') || c == '\u{2028}' || c == '\u{2029}';
-    if !text.chars().any(is_control) {
-        return std::borrow::Cow::Borrowed(text);
-    }
-    let mut shown = String::with_capacity(text.len() + 16);
-    let mut rest = text;
-    while let Some(c) = rest.chars().next() {
-        if c == '\u{1b}'
-            && colour
-            && let Some(len) = colour_sequence(rest)
-        {
-            shown.push_str(&rest[..len]);
-            rest = &rest[len..];
-            continue;
-        }
-        match c {
-            '\r' => shown.push_str("\\r"),
-            c if is_control(c) && (c as u32) < 0x100 => shown.push_str(&format!("\\x{:02x}", c as u32)),
-            c if is_control(c) => shown.push_str(&format!("\\u{{{:04x}}}", c as u32)),
-            c => shown.push(c),
-        }
-        rest = &rest[c.len_utf8()..];
-    }
-    std::borrow::Cow::Owned(shown)
-}
-
-/// The length of an SGR colour sequence (`ESC [ 1;32 m`) at the start of `text`, if it is one.
-fn colour_sequence(text: &str) -> Option<usize> {
-    let params = text.strip_prefix("\u{1b}[")?;
-    let end = params.find(|c: char| !(c.is_ascii_digit() || c == ';'))?;
-    if !params[end..].starts_with('m') || end > 32 || params[..end].split(';').any(|p| p == "8") {
-        return None;
-    }
-    Some(2 + end + 1)
-}
-
-pub fn warn(message: &str) {
-    err(&format!("{} {message}", style("warning:").yellow().bold()));
-}
 
 fn mark(ok: bool) -> String {
     if ok { style("✔").green().to_string() } else { style("✘").red().to_string() }
@@ -564,31 +470,6 @@ fn truncate(s: &str) -> String {
     }
 }
 
-/// A spinner on stderr while something waits; cleared when dropped.
-pub struct Spinner(indicatif::ProgressBar);
-
-pub fn spinner(label: &str) -> Spinner {
-    let bar = spinner_bar(label);
-    bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
-    Spinner(bar)
-}
-
-fn spinner_bar(label: &str) -> indicatif::ProgressBar {
-    let bar = indicatif::ProgressBar::new_spinner();
-    if let Ok(style) = indicatif::ProgressStyle::with_template("{spinner} {msg} {elapsed:.dim}") {
-        bar.set_style(style);
-    }
-    bar.set_message(printable(&masker().mask(label)).into_owned());
-    bar.enable_steady_tick(Duration::from_millis(80));
-    bar
-}
-
-impl Drop for Spinner {
-    fn drop(&mut self) {
-        self.0.finish_and_clear();
-    }
-}
-
 /// An aligned table: a header row, then the rows, columns two spaces apart.
 /// Widths are measured as the terminal shows them (colours and `→` included);
 /// the last column is not padded, so a long description does not push
@@ -615,25 +496,4 @@ pub fn table(header: &[&str], rows: &[Vec<String>]) -> Vec<String> {
     let mut lines = vec![line(header.iter().map(|h| style(h).bold().to_string()).collect())];
     lines.extend(rows.iter().map(|r| line(r.clone())));
     lines
-}
-
-#[cfg(test)]
-mod tests {
-    use super::{printable, terminal_safe};
-
-    #[test]
-    fn control_characters_from_outside_are_shown_escaped() {
-        assert_eq!(printable("a\u{1b}[2Jb\rc\u{7}\u{9b}d\te\nf"), "a\\x1b[2Jb\\rc\\x07\\x9bd\te\nf");
-        assert_eq!(printable("plain ✔ text"), "plain ✔ text");
-        assert_eq!(printable("x\u{2028}y"), "x\\u{2028}y");
-    }
-
-    #[test]
-    fn only_our_colour_sequences_pass_while_colours_are_on() {
-        assert_eq!(terminal_safe("\u{1b}[1;32mok\u{1b}[0m", true), "\u{1b}[1;32mok\u{1b}[0m");
-        assert_eq!(terminal_safe("\u{1b}[1;32mok\u{1b}[0m", false), "\\x1b[1;32mok\\x1b[0m");
-        // Concealed text, cursor moves and OSC sequences never pass.
-        assert_eq!(terminal_safe("\u{1b}[8mhidden", true), "\\x1b[8mhidden");
-        assert_eq!(terminal_safe("\u{1b}[1A\u{1b}]52;c;x\u{7}", true), "\\x1b[1A\\x1b]52;c;x\\x07");
-    }
 }

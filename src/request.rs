@@ -57,7 +57,7 @@ pub fn excerpt(body: &Value) -> String {
     let flat: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
     let cut =
         if flat.chars().count() > 200 { format!("{}…", flat.chars().take(200).collect::<String>()) } else { flat };
-    crate::report::printable(&cut).into_owned()
+    crate::output::printable(&cut).into_owned()
 }
 
 #[cfg(test)]

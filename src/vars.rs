@@ -16,7 +16,7 @@ pub fn from_env() -> &'static [(String, String)] {
     VARS.get_or_init(|| {
         let (vars, skipped) = select(std::env::vars_os());
         if !skipped.is_empty() {
-            crate::report::warn(&format!(
+            crate::output::warn(&format!(
                 "ignoring {} that {} not valid Unicode (the value is not shown)",
                 skipped.join(", "),
                 if skipped.len() == 1 { "is" } else { "are" }

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Long fuzzing run of both targets (src/fuzz.rs): connector files through
+# Long fuzzing run of both targets (tests/integration/fuzz.rs): connector files through
 # load + validate, and templates with a hostile context through the renderer.
 #
 #   bash tests/fuzz.sh [SECONDS] [SEED]     # default: 1800 s (30 min) per target
@@ -8,7 +8,7 @@
 # address-space limit so a runaway allocation aborts instead of swapping.
 # Findings (panics, slow inputs, hangs) are saved under target/fuzz-findings/;
 # replay one with
-#   CONNTEST_FUZZ_REPLAY=target/fuzz-findings/NAME cargo test --release --bin conntest fuzz::replay -- --ignored --nocapture
+#   CONNTEST_FUZZ_REPLAY=target/fuzz-findings/NAME cargo test --release --test integration fuzz::replay -- --ignored --nocapture
 # An abort (out of memory) cannot save its input: run again with the same SEED and
 # CONNTEST_FUZZ_TRACE=1, which writes each input to target/fuzz-findings/*-current
 # first (at half the speed).
@@ -17,8 +17,8 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 secs=${1:-1800}
 seed=${2:-$(date +%s)}
-cargo test --release --bin conntest --no-run
+cargo test --release --test integration --no-run
 echo "fuzzing for ${secs} s per target, seed ${seed}"
 ulimit -v $((4 * 1024 * 1024))
 CONNTEST_FUZZ_SECS=$secs CONNTEST_FUZZ_SEED=$seed \
-  cargo test --release --bin conntest fuzz:: -- --nocapture --test-threads=2
+  cargo test --release --test integration fuzz:: -- --nocapture --test-threads=2

@@ -3,6 +3,7 @@
 use console::style;
 use serde_json::{Value, json};
 
+use crate::output;
 use crate::cache::{self, CacheError};
 use crate::cli::{Format, Global};
 use crate::clock;
@@ -10,8 +11,8 @@ use crate::connector::load;
 use crate::error::Error;
 use crate::report;
 use crate::secret::{is_secret_name, masker};
-use crate::steps::Step;
-use crate::steps::form::FieldKind;
+use crate::steps::catalogue::Step;
+use crate::steps::form::config::FieldKind;
 
 fn no_cache_error() -> Error {
     Error::usage("cache commands need the keyring, and --no-cache forbids it", Some("drop --no-cache".to_string()))
@@ -228,23 +229,23 @@ pub async fn show(g: &Global, arg: &str) -> Result<(), Error> {
         Format::Json => report::print_json(&doc),
         Format::Text => {
             for line in summary(&entry, &target, connector.as_ref().map(|c| c.fingerprint.as_str())) {
-                report::out(&line);
+                output::out(&line);
             }
             let masked = m.mask_json(&doc);
             for key in ["outputs", "inputs"] {
-                report::out(&style(key).cyan().to_string());
+                output::out(&style(key).cyan().to_string());
                 let text = serde_json::to_string_pretty(&masked[key]).unwrap_or_default();
                 for line in text.lines() {
-                    report::out(&format!("  {line}"));
+                    output::out(&format!("  {line}"));
                 }
             }
-            report::out(&style("cookies").cyan().to_string());
+            output::out(&style("cookies").cyan().to_string());
             if cookies.is_empty() {
-                report::out("  (none)");
+                output::out("  (none)");
             }
             for c in masked["cookies"].as_array().into_iter().flatten() {
                 let expires = c["expires"].as_str().unwrap_or("session");
-                report::out(&format!(
+                output::out(&format!(
                     "  {}={}  domain={} path={} expires={expires}",
                     c["name"].as_str().unwrap_or(""),
                     c["value"].as_str().unwrap_or(""),
@@ -253,7 +254,7 @@ pub async fn show(g: &Global, arg: &str) -> Result<(), Error> {
                 ));
             }
             if !m.revealing() {
-                report::out(&style("secrets are masked; add --reveal to show them").dim().to_string());
+                output::out(&style("secrets are masked; add --reveal to show them").dim().to_string());
             }
         }
     }
@@ -277,7 +278,7 @@ pub async fn clear(g: &Global, args: &[String], all: bool) -> Result<(), Error> 
         let removed = cache::clear_all().await.map_err(unavailable)?;
         report_json.push(json!({"connector": null, "removed": removed}));
         if g.format == Format::Text {
-            report::out(&format!("{} removed {removed} keyring item(s) stored by conntest", style("✔").green()));
+            output::out(&format!("{} removed {removed} keyring item(s) stored by conntest", style("✔").green()));
         }
     } else {
         // Every name is checked before anything is removed: a typo clears nothing.
@@ -291,9 +292,9 @@ pub async fn clear(g: &Global, args: &[String], all: bool) -> Result<(), Error> 
             report_json.push(json!({"connector": name, "removed": removed}));
             if g.format == Format::Text {
                 if removed == 0 {
-                    report::out(&format!("{} nothing cached for {name}", style("·").dim()));
+                    output::out(&format!("{} nothing cached for {name}", style("·").dim()));
                 } else {
-                    report::out(&format!("{} cleared {name} ({removed} item(s))", style("✔").green()));
+                    output::out(&format!("{} cleared {name} ({removed} item(s))", style("✔").green()));
                 }
             }
         }

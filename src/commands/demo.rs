@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use console::style;
 
+use crate::output;
 use crate::cache;
 use crate::cli::{Format, Global};
 use crate::connector::load::load_str;
@@ -19,14 +20,14 @@ const DEMO_CONNECTOR: &str = include_str!("../demo.yaml");
 
 fn say(g: &Global, line: &str) {
     if g.format == Format::Text {
-        report::out(line);
+        output::out(line);
     }
 }
 
 fn show(g: &Global, r: &RunResult) {
     if g.format == Format::Text {
         for line in report::result_footer(r) {
-            report::out(&line);
+            output::out(&line);
         }
     }
 }
@@ -34,7 +35,7 @@ fn show(g: &Global, r: &RunResult) {
 /// `demo --print`: the bundled connector, to read or to start from. Its
 /// `base_url` is the demo API's address, which only `conntest demo` knows.
 pub fn print() -> Result<(), Error> {
-    report::raw_out(DEMO_CONNECTOR.trim_end());
+    output::raw_out(DEMO_CONNECTOR.trim_end());
     Ok(())
 }
 
@@ -84,7 +85,7 @@ pub async fn run(g: &Global) -> Result<(), Error> {
                 true
             }
             Err(e) => {
-                report::warn(&format!("nothing was cached: {e}; the demo goes on in memory"));
+                output::warn(&format!("nothing was cached: {e}; the demo goes on in memory"));
                 false
             }
         }

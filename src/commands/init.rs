@@ -7,6 +7,7 @@ use std::path::Path;
 use console::style;
 use serde_json::json;
 
+use crate::output;
 use crate::cli::{Format, Global, Starter};
 use crate::connector::{check, load};
 use crate::error::Error;
@@ -48,14 +49,14 @@ pub fn run(g: &Global, name: &str, kind: Starter) -> Result<(), Error> {
             "schema": schema_written.then(|| schema.display().to_string()),
         })),
         Format::Text => {
-            report::out(&format!(
+            output::out(&format!(
                 "{} wrote {} {}",
                 style("✔").green(),
                 file.display(),
                 style(format!("({})", steps.join(" → "))).dim()
             ));
             if schema_written {
-                report::out(&format!(
+                output::out(&format!(
                     "{} wrote {} {}",
                     style("✔").green(),
                     schema.display(),
@@ -64,9 +65,9 @@ pub fn run(g: &Global, name: &str, kind: Starter) -> Result<(), Error> {
             }
             let dir =
                 if g.dir == Path::new("connectors") { String::new() } else { format!(" --dir {}", g.dir.display()) };
-            report::out("next: fill in your API's URLs and requests (the comments say where), then");
-            report::out(&format!("  conntest{dir} validate {name}"));
-            report::out(&format!("  conntest{dir} test auth {name}"));
+            output::out("next: fill in your API's URLs and requests (the comments say where), then");
+            output::out(&format!("  conntest{dir} validate {name}"));
+            output::out(&format!("  conntest{dir} test auth {name}"));
         }
     }
     Ok(())

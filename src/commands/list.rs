@@ -4,6 +4,7 @@
 use console::style;
 use serde_json::{Value, json};
 
+use crate::output;
 use crate::cache::{self, CacheError};
 use crate::cli::{Format, Global};
 use crate::clock;
@@ -148,8 +149,8 @@ pub async fn run(g: &Global) -> Result<(), Error> {
         }
         Format::Text => {
             if rows.is_empty() {
-                report::out(&format!("no connectors in {}", g.dir.display()));
-                report::out(&style("write one with `conntest init NAME`, or pass --dir DIR").dim().to_string());
+                output::out(&format!("no connectors in {}", g.dir.display()));
+                output::out(&style("write one with `conntest init NAME`, or pass --dir DIR").dim().to_string());
                 return Ok(());
             }
             let now = clock::now();
@@ -175,7 +176,7 @@ pub async fn run(g: &Global) -> Result<(), Error> {
                 })
                 .collect();
             for line in report::table(&["NAME", "CACHE", "STEPS", "FILE", "DESCRIPTION"], &table) {
-                report::out(&line);
+                output::out(&line);
             }
             if let Some(why) = rows.iter().find_map(|r| match &r.cache {
                 CacheState::Unknown(why) => Some(why),
@@ -184,11 +185,11 @@ pub async fn run(g: &Global) -> Result<(), Error> {
                 let hint = format!(
                     "hint: {why}: unlock the OS keyring (or start a Secret Service provider such as gnome-keyring) to see what is cached"
                 );
-                report::out(&style(hint).dim().to_string());
+                output::out(&style(hint).dim().to_string());
             }
             if rows.iter().any(|r| matches!(r.cache, CacheState::Unreadable)) {
                 let hint = "hint: `test` treats an unreadable entry as a miss; `conntest cache clear NAME` removes it";
-                report::out(&style(hint).dim().to_string());
+                output::out(&style(hint).dim().to_string());
             }
         }
     }

@@ -115,6 +115,6 @@ pub fn run() -> Result<(), Error> {
     page.push_str(".PP\nWith several connectors, the highest code seen.\n");
     page.push_str(&format!(".SH EXAMPLES\n.nf\n{}\n.fi\n", escape(examples(&cmd).join("\n").trim_end())));
     page.push_str(&section(|w| man.render_version_section(w))?);
-    crate::report::raw_out(page.trim_end());
+    crate::output::raw_out(page.trim_end());
     Ok(())
 }

@@ -12,6 +12,6 @@ pub fn text() -> String {
 }
 
 pub fn run() -> Result<(), Error> {
-    crate::report::raw_out(&text());
+    crate::output::raw_out(&text());
     Ok(())
 }

@@ -6,10 +6,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::output;
 use crate::cache::{self, CacheError};
 use crate::cli::{Format, Global, TestArgs};
 use crate::connector::load;
-use crate::connector::model::Connector;
+use crate::connector::validated::Connector;
 use crate::error::{EXIT_ENVIRONMENT, EXIT_USAGE, Error};
 use crate::flow::{Flow, Options, RunResult, Session};
 use crate::http::Exchange;
@@ -26,7 +27,7 @@ static WARNED_KEYRING: AtomicBool = AtomicBool::new(false);
 
 fn warn_keyring_once(message: &str) {
     if !WARNED_KEYRING.swap(true, Ordering::Relaxed) {
-        report::warn(message);
+        output::warn(message);
     }
 }
 
@@ -101,7 +102,7 @@ pub async fn run(g: &Global, flow: Flow, args: &TestArgs, auth_first: bool) -> R
             match g.format {
                 Format::Json => report::print_json(&serde_json::json!({"results": []})),
                 Format::Text => {
-                    report::out(&format!("shard {k}/{n}: no connector falls in this shard; nothing to run"))
+                    output::out(&format!("shard {k}/{n}: no connector falls in this shard; nothing to run"))
                 }
             }
             return Ok(());
@@ -200,7 +201,7 @@ pub async fn run(g: &Global, flow: Flow, args: &TestArgs, auth_first: bool) -> R
         return Err(e);
     }
     if g.insecure {
-        report::warn(
+        output::warn(
             "-k/--insecure: TLS certificates are not verified; anyone on the network path can read and change this run's traffic",
         );
     }
@@ -226,7 +227,7 @@ pub async fn run(g: &Global, flow: Flow, args: &TestArgs, auth_first: bool) -> R
             }
         };
         if live {
-            report::out(&format!(
+            output::out(&format!(
                 "{} {}",
                 console::style(&connector.name).bold(),
                 console::style(format!("({}, {})", flow.name(), file.display())).dim()
@@ -256,11 +257,11 @@ pub async fn run(g: &Global, flow: Flow, args: &TestArgs, auth_first: bool) -> R
         Format::Text => {
             for r in &results {
                 for line in display.block(r) {
-                    report::out(&line);
+                    output::out(&line);
                 }
             }
             if !single {
-                report::out(&report::summary(&results));
+                output::out(&report::summary(&results));
             }
         }
     }
@@ -315,7 +316,7 @@ fn check_inputs<'a>(
     let mut fields: Vec<String> = Vec::new();
     for c in &connectors {
         for def in c.all_steps() {
-            if let crate::steps::Step::Form(form) = &def.kind {
+            if let crate::steps::catalogue::Step::Form(form) = &def.kind {
                 fields.extend(form.fields.iter().map(|f| format!("{}.{}", def.id, f.key)));
             }
         }
@@ -339,7 +340,7 @@ fn check_inputs<'a>(
             continue;
         }
         if let Some(right) = declared.iter().find(|d| d.eq_ignore_ascii_case(name)) {
-            report::warn(&format!(
+            output::warn(&format!(
                 "CONNTEST_VAR_{name} is not used: the variable is spelt `{right}` (names are case-sensitive); set CONNTEST_VAR_{right}"
             ));
         }
@@ -378,7 +379,7 @@ fn check_missing(
     auth_first: bool,
     why: &str,
 ) -> Result<(), Error> {
-    use crate::connector::model::RefreshMode;
+    use crate::connector::validated::RefreshMode;
     let mut missing: Vec<(String, Vec<String>)> = Vec::new();
     let mut flags: Vec<String> = Vec::new();
     for c in loaded.iter().filter_map(|c| c.as_deref().ok()) {
@@ -397,7 +398,7 @@ fn check_missing(
         }
         let mut fields = Vec::new();
         for def in &c.auth_flow {
-            let crate::steps::Step::Form(form) = &def.kind else { continue };
+            let crate::steps::catalogue::Step::Form(form) = &def.kind else { continue };
             for f in &form.fields {
                 let value = provided.get(&(def.id.clone(), f.key.clone()));
                 if let Some(v) = value
@@ -417,7 +418,7 @@ fn check_missing(
                 let given = value.is_some();
                 if f.required && f.default.is_none() && !given {
                     let key = format!("{}.{}", def.id, f.key);
-                    let flag = if f.kind == crate::steps::form::FieldKind::Password {
+                    let flag = if f.kind == crate::steps::form::config::FieldKind::Password {
                         let env = format!("{}_{}", def.id, f.key).to_ascii_uppercase().replace('-', "_");
                         format!("--input-env {key}={env}")
                     } else {
@@ -494,7 +495,7 @@ async fn run_one(
         let cached = match cache::load(&name).await {
             Ok(entry) => entry,
             Err(CacheError::Corrupt(why)) => {
-                report::warn(&format!("{why}; treating it as not cached"));
+                output::warn(&format!("{why}; treating it as not cached"));
                 None
             }
             Err(CacheError::Unavailable(why)) => {
@@ -509,7 +510,7 @@ async fn run_one(
             Some(entry) => {
                 if entry.fingerprint.as_deref().is_some_and(|f| f != connector.fingerprint.as_str()) {
                     stale = true;
-                    report::warn(&format!(
+                    output::warn(&format!(
                         "the cache of `{name}` (saved {}) predates an edit of {file}: if this run fails, sign in again with `conntest test auth {name}`",
                         entry.saved_at
                     ));

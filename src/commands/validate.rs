@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use console::style;
 use serde_json::json;
 
+use crate::output;
 use crate::cli::{Format, Global};
 use crate::connector::diagnostic::Invalid;
 use crate::connector::load;
@@ -18,7 +19,7 @@ pub fn targets(g: &Global, args: &[String]) -> Result<Vec<PathBuf>, Error> {
 
 /// Prints one invalid file's diagnostics as `file:line:col: message` with a hint.
 pub fn print_invalid(inv: &Invalid, stdout: bool) {
-    let print = if stdout { report::out } else { report::err };
+    let print = if stdout { output::out } else { output::err };
     for d in &inv.diagnostics {
         print(&format!("{} {}:{}:{}: {}", style("✘").red(), inv.file.display(), d.line, d.column, d.message));
         if !d.hint.is_empty() {
@@ -92,7 +93,7 @@ pub fn run(g: &Global, args: &[String]) -> Result<(), Error> {
         Format::Text => {
             for (file, r) in files.iter().zip(&loaded) {
                 match r {
-                    Ok(name) => report::out(&format!(
+                    Ok(name) => output::out(&format!(
                         "{} {} {}",
                         style("✔").green(),
                         file.display(),
@@ -103,7 +104,7 @@ pub fn run(g: &Global, args: &[String]) -> Result<(), Error> {
             }
             let valid = files.len() - invalid;
             let line = format!("{valid} valid, {invalid} invalid");
-            report::out(&if invalid == 0 { style(line).green().to_string() } else { style(line).red().to_string() });
+            output::out(&if invalid == 0 { style(line).green().to_string() } else { style(line).red().to_string() });
         }
     }
     if invalid > 0 { Err(Error::Reported { code: crate::error::EXIT_USAGE }) } else { Ok(()) }

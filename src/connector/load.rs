@@ -7,8 +7,8 @@ use std::sync::OnceLock;
 use serde_json::Value;
 
 use super::diagnostic::{Diagnostic, Diagnostics, Invalid};
-use super::model::Connector;
-use super::raw::RawConnector;
+use super::validated::Connector;
+use super::file::RawConnector;
 use super::spans::Spans;
 use crate::error::Error;
 
@@ -111,7 +111,7 @@ fn usable(p: &FsPath) -> bool {
     {
         let mut said = SAID.lock().unwrap_or_else(|e| e.into_inner());
         if !said.iter().any(|s| s == p) {
-            crate::report::warn(&format!("skipping {}: it {why}", p.display()));
+            crate::output::warn(&format!("skipping {}: it {why}", p.display()));
             said.push(p.to_path_buf());
         }
     }
@@ -258,7 +258,7 @@ pub fn load_str(file: &FsPath, text: &str) -> Result<Connector, (Vec<Diagnostic>
             return Err((d.sorted(), name));
         }
     };
-    match super::check::build(&raw, file, d, &opaque) {
+    match super::build::build(&raw, file, d, &opaque) {
         (Some(mut c), _) => {
             c.fingerprint = super::model::Fingerprint::of(text);
             Ok(c)

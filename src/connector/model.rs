@@ -1,36 +1,11 @@
-//! The validated connector: what the engine runs. It cannot be invalid.
+//! The validated building blocks a connector is made of — requests, parameters,
+//! cookies, refresh rules, test API expectations. They cannot be invalid.
 
-use std::path::PathBuf;
 
 use serde_json::Value;
 
 pub use super::raw::{Location, Method};
-use crate::steps::StepDef;
 use crate::template::Template;
-
-#[derive(Debug)]
-pub struct Connector {
-    pub name: String,
-    /// What the connector is for, as written (shown by `list`).
-    pub description: Option<String>,
-    pub file: PathBuf,
-    pub base_url: Option<Template>,
-    /// Declared variables, before `--var` / `CONNTEST_VAR_*` overrides.
-    pub variables: Vec<(String, String)>,
-    pub cookies: CookiePolicy,
-    pub auth_flow: Vec<StepDef>,
-    pub refresh: Option<Refresh>,
-    pub request_parameters: Vec<Parameter>,
-    pub test_api: Option<TestApi>,
-    pub sign_in: Option<SignIn>,
-    pub refresh_on: RefreshOn,
-    /// Output paths that templates running from the cache read (request
-    /// parameters, `sign_in`, test API, refresh flow, `update_variables`):
-    /// the cache keeps these and nothing else of the outputs.
-    pub cached_paths: Vec<Vec<String>>,
-    /// SHA-256 of the file, recorded in cache entries to tell an edit.
-    pub fingerprint: Fingerprint,
-}
 
 /// SHA-256 of a connector file, in hex; hashed when first asked for, so that
 /// `validate`, which never asks, does not pay for it.
@@ -79,20 +54,6 @@ impl RefreshOn {
     }
 }
 
-/// How resource calls are signed.
-#[derive(Debug)]
-pub enum SignIn {
-    OAuth1 {
-        consumer_key: Template,
-        consumer_secret: Template,
-        token: Template,
-        token_secret: Template,
-        method: crate::oauth1::SignatureMethod,
-        realm: Option<Template>,
-    },
-    Ntlm(crate::steps::ntlm::NtlmCreds),
-}
-
 #[derive(Debug, Clone, Default)]
 pub struct CookiePolicy {
     pub forward_all: bool,
@@ -104,19 +65,6 @@ pub struct DoubleSubmit {
     pub cookie: String,
     pub name: String,
     pub location: Location,
-}
-
-#[derive(Debug)]
-pub struct Refresh {
-    pub mode: RefreshMode,
-    /// Auth output path (segments) ← template value over refresh outputs.
-    pub update_variables: Vec<(Vec<String>, Value)>,
-}
-
-#[derive(Debug)]
-pub enum RefreshMode {
-    Steps(Vec<StepDef>),
-    SameAsAuth { use_stored_credentials: bool },
 }
 
 #[derive(Debug)]
@@ -182,13 +130,3 @@ impl Method {
     }
 }
 
-impl Connector {
-    /// Every step of the auth flow and the refresh flow, in order.
-    pub fn all_steps(&self) -> impl Iterator<Item = &StepDef> {
-        let refresh: &[StepDef] = match self.refresh.as_ref().map(|r| &r.mode) {
-            Some(RefreshMode::Steps(steps)) => steps,
-            _ => &[],
-        };
-        self.auth_flow.iter().chain(refresh.iter())
-    }
-}

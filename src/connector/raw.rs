@@ -1,42 +1,12 @@
-//! The connector file as serde reads it; also the source of `conntest schema`.
+//! The building blocks of a connector file as serde reads them: scalars,
+//! requests, parameters, cookies, sign-in and expectations. Step configs use
+//! them; `file` puts them together with the steps.
 
 use indexmap::IndexMap;
 
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-use crate::steps::RawStep;
-
-/// A connector: how to sign in to an API, refresh that sign-in, and prove it works.
-#[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-#[schemars(title = "conntest connector")]
-pub struct RawConnector {
-    /// Connector name, `[a-z0-9_-]+`; defaults to the file stem.
-    pub name: Option<String>,
-    /// What this connector signs in to (shown by `conntest list`).
-    pub description: Option<String>,
-    /// Relative request URLs are joined to this.
-    pub base_url: Option<String>,
-    /// Static values, available as `{{ vars.NAME }}`; overridable by `--var` and `CONNTEST_VAR_NAME`.
-    #[serde(default)]
-    pub variables: IndexMap<String, Scalar>,
-    /// Cookie handling for every request of a run.
-    pub cookies: Option<RawCookies>,
-    /// Ordered sign-in steps; each step's outputs feed later steps.
-    pub auth_flow: Vec<RawStep>,
-    /// What to run after a 401, or by `conntest test refresh`.
-    pub refresh_flow: Option<RawRefresh>,
-    /// Values added to every resource call (the test API).
-    #[serde(default)]
-    pub request_parameters: Vec<RawParameter>,
-    /// The call that proves the credentials work.
-    pub test_api: Option<RawTestApi>,
-    /// How every resource call (the test API, `test api`) is signed.
-    pub sign_in: Option<RawSignIn>,
-    /// Which test API answers mean "the credentials expired" (default: status 401).
-    pub refresh_on: Option<RawRefreshOn>,
-}
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -65,7 +35,7 @@ pub struct RawSignInOAuth1 {
     pub token: Scalar,
     pub token_secret: Scalar,
     /// HMAC-SHA1 (default), HMAC-SHA256 or PLAINTEXT.
-    pub signature_method: Option<crate::oauth1::SignatureMethod>,
+    pub signature_method: Option<SignatureMethod>,
     pub realm: Option<String>,
 }
 
@@ -171,22 +141,6 @@ pub struct RawRequest {
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct RawRefresh {
-    /// Rerun `auth_flow` instead of `steps`.
-    #[serde(default)]
-    pub same_as_auth: bool,
-    /// With `same_as_auth`: Form values come from the cache, no prompt.
-    #[serde(default)]
-    pub use_stored_credentials: bool,
-    #[serde(default)]
-    pub steps: Vec<RawStep>,
-    /// Auth output path (`login.body.access_token`) ← template over refresh outputs.
-    #[serde(default)]
-    pub update_variables: IndexMap<String, serde_json::Value>,
-}
-
-#[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
 pub struct RawParameter {
     pub name: String,
     #[serde(rename = "in")]
@@ -220,4 +174,25 @@ pub struct RawAssertion {
     pub equals: Option<serde_json::Value>,
     /// The path must (true) or must not (false) match.
     pub exists: Option<bool>,
+}
+
+/// How OAuth 1.0a requests are signed (RFC 5849 §3.4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, schemars::JsonSchema)]
+pub enum SignatureMethod {
+    #[serde(rename = "HMAC-SHA1")]
+    HmacSha1,
+    #[serde(rename = "HMAC-SHA256")]
+    HmacSha256,
+    #[serde(rename = "PLAINTEXT")]
+    Plaintext,
+}
+
+impl SignatureMethod {
+    pub fn name(self) -> &'static str {
+        match self {
+            SignatureMethod::HmacSha1 => "HMAC-SHA1",
+            SignatureMethod::HmacSha256 => "HMAC-SHA256",
+            SignatureMethod::Plaintext => "PLAINTEXT",
+        }
+    }
 }

@@ -18,6 +18,8 @@
 //! - `commands`: demo, schema, completions, list, --help
 //! - `hostile`: issue 9 — redirects, echoed secrets, terminal escapes, template/YAML/masking bounds, run byte budget
 //! - `hardening`: issue 9 — hostile environments, flag values, input files, report files, stdout
+//! - `fuzz`: connector files through load + validate and hostile templates through the
+//!   renderer, via the library API (`tests/fuzz.sh` runs them for as long as asked)
 //! - `support`: issue 11 — `list`/`cache show` for support staff, network errors, help examples,
 //!   `init`, `man`, `demo --print`, `--shard` in a matrix, JUnit against a published schema
 
@@ -26,6 +28,7 @@ mod commands;
 mod django;
 mod faults;
 mod flows;
+mod fuzz;
 mod hardening;
 mod harness;
 mod hostile;

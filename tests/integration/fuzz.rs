@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::context::Context;
+use conntest::context::Context;
 
 /// One input slower than this is a failure (the template work budget stops a
 /// runaway loop in ~0.1 s; a connector file validates in well under 10 ms).
@@ -101,7 +101,7 @@ fn connector_dictionary() -> Vec<Vec<u8>> {
         }
     }
     let mut words = Vec::new();
-    walk(crate::connector::load::schema(), &mut words);
+    walk(conntest::connector::load::schema(), &mut words);
     let yaml = [
         "\n",
         "\n  ",
@@ -442,7 +442,7 @@ type Target = fn(&[u8], &mut Rng) -> Result<(), String>;
 
 fn connector_target(input: &[u8], _rng: &mut Rng) -> Result<(), String> {
     let text = String::from_utf8_lossy(input);
-    match crate::connector::load::load_str(Path::new("fuzz.yaml"), &text) {
+    match conntest::connector::load::load_str(Path::new("fuzz.yaml"), &text) {
         Ok(_) => Ok(()),
         Err((diags, _)) if diags.is_empty() => Err("invalid file without a diagnostic".into()),
         Err((diags, _)) => {
@@ -463,14 +463,14 @@ fn template_target(input: &[u8], rng: &mut Rng) -> Result<(), String> {
     }
     let src = String::from_utf8_lossy(input);
     let cx = CONTEXTS.with(|all| all[rng.below(all.len())].clone());
-    let _ = crate::template::references(&src);
-    let _ = crate::template::unknown_callables(&src);
-    if let Ok(out) = crate::template::render_str(&src, &cx)
-        && out.len() > crate::template::MAX_OUTPUT
+    let _ = conntest::template::references(&src);
+    let _ = conntest::template::unknown_callables(&src);
+    if let Ok(out) = conntest::template::render_str(&src, &cx)
+        && out.len() > conntest::template::MAX_OUTPUT
     {
         return Err(format!("output of {} bytes passed the cap", out.len()));
     }
-    let _ = crate::template::render_json(&json!({ "a": src, "b": [src] }), &cx);
+    let _ = conntest::template::render_json(&json!({ "a": src, "b": [src] }), &cx);
     Ok(())
 }
 
@@ -490,7 +490,7 @@ fn findings_dir() -> PathBuf {
 /// A finding: the input is saved under `target/fuzz-findings/` to replay.
 fn save_finding(target: &str, input: &[u8], why: &str) -> PathBuf {
     let dir = findings_dir();
-    let hash = crate::template::hex(&<sha2::Sha256 as sha2::Digest>::digest(input))[..16].to_string();
+    let hash = conntest::template::hex(&<sha2::Sha256 as sha2::Digest>::digest(input))[..16].to_string();
     let path = dir.join(format!("{target}-{hash}"));
     let _ = std::fs::write(&path, input);
     let _ = std::fs::write(path.with_extension("why"), why);
@@ -626,8 +626,8 @@ fn every_filter_on_every_hostile_value() {
             for filter in FILTERS {
                 let src = format!("{{{{ {name} | {filter} }}}}");
                 let t0 = Instant::now();
-                let _ = crate::template::render_str(&src, cx);
-                let _ = crate::template::render_json(&json!(src), cx);
+                let _ = conntest::template::render_str(&src, cx);
+                let _ = conntest::template::render_json(&json!(src), cx);
                 assert!(t0.elapsed() < SLOW, "`{src}` took {:?}", t0.elapsed());
             }
         }

@@ -1,0 +1,252 @@
+//! What goes over the wire and comes back: requests, bodies, responses, the
+//! exchange log's records, and why a request got no answer. Plain data, shared
+//! by the reqwest client (`http`) and the pinned NTLM connection (`ntlm`).
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use serde_json::{Map, Value};
+use url::Url;
+
+use crate::connector::model::Location;
+use crate::secret::{is_secret_name, masker};
+
+pub const MAX_REDIRECTS: usize = 10;
+/// Responses larger than this are refused rather than read into memory.
+pub const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
+/// All the response bodies one connector's run may receive, redirects and
+/// retries included: what bounds the memory a run holds (outputs, `-v`, HAR).
+pub const MAX_RUN_BYTES: usize = 64 * 1024 * 1024;
+
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub method: String,
+    pub url: Url,
+    pub headers: Vec<(String, String)>,
+    pub body: Body,
+    pub follow_redirects: bool,
+    /// Authenticate the connection with NTLM (one pinned connection, no redirects).
+    pub ntlm: Option<NtlmAuth>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Body {
+    Empty,
+    Json(Value),
+    Form(Vec<(String, String)>),
+    Text(String),
+}
+
+impl Request {
+    pub fn new(method: &str, url: Url) -> Self {
+        Request {
+            method: method.to_string(),
+            url,
+            headers: Vec::new(),
+            body: Body::Empty,
+            follow_redirects: true,
+            ntlm: None,
+        }
+    }
+
+    /// Adds `name=value` where `location` says: a header, a query parameter, or a body field.
+    pub fn add(&mut self, location: Location, name: &str, value: &str) {
+        match location {
+            Location::Header => {
+                self.headers.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
+                self.headers.push((name.to_string(), value.to_string()));
+            }
+            Location::Query => {
+                self.url.query_pairs_mut().append_pair(name, value);
+            }
+            Location::Body => match &mut self.body {
+                Body::Json(Value::Object(map)) => {
+                    map.insert(name.to_string(), Value::String(value.to_string()));
+                }
+                Body::Form(pairs) => {
+                    pairs.retain(|(n, _)| n != name);
+                    pairs.push((name.to_string(), value.to_string()));
+                }
+                Body::Empty if !matches!(self.method.as_str(), "GET" | "HEAD") => {
+                    self.body = Body::Form(vec![(name.to_string(), value.to_string())]);
+                }
+                _ => {}
+            },
+        }
+    }
+
+    pub fn summary(&self) -> String {
+        format!("{} {}", self.method, self.url)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Response {
+    pub status: u16,
+    /// Lower-case names, in arrival order.
+    pub headers: Vec<(String, String)>,
+    /// Parsed JSON, or the text when the body is not JSON.
+    pub body: Value,
+    /// Cookies set while answering this request (redirect hops included).
+    pub cookies: Map<String, Value>,
+    /// The statuses of the redirects followed on the way, and where it ended.
+    pub hops: Vec<u16>,
+    pub final_url: Option<Url>,
+}
+
+impl Response {
+    /// `200`, or with redirects followed `302 → 200 /login`: what a request line shows.
+    pub fn outcome(&self) -> String {
+        match &self.final_url {
+            Some(url) if !self.hops.is_empty() => {
+                let hops: Vec<String> = self.hops.iter().map(u16::to_string).collect();
+                let path = match url.query() {
+                    Some(q) => format!("{}?{q}", url.path()),
+                    None => url.path().to_string(),
+                };
+                format!("{} → {} {path}", hops.join(" → "), self.status)
+            }
+            _ => self.status.to_string(),
+        }
+    }
+}
+
+/// Called with every exchange as it completes (`-v`, HAR).
+pub type ExchangeHook = Arc<dyn Fn(&Exchange) + Send + Sync>;
+
+/// One request and its answer, as `-v` and HAR show them.
+#[derive(Debug, Clone)]
+pub struct Exchange {
+    pub started: SystemTime,
+    pub duration: Duration,
+    pub method: String,
+    pub url: String,
+    pub request_headers: Vec<(String, String)>,
+    pub request_body: Option<String>,
+    pub status: Option<u16>,
+    pub response_headers: Vec<(String, String)>,
+    pub response_body: Option<String>,
+    pub error: Option<String>,
+}
+
+/// Who signs in with NTLM, and from which workstation name.
+#[derive(Debug, Clone)]
+pub struct NtlmAuth {
+    pub username: String,
+    pub password: crate::secret::Secret,
+    pub domain: String,
+    pub workstation: String,
+}
+
+/// Why a request got no usable answer: `unreachable` when no HTTP response
+/// came back at all (refused, reset, DNS, TLS, timeout: exit 5).
+#[derive(Debug, Clone)]
+pub struct SendError {
+    pub message: String,
+    pub hint: Option<String>,
+    pub unreachable: bool,
+}
+
+impl SendError {
+    pub fn failed(message: impl Into<String>) -> Self {
+        SendError { message: message.into(), hint: None, unreachable: false }
+    }
+    pub fn unreachable(message: impl Into<String>, hint: impl Into<String>) -> Self {
+        SendError { message: message.into(), hint: Some(hint.into()), unreachable: true }
+    }
+}
+
+impl std::fmt::Display for SendError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+/// Why an HTTP request got no answer, or another failure of it.
+impl From<SendError> for crate::error::Error {
+    fn from(e: SendError) -> Self {
+        if e.unreachable {
+            crate::error::Error::Unreachable { message: e.message, hint: e.hint }
+        } else {
+            crate::error::Error::Failed { message: e.message }
+        }
+    }
+}
+
+/// The headers and body text `req` goes out with (a content type added for JSON and forms).
+pub fn wire_body(req: &Request) -> (Vec<(String, String)>, Option<String>) {
+    let mut headers = req.headers.clone();
+    let has_content_type = headers.iter().any(|(n, _)| n.eq_ignore_ascii_case("content-type"));
+    let body = match &req.body {
+        Body::Empty => None,
+        Body::Json(v) => {
+            if !has_content_type {
+                headers.push(("Content-Type".into(), "application/json".into()));
+            }
+            Some(v.to_string())
+        }
+        Body::Form(pairs) => {
+            if !has_content_type {
+                headers.push(("Content-Type".into(), "application/x-www-form-urlencoded".into()));
+            }
+            Some(url::form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish())
+        }
+        Body::Text(t) => Some(t.clone()),
+    };
+    (headers, body)
+}
+
+/// Teaches the masker the secrets a request carries, before anything can print it.
+pub fn learn_request_secrets(req: &Request) {
+    let m = masker();
+    for (name, value) in &req.headers {
+        if is_secret_name(name) || name.eq_ignore_ascii_case("proxy-authorization") {
+            m.learn(value);
+            if let Some((_, credential)) = value.split_once(' ') {
+                m.learn(credential.trim());
+            }
+        }
+    }
+    for (name, value) in req.url.query_pairs() {
+        if is_secret_name(&name) {
+            m.learn(&value);
+        }
+    }
+    match &req.body {
+        Body::Json(v) => m.learn_json("", v),
+        Body::Form(pairs) => pairs.iter().filter(|(n, _)| is_secret_name(n)).for_each(|(_, v)| m.learn(v)),
+        _ => {}
+    }
+}
+
+/// Headers that carry credentials: never sent on to another origin.
+pub fn is_credential_header(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    matches!(lower.as_str(), "authorization" | "proxy-authorization" | "cookie")
+        || is_secret_name(&lower)
+        || ["auth", "api-key", "apikey", "session", "csrf", "xsrf"].iter().any(|w| lower.contains(w))
+}
+
+/// Teaches the masker the secret-named parameters of a redirect's `Location`,
+/// query and fragment (`#access_token=…`) alike, before any line shows it.
+pub fn learn_url_secrets(base: &Url, location: &str) {
+    let Ok(url) = base.join(location) else { return };
+    let m = masker();
+    let fragment = url.fragment().unwrap_or_default();
+    let pairs = url.query_pairs().chain(url::form_urlencoded::parse(fragment.as_bytes()));
+    for (name, value) in pairs {
+        if is_secret_name(&name) {
+            m.learn(&value);
+        }
+    }
+}
+
+pub fn parse_body(text: &str) -> Value {
+    let trimmed = text.trim_start();
+    if (trimmed.starts_with('{') || trimmed.starts_with('['))
+        && let Ok(v) = serde_json::from_str(text)
+    {
+        return v;
+    }
+    Value::String(text.to_string())
+}

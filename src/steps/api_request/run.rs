@@ -1,0 +1,44 @@
+//! Running a `api_request` step (the engine layer).
+
+use serde_json::{Map, Value};
+
+use crate::steps::dispatch::{StepCx, StepDone};
+use crate::error::Error;
+use crate::request::{excerpt, prepare};
+use super::config::*;
+
+impl ApiRequest {
+    pub async fn run(&self, cx: &StepCx<'_>) -> Result<StepDone, Error> {
+        let req = prepare(&self.request, cx.ctx, cx.base_url).map_err(|e| Error::failed(format!("request.{e}")))?;
+        let summary = req.summary();
+        let resp = cx.http.send(req).await.map_err(Error::from)?;
+        let summary = format!("{summary} → {}", resp.outcome());
+        if resp.status >= 400 && !self.accept_status.contains(&resp.status) {
+            return Err(Error::failed(format!("{summary}: {}", excerpt(&resp.body))));
+        }
+        Ok(StepDone { outputs: outputs(&resp), summary })
+    }
+}
+
+/// The outputs of a response, shared by every step that makes one.
+pub fn outputs(resp: &crate::http::Response) -> Map<String, Value> {
+    let mut headers = Map::new();
+    for (name, value) in &resp.headers {
+        match headers.get_mut(name) {
+            // Repeated headers (Set-Cookie) keep every value.
+            Some(Value::String(first)) => {
+                let joined = format!("{first}, {value}");
+                headers.insert(name.clone(), Value::String(joined));
+            }
+            _ => {
+                headers.insert(name.clone(), Value::String(value.clone()));
+            }
+        }
+    }
+    let mut out = Map::new();
+    out.insert("status".into(), Value::from(resp.status));
+    out.insert("headers".into(), Value::Object(headers));
+    out.insert("body".into(), resp.body.clone());
+    out.insert("cookies".into(), Value::Object(resp.cookies.clone()));
+    out
+}

@@ -1,0 +1,47 @@
+//! `callback`: open a URL as written and capture every query parameter of the
+//! first request the browser makes on the redirect path.
+//!
+//! Configuration: the raw serde shape and the validated model (the format layer).
+
+use schemars::JsonSchema;
+use serde::Deserialize;
+
+use crate::steps::oauth2::config::Redirect;
+use crate::connector::check::Checker;
+use crate::connector::spans::Path;
+use crate::template::Template;
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Raw {
+    /// Unique step id, `[a-z_][a-z0-9_]*`.
+    pub id: String,
+    /// Opened as written; put `{{ redirect_uri }}` where the provider wants it.
+    pub authorize_url: String,
+    /// Loopback port of the redirect listener; 0 (default) = any free port.
+    pub redirect_port: Option<u16>,
+    /// Path of the redirect URI (default `/callback`).
+    pub redirect_path: Option<String>,
+    /// Percent-decode the captured values (default true).
+    pub decode_params: Option<bool>,
+    /// Seconds to wait for the browser (default 300).
+    #[schemars(range(min = 1))]
+    pub timeout_secs: Option<u64>,
+}
+
+#[derive(Debug)]
+pub struct Callback {
+    pub(super) authorize_url: Template,
+    pub(super) decode: bool,
+    pub(super) redirect: Redirect,
+}
+
+impl Callback {
+    pub fn build(raw: &Raw, path: &Path, ck: &mut Checker) -> Self {
+        Callback {
+            authorize_url: ck.template(&path.key("authorize_url"), &raw.authorize_url),
+            decode: raw.decode_params.unwrap_or(true),
+            redirect: Redirect::new(raw.redirect_port, raw.redirect_path.as_deref(), raw.timeout_secs),
+        }
+    }
+}

@@ -1,0 +1,31 @@
+//! Running a `callback` step (the engine layer).
+
+use serde_json::{Map, Value};
+
+use crate::steps::dispatch::{StepCx, StepDone};
+use crate::error::Error;
+use crate::listener::{Listener, through_browser};
+use super::config::*;
+
+impl Callback {
+    pub async fn run(&self, cx: &StepCx<'_>) -> Result<StepDone, Error> {
+        let listener = Listener::bind(self.redirect.port, &self.redirect.path)?;
+        let redirect_uri = listener.redirect_uri();
+        let scx = cx.ctx.with_redirect_uri(&redirect_uri);
+        let url = self.authorize_url.render(&scx).map_err(|e| Error::failed(format!("authorize_url: {e}")))?;
+        let url = crate::steps::dispatch::absolute(cx, &url)?;
+        let callback = through_browser(listener, url.as_str(), &self.redirect.wait(cx), |_| Ok(())).await?;
+        let params = if self.decode { callback.decoded() } else { callback.raw() };
+        let mut outputs = Map::new();
+        for (k, v) in params {
+            // The first value of a repeated name wins, as most servers read it.
+            outputs.entry(k).or_insert(Value::String(v));
+        }
+        let names: Vec<&str> = outputs.keys().map(String::as_str).collect();
+        let summary = format!(
+            "browser callback on {redirect_uri} with {}",
+            if names.is_empty() { "no parameters".to_string() } else { names.join(", ") }
+        );
+        Ok(StepDone { outputs, summary })
+    }
+}

@@ -1,0 +1,142 @@
+//! `oauth2` and `oauth2_pkce`: the authorization code grant through the
+//! user's browser and the loopback listener, with a fresh `state` (and a PKCE
+//! verifier), then the code exchanged at the token endpoint.
+//!
+//! Configuration: the raw serde shape and the validated model (the format layer).
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use schemars::JsonSchema;
+use serde::Deserialize;
+
+use crate::connector::check::Checker;
+use crate::connector::raw::Scalar;
+use crate::connector::spans::Path;
+use crate::template::Template;
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Raw {
+    /// Unique step id, `[a-z_][a-z0-9_]*`.
+    pub id: String,
+    /// The provider's authorization endpoint; conntest adds `response_type`,
+    /// `client_id`, `redirect_uri`, `scope`, `state` (and the PKCE challenge).
+    pub authorize_url: String,
+    /// The provider's token endpoint.
+    pub token_url: String,
+    pub client_id: Scalar,
+    /// Omit for a public client.
+    pub client_secret: Option<Scalar>,
+    /// Space-separated scopes.
+    pub scope: Option<String>,
+    /// Loopback port of the redirect listener; 0 (default) = any free port.
+    pub redirect_port: Option<u16>,
+    /// Path of the redirect URI (default `/callback`).
+    pub redirect_path: Option<String>,
+    /// Seconds to wait for the browser (default 300).
+    #[schemars(range(min = 1))]
+    pub timeout_secs: Option<u64>,
+    /// More authorize URL parameters, e.g. `prompt: consent`.
+    #[serde(default)]
+    pub extra_params: BTreeMap<String, Scalar>,
+    /// How the client authenticates at the token endpoint (default basic).
+    pub client_auth: Option<ClientAuth>,
+    /// `oauth2_pkce` only: S256 (default) or plain.
+    pub code_challenge_method: Option<ChallengeMethod>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+pub enum ChallengeMethod {
+    S256,
+    #[serde(rename = "plain")]
+    Plain,
+}
+
+/// Where the browser comes back to, shared by every browser step.
+#[derive(Debug)]
+pub struct Redirect {
+    pub port: u16,
+    pub path: String,
+    pub timeout: Duration,
+}
+
+impl Redirect {
+    pub fn new(port: Option<u16>, path: Option<&str>, timeout_secs: Option<u64>) -> Self {
+        Redirect {
+            port: port.unwrap_or(0),
+            path: path.unwrap_or("/callback").to_string(),
+            timeout: Duration::from_secs(timeout_secs.unwrap_or(300)),
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct OAuth2 {
+    pub(super) authorize_url: Template,
+    pub(super) token_url: Template,
+    pub(super) client_id: Template,
+    pub(super) client_secret: Option<Template>,
+    pub(super) scope: Option<Template>,
+    pub(super) extra_params: Vec<(String, Template)>,
+    pub(super) client_auth: ClientAuth,
+    pub(super) redirect: Redirect,
+    /// `None` for plain `oauth2`.
+    pub(super) pkce: Option<ChallengeMethod>,
+}
+
+impl OAuth2 {
+    pub fn build(raw: &Raw, path: &Path, ck: &mut Checker, pkce: bool) -> Self {
+        if !pkce && raw.code_challenge_method.is_some() {
+            ck.invalid(
+                &path.key("code_challenge_method"),
+                "`code_challenge_method` belongs to `oauth2_pkce` steps",
+                "write `type: oauth2_pkce` to use PKCE, or remove the key",
+            );
+        }
+        OAuth2 {
+            authorize_url: ck.template(&path.key("authorize_url"), &raw.authorize_url),
+            token_url: ck.template(&path.key("token_url"), &raw.token_url),
+            client_id: ck.scalar(&path.key("client_id"), &raw.client_id),
+            client_secret: raw.client_secret.as_ref().map(|s| ck.scalar(&path.key("client_secret"), s)),
+            scope: raw.scope.as_ref().map(|s| ck.template(&path.key("scope"), s)),
+            extra_params: raw
+                .extra_params
+                .iter()
+                .map(|(k, v)| (k.clone(), ck.scalar(&path.key("extra_params").key(k.clone()), v)))
+                .collect(),
+            client_auth: raw.client_auth.unwrap_or(ClientAuth::Basic),
+            redirect: Redirect::new(raw.redirect_port, raw.redirect_path.as_deref(), raw.timeout_secs),
+            pkce: pkce.then(|| raw.code_challenge_method.unwrap_or(ChallengeMethod::S256)),
+        }
+    }
+
+    pub fn is_pkce(&self) -> bool {
+        self.pkce.is_some()
+    }
+}
+
+/// How the client proves itself to the token endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ClientAuth {
+    /// HTTP Basic with the client id and secret (client_secret_basic).
+    Basic,
+    /// `client_id` and `client_secret` in the form body (client_secret_post).
+    Body,
+}
+
+/// Output names of a token response, for `validate`'s reference checks.
+pub const TOKEN_OUTPUTS: [&str; 11] = [
+    "access_token",
+    "token_type",
+    "expires_in",
+    "expires_at",
+    "refresh_token",
+    "scope",
+    "id_token",
+    "body",
+    "client_id",
+    "client_secret",
+    "token_url",
+];

@@ -1,0 +1,99 @@
+//! Running a `oauth2` step (the engine layer).
+
+
+
+use crate::steps::dispatch::{StepCx, StepDone};
+use crate::error::Error;
+use crate::listener::{Listener, Wait, through_browser};
+use crate::oauth::{Client, code_challenge, random_token};
+use crate::secret::Secret;
+use crate::template::Template;
+use super::config::*;
+
+impl Redirect {
+    pub fn wait<'a>(&self, cx: &'a StepCx<'a>) -> Wait<'a> {
+        Wait {
+            connector: cx.connector,
+            step: cx.id,
+            timeout: self.timeout,
+            no_browser: cx.no_browser,
+            interactive: cx.prompter.interactive(),
+            spinner: cx.spinner,
+        }
+    }
+}
+
+impl OAuth2 {
+    pub async fn run(&self, cx: &StepCx<'_>) -> Result<StepDone, Error> {
+        let listener = Listener::bind(self.redirect.port, &self.redirect.path)?;
+        let redirect_uri = listener.redirect_uri();
+        let scx = cx.ctx.with_redirect_uri(&redirect_uri);
+        let render = |t: &Template, what: &str| t.render(&scx).map_err(|e| Error::failed(format!("{what}: {e}")));
+        let client_id = render(&self.client_id, "client_id")?;
+        let client_secret = match &self.client_secret {
+            Some(t) => Some(Secret::new(render(t, "client_secret")?)),
+            None => None,
+        };
+        let token_url = crate::steps::dispatch::absolute(cx, &render(&self.token_url, "token_url")?)?;
+        let mut url = crate::steps::dispatch::absolute(cx, &render(&self.authorize_url, "authorize_url")?)?;
+        let state = random_token(16);
+        let verifier = self.pkce.map(|_| Secret::new(random_token(32)));
+        {
+            let mut q = url.query_pairs_mut();
+            q.append_pair("response_type", "code");
+            q.append_pair("client_id", &client_id);
+            q.append_pair("redirect_uri", &redirect_uri);
+            if let Some(scope) = &self.scope {
+                q.append_pair("scope", &render(scope, "scope")?);
+            }
+            q.append_pair("state", &state);
+            if let (Some(method), Some(verifier)) = (self.pkce, &verifier) {
+                let s256 = method == ChallengeMethod::S256;
+                q.append_pair("code_challenge", &code_challenge(verifier.expose(), s256));
+                q.append_pair("code_challenge_method", if s256 { "S256" } else { "plain" });
+            }
+            for (k, v) in &self.extra_params {
+                q.append_pair(k, &render(v, &format!("extra_params.{k}"))?);
+            }
+        }
+        let expected = state.clone();
+        let callback = through_browser(listener, url.as_str(), &self.redirect.wait(cx), move |cb| {
+            if let Some(error) = cb.get("error") {
+                let description = cb.get("error_description").map(|d| format!(": {d}")).unwrap_or_default();
+                return Err(format!("the provider answered `{error}`{description}"));
+            }
+            match cb.get("state") {
+                None => return Err("the callback has no `state`: it cannot be told from a forged one".into()),
+                Some(s) if s != expected => {
+                    return Err(
+                        "the callback's `state` does not match the one sent: possible CSRF, no token requested".into(),
+                    );
+                }
+                Some(_) => {}
+            }
+            match cb.get("code") {
+                Some(c) if !c.is_empty() => Ok(()),
+                _ => Err("the callback has no authorization `code`".into()),
+            }
+        })
+        .await?;
+        let code = Secret::new(callback.get("code").unwrap_or_default());
+        let mut params = vec![
+            ("grant_type".to_string(), "authorization_code".to_string()),
+            ("code".to_string(), code.expose().to_string()),
+            ("redirect_uri".to_string(), redirect_uri),
+        ];
+        if let Some(v) = &verifier {
+            params.push(("code_verifier".into(), v.expose().to_string()));
+        }
+        let client = Client {
+            token_url: &token_url,
+            client_id: &client_id,
+            client_secret: client_secret.as_ref(),
+            auth: self.client_auth,
+        };
+        let (outputs, summary) = client.token(cx.http, params).await?;
+        let how = if self.pkce.is_some() { "browser sign-in with PKCE" } else { "browser sign-in" };
+        Ok(StepDone { outputs, summary: format!("{how}, {summary}") })
+    }
+}

@@ -1,0 +1,48 @@
+//! `oauth2_client_credentials`: a token for the client itself, no person involved.
+//!
+//! Configuration: the raw serde shape and the validated model (the format layer).
+
+use schemars::JsonSchema;
+use serde::Deserialize;
+
+use crate::connector::check::Checker;
+use crate::connector::raw::Scalar;
+use crate::connector::spans::Path;
+use crate::steps::oauth2::config::ClientAuth;
+use crate::template::Template;
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Raw {
+    /// Unique step id, `[a-z_][a-z0-9_]*`.
+    pub id: String,
+    /// The provider's token endpoint.
+    pub token_url: String,
+    pub client_id: Scalar,
+    pub client_secret: Scalar,
+    /// Space-separated scopes.
+    pub scope: Option<String>,
+    /// How the client authenticates at the token endpoint (default basic).
+    pub client_auth: Option<ClientAuth>,
+}
+
+#[derive(Debug)]
+pub struct ClientCredentials {
+    pub(super) token_url: Template,
+    pub(super) client_id: Template,
+    pub(super) client_secret: Template,
+    pub(super) scope: Option<Template>,
+    pub(super) client_auth: ClientAuth,
+}
+
+impl ClientCredentials {
+    pub fn build(raw: &Raw, path: &Path, ck: &mut Checker) -> Self {
+        ClientCredentials {
+            token_url: ck.template(&path.key("token_url"), &raw.token_url),
+            client_id: ck.scalar(&path.key("client_id"), &raw.client_id),
+            client_secret: ck.scalar(&path.key("client_secret"), &raw.client_secret),
+            scope: raw.scope.as_ref().map(|s| ck.template(&path.key("scope"), s)),
+            client_auth: raw.client_auth.unwrap_or(ClientAuth::Basic),
+        }
+    }
+}
