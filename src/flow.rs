@@ -6,18 +6,21 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value};
 
-use crate::connector::model::Check;
 use crate::connector::validated::{Connector, RefreshMode};
 use crate::context::Context;
 use crate::error::{EXIT_FAILED, EXIT_OK, Error};
 use crate::http::{ExchangeHook, Http};
 pub use crate::outcome::{Event, EventHook, RunResult, StepReport, TestApiReport};
 use crate::prompt::Prompter;
-use crate::request::{excerpt, prepare};
 use crate::secret::{is_secret_name, masker};
 use crate::steps::catalogue::{Step, StepDef};
 use crate::steps::dispatch::StepCx;
-use crate::template::{render_json, render_str};
+use crate::template::render_json;
+
+mod paths;
+mod test_api;
+
+use paths::*;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Flow {
@@ -280,103 +283,6 @@ impl Session {
         Ok(())
     }
 
-    /// Calls the test API with request parameters applied.
-    pub async fn call_test_api(&self) -> Option<TestApiReport> {
-        let test = self.connector.test_api.as_ref()?;
-        let started = Instant::now();
-        self.event(Event::Busy { connector: &self.connector.name, label: &test.name });
-        let ctx = &self.ctx;
-        let mut report = TestApiReport {
-            name: test.name.clone(),
-            status: None,
-            ok: false,
-            duration_ms: 0,
-            summary: String::new(),
-            error: None,
-            unreachable: false,
-            expired: false,
-            hint: None,
-        };
-        let mut hint = None;
-        let mut unreachable = false;
-        let mut expired = false;
-        let outcome = async {
-            let mut req = prepare(&test.request, ctx, self.base_url.as_deref()).map_err(|e| format!("request.{e}"))?;
-            for p in &self.connector.request_parameters {
-                let value =
-                    render_str(p.value.source(), ctx).map_err(|e| format!("request parameter `{}`: {e}", p.name))?;
-                req.add(p.location, &p.name, &value);
-            }
-            self.sign(&mut req, ctx).map_err(|e| format!("sign_in: {e}"))?;
-            report.summary = req.summary();
-            let resp = self.http.send(req).await.map_err(|e| {
-                unreachable = e.unreachable;
-                hint = e.hint;
-                e.message
-            })?;
-            report.status = Some(resp.status);
-            report.summary = format!("{} → {}", report.summary, resp.outcome());
-            if let Some(why) = self.connector.refresh_on.matches(resp.status, &resp.body) {
-                expired = true;
-                return Err(format!("{}: the credentials expired ({why}): {}", report.summary, excerpt(&resp.body)));
-            }
-            let status_ok = match &test.status {
-                Some(list) => list.contains(&resp.status),
-                None => (200..300).contains(&resp.status),
-            };
-            if !status_ok {
-                let expected = match &test.status {
-                    Some(list) => list.iter().map(u16::to_string).collect::<Vec<_>>().join(", "),
-                    None => "2xx".into(),
-                };
-                return Err(format!("{}: expected status {expected} ({})", report.summary, excerpt(&resp.body)));
-            }
-            // Every failed expectation, with expected and actual; the body excerpt once.
-            let mut failures = Vec::new();
-            let mut show_body = false;
-            for a in &test.assertions {
-                let found = a.path.query(&resp.body).all();
-                match &a.check {
-                    Check::Exists(want) if found.is_empty() == *want => {
-                        if *want {
-                            show_body = true;
-                            failures.push(format!("`{}` matched nothing", a.source));
-                        } else {
-                            failures.push(format!("`{}` should not exist but matched {}", a.source, found.len()));
-                        }
-                    }
-                    Check::Equals(expected) => {
-                        let expected = render_json(expected, ctx).map_err(|e| format!("expect `{}`: {e}", a.source))?;
-                        match found.first() {
-                            Some(v) if **v == expected => {}
-                            Some(v) => failures.push(format!("`{}` is {v}, expected {expected}", a.source)),
-                            None => {
-                                show_body = true;
-                                failures.push(format!("`{}` matched nothing, expected {expected}", a.source));
-                            }
-                        }
-                    }
-                    _ => {}
-                }
-            }
-            if !failures.is_empty() {
-                let body = if show_body { format!(" (body: {})", excerpt(&resp.body)) } else { String::new() };
-                return Err(format!("{}{body}", failures.join("; ")));
-            }
-            Ok(())
-        }
-        .await;
-        report.unreachable = unreachable;
-        report.hint = hint;
-        report.expired = expired;
-        report.duration_ms = started.elapsed().as_millis() as u64;
-        match outcome {
-            Ok(()) => report.ok = true,
-            Err(e) => report.error = Some(e),
-        }
-        Some(report)
-    }
-
     /// Runs `flow` for this connector; the caller has restored the cache for refresh/api.
     pub async fn execute(&mut self, flow: Flow) -> RunResult {
         let started = Instant::now();
@@ -465,34 +371,6 @@ impl Session {
         result
     }
 
-    /// Applies `sign_in` to a resource call: an OAuth 1.0a signature over the
-    /// request as sent, or NTLM on the call's connection.
-    fn sign(&self, req: &mut crate::http::Request, ctx: &Context) -> Result<(), String> {
-        use crate::connector::validated::SignIn;
-        match &self.connector.sign_in {
-            None => {}
-            Some(SignIn::OAuth1 { consumer_key, consumer_secret, token, token_secret, method, realm }) => {
-                let r = |t: &crate::template::Template, what: &str| t.render(ctx).map_err(|e| format!("{what}: {e}"));
-                let creds = crate::oauth1::Credentials {
-                    consumer_key: r(consumer_key, "consumer_key")?,
-                    consumer_secret: crate::secret::Secret::new(r(consumer_secret, "consumer_secret")?)
-                        .expose()
-                        .to_string(),
-                    token: Some(r(token, "token")?),
-                    token_secret: crate::secret::Secret::new(r(token_secret, "token_secret")?).expose().to_string(),
-                    method: *method,
-                    realm: match realm {
-                        Some(t) => Some(r(t, "realm")?),
-                        None => None,
-                    },
-                };
-                crate::oauth1::sign_request(&creds, req, &[]);
-            }
-            Some(SignIn::Ntlm(creds)) => req.ntlm = Some(creds.render(ctx)?),
-        }
-        Ok(())
-    }
-
     /// Why the cached outputs need a refresh before any call: an `expires_at`
     /// (Unix seconds) that has passed or is less than 30 s away.
     fn expiry_reason(&self) -> Option<String> {
@@ -524,117 +402,4 @@ impl Session {
         self.emit(&report);
     }
 
-    fn emit_test(&self, t: &TestApiReport, retrying: bool) {
-        let mut error = t.error.clone();
-        if retrying {
-            let what = t.status.map(|s| s.to_string()).unwrap_or_else(|| "expired".into());
-            error = Some(format!("{what}: the credentials expired: refreshing and retrying once"));
-        }
-        let report = StepReport {
-            id: t.name.clone(),
-            kind: "test_api",
-            ok: t.ok,
-            duration_ms: t.duration_ms,
-            summary: t.summary.clone(),
-            outputs: None,
-            error,
-            phase: if retrying { "retry" } else { "test" },
-        };
-        self.emit(&report);
-    }
-}
-
-/// Refresh ahead of a call when a cached token has less than this left.
-const EXPIRY_MARGIN_SECS: i64 = 30;
-
-/// Seconds as people say them: `40 s`, `3 min`, `2 h`.
-fn human_secs(secs: i64) -> String {
-    match secs {
-        s if s < 120 => format!("{s} s"),
-        s if s < 7200 => format!("{} min", s / 60),
-        s => format!("{} h", s / 3600),
-    }
-}
-
-/// The parts of `outputs` that `paths` reach (whole subtrees), plus each
-/// step's `expires_at`: a later run needs nothing else.
-fn keep(outputs: &Map<String, Value>, paths: &[Vec<String>]) -> Map<String, Value> {
-    fn graft(dst: &mut Map<String, Value>, src: &Map<String, Value>, path: &[String]) {
-        let Some((first, rest)) = path.split_first() else { return };
-        let Some(value) = src.get(first) else { return };
-        match (rest.is_empty(), value) {
-            (false, Value::Object(inner)) => {
-                let slot = dst.entry(first.clone()).or_insert_with(|| Value::Object(Map::new()));
-                if let Value::Object(slot) = slot {
-                    graft(slot, inner, rest);
-                }
-            }
-            // A leaf, a list, or a path that goes on into a value: keep all of it.
-            _ => {
-                dst.insert(first.clone(), value.clone());
-            }
-        }
-    }
-    let mut out = Map::new();
-    for path in paths {
-        graft(&mut out, outputs, path);
-    }
-    for (id, value) in outputs {
-        if value.get("expires_at").is_some() {
-            graft(&mut out, outputs, &[id.clone(), "expires_at".into()]);
-        }
-    }
-    out
-}
-
-/// The value at `path` (keys, or list indexes as numbers).
-fn lookup<'a>(v: &'a Value, path: &[String]) -> Option<&'a Value> {
-    path.iter().try_fold(v, |node, seg| match node {
-        Value::Object(m) => m.get(seg),
-        Value::Array(items) => seg.parse::<usize>().ok().and_then(|i| items.get(i)),
-        _ => None,
-    })
-}
-
-/// Every path in `v` (mappings only), for "did you mean".
-fn all_paths(prefix: &str, v: &Value, out: &mut Vec<String>) {
-    if let Value::Object(m) = v {
-        for (k, child) in m {
-            let p = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
-            out.push(p.clone());
-            if out.len() < 10_000 {
-                all_paths(&p, child, out);
-            }
-        }
-    }
-}
-
-/// Sets `ctx[a][b][c] = value`, creating mappings on the way.
-fn set_path(ctx: &mut Map<String, Value>, path: &[String], value: Value) {
-    let Some((first, rest)) = path.split_first() else { return };
-    if rest.is_empty() {
-        ctx.insert(first.clone(), value);
-        return;
-    }
-    let entry = ctx.entry(first.clone()).or_insert_with(|| Value::Object(Map::new()));
-    if !entry.is_object() {
-        *entry = Value::Object(Map::new());
-    }
-    if let Value::Object(map) = entry {
-        set_path(map, rest, value);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::set_path;
-    use serde_json::{Map, json};
-
-    #[test]
-    fn set_path_updates_nested_outputs() {
-        let mut ctx: Map<String, serde_json::Value> =
-            json!({"login": {"body": {"access_token": "old", "keep": 1}}}).as_object().cloned().unwrap_or_default();
-        set_path(&mut ctx, &["login".into(), "body".into(), "access_token".into()], json!("new"));
-        assert_eq!(serde_json::Value::Object(ctx), json!({"login": {"body": {"access_token": "new", "keep": 1}}}));
-    }
 }
