@@ -13,6 +13,7 @@ pub mod demo;
 pub mod error;
 pub mod flow;
 pub mod http;
+pub mod inputs;
 pub mod js;
 #[cfg(target_os = "linux")]
 pub mod keystore;
