@@ -11,6 +11,7 @@ pub mod file;
 pub mod load;
 pub mod model;
 pub mod raw;
+pub mod scalar;
 pub mod spans;
 pub mod structure;
 pub mod validated;
