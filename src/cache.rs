@@ -13,18 +13,17 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use keyring_core::Entry as KeyringEntry;
 
-
 pub mod entry;
 pub mod lock;
 pub mod parts;
 pub mod store;
 
+use entry::chunk_chars;
 pub use entry::{CacheError, Entry, FORMAT_VERSION, SERVICE, check_env};
 pub use lock::check_locking;
-pub use store::prewarm;
 use lock::{Unfinished, lock};
-use entry::chunk_chars;
 use parts::*;
+pub use store::prewarm;
 use store::*;
 
 /// Saves an entry so that, whatever stops it (kill -9, a timeout, an error),

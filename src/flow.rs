@@ -401,5 +401,4 @@ impl Session {
         };
         self.emit(&report);
     }
-
 }

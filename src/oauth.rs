@@ -7,10 +7,10 @@ use serde_json::{Map, Value};
 use sha2::Digest as _;
 
 use crate::error::Error;
-use crate::steps::oauth2::config::ClientAuth;
 use crate::http::{Body, Http, Request};
 use crate::request::excerpt;
 use crate::secret::Secret;
+use crate::steps::oauth2::config::ClientAuth;
 
 /// `n` random bytes as unpadded base64url: 32 bytes give 43 characters.
 pub fn random_token(n: usize) -> String {

@@ -7,8 +7,8 @@ use base64::Engine as _;
 use hmac::Mac as _;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
-use crate::http::{Body, Request};
 use crate::connector::raw::SignatureMethod;
+use crate::http::{Body, Request};
 
 /// RFC 5849 §3.6: everything but ALPHA, DIGIT, `-`, `.`, `_`, `~` is encoded.
 const UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');

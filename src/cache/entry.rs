@@ -9,7 +9,6 @@ use serde_json::{Map, Value};
 
 use crate::http::CookieRecord;
 
-
 pub const SERVICE: &str = "conntest";
 
 pub const FORMAT_VERSION: u32 = 1;

@@ -4,8 +4,6 @@
 use std::sync::OnceLock;
 use std::time::Duration;
 
-
-
 use super::entry::*;
 
 /// The directory of lock files, private to the user: `$XDG_RUNTIME_DIR/conntest`,

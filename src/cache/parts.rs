@@ -3,9 +3,6 @@
 
 use std::sync::atomic::Ordering;
 
-
-
-
 pub(super) const MAGIC: &str = "conntest-cache";
 
 /// The first line of a split entry's items: `MAGIC GEN PART/TOTAL`, and on the

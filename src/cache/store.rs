@@ -7,7 +7,6 @@ use std::sync::{Arc, OnceLock};
 
 use keyring_core::Entry as KeyringEntry;
 
-
 use super::entry::*;
 
 pub(super) fn init_store() -> Result<(), String> {

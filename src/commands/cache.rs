@@ -3,12 +3,12 @@
 use console::style;
 use serde_json::{Value, json};
 
-use crate::output;
 use crate::cache::{self, CacheError};
 use crate::cli::{Format, Global};
 use crate::clock;
 use crate::connector::load;
 use crate::error::Error;
+use crate::output;
 use crate::report;
 use crate::secret::{is_secret_name, masker};
 use crate::steps::catalogue::Step;

@@ -6,13 +6,13 @@ use std::time::Duration;
 
 use console::style;
 
-use crate::output;
 use crate::cache;
 use crate::cli::{Format, Global};
 use crate::connector::load::load_str;
 use crate::demo::DemoServer;
 use crate::error::Error;
 use crate::flow::{Flow, Options, RunResult, Session};
+use crate::output;
 use crate::prompt::{Prompter, can_prompt};
 use crate::report;
 

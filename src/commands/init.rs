@@ -7,10 +7,10 @@ use std::path::Path;
 use console::style;
 use serde_json::json;
 
-use crate::output;
 use crate::cli::{Format, Global, Starter};
 use crate::connector::{check, load};
 use crate::error::Error;
+use crate::output;
 use crate::report;
 use crate::starter;
 

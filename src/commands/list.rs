@@ -4,12 +4,12 @@
 use console::style;
 use serde_json::{Value, json};
 
-use crate::output;
 use crate::cache::{self, CacheError};
 use crate::cli::{Format, Global};
 use crate::clock;
 use crate::connector::load;
 use crate::error::Error;
+use crate::output;
 use crate::report;
 
 /// What is known of one connector's cache entry.

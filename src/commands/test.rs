@@ -6,7 +6,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crate::output;
 use crate::cache::{self, CacheError};
 use crate::cli::{Format, Global, TestArgs};
 use crate::connector::load;
@@ -15,6 +14,7 @@ use crate::error::{EXIT_ENVIRONMENT, EXIT_USAGE, Error};
 use crate::flow::{Flow, Options, RunResult, Session};
 use crate::http::Exchange;
 use crate::inputs::{check_inputs, check_missing, parse_vars};
+use crate::output;
 use crate::prompt::{Prompter, can_prompt, collect_inputs};
 use crate::report;
 

@@ -5,11 +5,11 @@ use std::path::PathBuf;
 use console::style;
 use serde_json::json;
 
-use crate::output;
 use crate::cli::{Format, Global};
 use crate::connector::diagnostic::Invalid;
 use crate::connector::load;
 use crate::error::Error;
+use crate::output;
 use crate::report;
 
 /// The files named by CONNECTOR arguments, or every file in the dir.

@@ -4,7 +4,6 @@
 
 use std::path::Path as FsPath;
 
-
 use super::check::{Checker, valid_id, valid_name};
 use super::diagnostic::{Diagnostics, did_you_mean};
 use super::file::RawConnector;

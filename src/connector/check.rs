@@ -1,7 +1,6 @@
 //! Semantic checks while turning raw types into the model: names, ids,
 //! template syntax and references, refresh restrictions, `update_variables`.
 
-
 use serde_json::Value;
 
 use super::diagnostic::{Diagnostics, did_you_mean};

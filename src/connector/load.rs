@@ -7,9 +7,9 @@ use std::sync::OnceLock;
 use serde_json::Value;
 
 use super::diagnostic::{Diagnostic, Diagnostics, Invalid};
-use super::validated::Connector;
 use super::file::RawConnector;
 use super::spans::Spans;
+use super::validated::Connector;
 use crate::error::Error;
 
 /// The JSON Schema of the connector format that loading checks files against:

@@ -1,7 +1,6 @@
 //! The validated building blocks a connector is made of — requests, parameters,
 //! cookies, refresh rules, test API expectations. They cannot be invalid.
 
-
 use serde_json::Value;
 
 pub use super::raw::{Location, Method};
@@ -129,4 +128,3 @@ impl Method {
         }
     }
 }
-

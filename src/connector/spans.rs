@@ -8,8 +8,8 @@
 use std::collections::HashMap;
 use std::fmt;
 
-use saphyr_parser::{Event, Parser, Span};
 use super::scalar::{Cost, resolve, size};
+use saphyr_parser::{Event, Parser, Span};
 use serde_json::{Map, Value};
 
 /// One step into a document: a mapping key or a sequence index.

@@ -3,7 +3,6 @@
 
 use std::time::Instant;
 
-
 use super::Session;
 use crate::connector::model::Check;
 use crate::context::Context;

@@ -2,10 +2,10 @@
 
 use serde_json::{Map, Value};
 
-use crate::steps::dispatch::{StepCx, StepDone};
+use super::config::*;
 use crate::error::Error;
 use crate::request::{excerpt, prepare};
-use super::config::*;
+use crate::steps::dispatch::{StepCx, StepDone};
 
 impl ApiRequest {
     pub async fn run(&self, cx: &StepCx<'_>) -> Result<StepDone, Error> {

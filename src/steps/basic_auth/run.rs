@@ -3,13 +3,13 @@
 use base64::Engine as _;
 use serde_json::{Map, Value};
 
-use crate::steps::dispatch::{StepCx, StepDone};
+use super::config::*;
 use crate::error::Error;
 use crate::http::Request;
 use crate::request::{excerpt, join};
 use crate::secret::Secret;
+use crate::steps::dispatch::{StepCx, StepDone};
 use crate::template::Template;
-use super::config::*;
 
 impl BasicAuth {
     pub async fn run(&self, cx: &StepCx<'_>) -> Result<StepDone, Error> {

@@ -6,9 +6,9 @@
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-use crate::steps::oauth2::config::Redirect;
 use crate::connector::check::Checker;
 use crate::connector::spans::Path;
+use crate::steps::oauth2::config::Redirect;
 use crate::template::Template;
 
 #[derive(Debug, Deserialize, JsonSchema)]

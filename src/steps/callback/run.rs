@@ -2,10 +2,10 @@
 
 use serde_json::{Map, Value};
 
-use crate::steps::dispatch::{StepCx, StepDone};
+use super::config::*;
 use crate::error::Error;
 use crate::listener::{Listener, through_browser};
-use super::config::*;
+use crate::steps::dispatch::{StepCx, StepDone};
 
 impl Callback {
     pub async fn run(&self, cx: &StepCx<'_>) -> Result<StepDone, Error> {

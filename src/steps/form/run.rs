@@ -1,9 +1,8 @@
 //! Running a `form` step (the engine layer).
 
-
-use crate::steps::dispatch::{StepCx, StepDone};
-use crate::error::Error;
 use super::config::*;
+use crate::error::Error;
+use crate::steps::dispatch::{StepCx, StepDone};
 
 impl Form {
     pub async fn run(&self, cx: &StepCx<'_>) -> Result<StepDone, Error> {

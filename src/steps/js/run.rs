@@ -1,13 +1,12 @@
 //! Running a `js` step (the engine layer).
 
-
 use serde_json::Value;
 
-use crate::steps::dispatch::{StepCx, StepDone};
+use super::config::*;
 use crate::error::Error;
 use crate::js::JsError;
+use crate::steps::dispatch::{StepCx, StepDone};
 use crate::template::render_json;
-use super::config::*;
 
 impl Js {
     pub async fn run(&self, cx: &StepCx<'_>) -> Result<StepDone, Error> {

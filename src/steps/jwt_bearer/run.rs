@@ -1,15 +1,14 @@
 //! Running a `jwt_bearer` step (the engine layer).
 
-
 use serde_json::{Map, Value};
 
-use crate::steps::dispatch::{StepCx, StepDone};
+use super::config::*;
 use crate::error::Error;
 use crate::oauth::{Client, random_token};
-use crate::steps::oauth2::config::ClientAuth;
 use crate::secret::Secret;
+use crate::steps::dispatch::{StepCx, StepDone};
+use crate::steps::oauth2::config::ClientAuth;
 use crate::template::{Template, render_json};
-use super::config::*;
 
 impl JwtBearer {
     pub async fn run(&self, cx: &StepCx<'_>) -> Result<StepDone, Error> {

@@ -1,14 +1,13 @@
 //! Running a `ntlm` step (the engine layer).
 
-
-use crate::steps::dispatch::{StepCx, StepDone};
+use super::config::*;
 use crate::error::Error;
 use crate::http::Request;
 use crate::http::message::NtlmAuth;
 use crate::request::excerpt;
 use crate::secret::Secret;
+use crate::steps::dispatch::{StepCx, StepDone};
 use crate::template::Template;
-use super::config::*;
 
 impl NtlmCreds {
     pub fn render(&self, ctx: &crate::context::Context) -> Result<NtlmAuth, String> {
@@ -30,7 +29,10 @@ impl NtlmCreds {
 
 impl Ntlm {
     pub async fn run(&self, cx: &StepCx<'_>) -> Result<StepDone, Error> {
-        let url = crate::steps::dispatch::absolute(cx, &self.url.render(cx.ctx).map_err(|e| Error::failed(format!("url: {e}")))?)?;
+        let url = crate::steps::dispatch::absolute(
+            cx,
+            &self.url.render(cx.ctx).map_err(|e| Error::failed(format!("url: {e}")))?,
+        )?;
         let auth = self.creds.render(cx.ctx).map_err(Error::failed)?;
         let user =
             if auth.domain.is_empty() { auth.username.clone() } else { format!("{}\\{}", auth.domain, auth.username) };

@@ -6,10 +6,10 @@
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-use crate::steps::oauth2::config::Redirect;
 use crate::connector::check::Checker;
 use crate::connector::raw::{Scalar, SignatureMethod};
 use crate::connector::spans::Path;
+use crate::steps::oauth2::config::Redirect;
 use crate::template::Template;
 
 #[derive(Debug, Deserialize, JsonSchema)]

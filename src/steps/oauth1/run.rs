@@ -2,16 +2,16 @@
 
 use serde_json::{Map, Value};
 
-use crate::steps::dispatch::{StepCx, StepDone};
 use crate::error::Error;
 use crate::http::{Body, Request};
 use crate::listener::{Listener, through_browser};
 use crate::oauth1::{Credentials, sign_request};
+use crate::steps::dispatch::{StepCx, StepDone};
 
+use super::config::*;
 use crate::request::excerpt;
 use crate::secret::Secret;
 use crate::template::Template;
-use super::config::*;
 
 impl OAuth1 {
     pub async fn run(&self, cx: &StepCx<'_>) -> Result<StepDone, Error> {

@@ -1,14 +1,12 @@
 //! Running a `oauth2` step (the engine layer).
 
-
-
-use crate::steps::dispatch::{StepCx, StepDone};
+use super::config::*;
 use crate::error::Error;
 use crate::listener::{Listener, Wait, through_browser};
 use crate::oauth::{Client, code_challenge, random_token};
 use crate::secret::Secret;
+use crate::steps::dispatch::{StepCx, StepDone};
 use crate::template::Template;
-use super::config::*;
 
 impl Redirect {
     pub fn wait<'a>(&self, cx: &'a StepCx<'a>) -> Wait<'a> {

@@ -1,12 +1,11 @@
 //! Running a `oauth2_client_credentials` step (the engine layer).
 
-
-use crate::steps::dispatch::{StepCx, StepDone};
-use crate::error::Error;
-use crate::oauth::{Client};
-use crate::secret::Secret;
-use crate::template::Template;
 use super::config::*;
+use crate::error::Error;
+use crate::oauth::Client;
+use crate::secret::Secret;
+use crate::steps::dispatch::{StepCx, StepDone};
+use crate::template::Template;
 
 impl ClientCredentials {
     pub async fn run(&self, cx: &StepCx<'_>) -> Result<StepDone, Error> {

@@ -8,7 +8,6 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::Value;
 
-
 pub const OUTPUTS: [&str; 2] = ["token", "claims"];
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -20,7 +19,6 @@ pub struct Raw {
 
 #[derive(Debug)]
 pub struct SsoToken;
-
 
 /// The decoded payload of a JWT (not verified: the API will do that).
 pub fn jwt_payload(token: &str) -> Option<Value> {

@@ -2,10 +2,10 @@
 
 use serde_json::{Map, Value};
 
-use crate::steps::dispatch::{StepCx, StepDone};
+use super::config::*;
 use crate::error::Error;
 use crate::secret::Secret;
-use super::config::*;
+use crate::steps::dispatch::{StepCx, StepDone};
 
 impl SsoToken {
     pub async fn run(&self, cx: &StepCx<'_>) -> Result<StepDone, Error> {

@@ -2,11 +2,11 @@
 
 use serde_json::{Map, Value};
 
-use crate::steps::dispatch::{StepCx, StepDone};
+use super::config::*;
 use crate::error::Error;
 use crate::secret::Secret;
+use crate::steps::dispatch::{StepCx, StepDone};
 use crate::template::totp_now;
-use super::config::*;
 
 impl Totp {
     pub async fn run(&self, cx: &StepCx<'_>) -> Result<StepDone, Error> {

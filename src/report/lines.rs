@@ -1,0 +1,77 @@
+//! The text lines of a run: one per step and test API call, a connector's
+//! header and closing lines, durations as people read them.
+
+use console::style;
+
+use crate::outcome::{RunResult, StepReport};
+
+pub(crate) fn mark(ok: bool) -> String {
+    if ok { style("✔").green().to_string() } else { style("✘").red().to_string() }
+}
+
+/// A duration as people read it: `12 ms`, `14.4 s`, `2 min 5 s`.
+pub fn human_duration(ms: u64) -> String {
+    match ms {
+        0..1000 => format!("{ms} ms"),
+        1000..60_000 => format!("{:.1} s", ms as f64 / 1000.0),
+        _ => format!("{} min {} s", ms / 60_000, (ms % 60_000) / 1000),
+    }
+}
+
+pub(crate) fn ms(d: u64) -> String {
+    style(human_duration(d)).dim().to_string()
+}
+
+/// One line for a finished step or test API call.
+pub fn step_line(step: &StepReport) -> String {
+    let what = match (&step.error, step.ok) {
+        (Some(e), true) => format!("{} — {e}", step.summary),
+        (Some(e), false) => e.clone(),
+        (None, _) => step.summary.clone(),
+    };
+    let kind = if step.kind == "test_api" { "test API".to_string() } else { step.kind.to_string() };
+    let ok = step.ok || step.phase == "retry";
+    let mark = if step.phase == "retry" { style("↻").yellow().to_string() } else { mark(ok) };
+    let phase = if step.phase == "refresh" { style(" (refresh)").dim().to_string() } else { String::new() };
+    // A Form's time is the person's, not the connector's.
+    let took = if step.kind == "form" && step.summary.contains("asked") {
+        style("(waiting for you)").dim().to_string()
+    } else {
+        ms(step.duration_ms)
+    };
+    format!("  {mark} {}{phase} {} {what} {took}", style(&step.id).bold(), style(kind).cyan())
+}
+
+/// Header and closing lines of one connector's result, in text mode.
+pub fn result_header(r: &RunResult) -> String {
+    format!("{} {}", style(&r.connector).bold(), style(format!("({}, {})", r.flow, r.file)).dim())
+}
+
+pub fn result_footer(r: &RunResult) -> Vec<String> {
+    let mut lines = Vec::new();
+    let took = style(format!("in {}", human_duration(r.duration.as_millis() as u64))).dim();
+    let refreshed = match &r.refresh_reason {
+        Some(why) if r.refreshed => format!(" after a refresh ({why})"),
+        _ if r.refreshed && r.flow != "refresh" => " after a refresh".to_string(),
+        _ => String::new(),
+    };
+    if r.ok {
+        let what = if r.test_api.is_some() { "passed" } else { "passed (no test_api defined)" };
+        lines.push(format!("{} {} {} {what}{refreshed} {took}", mark(true), r.connector, r.flow));
+        if let Some(cached) = &r.cached {
+            lines.push(format!("  {}", style(cached).dim()));
+        }
+    } else {
+        lines.push(format!(
+            "{} {} {} failed: {} {took}",
+            mark(false),
+            r.connector,
+            r.flow,
+            r.error.as_deref().unwrap_or("unknown error")
+        ));
+        if let Some(h) = &r.hint {
+            lines.push(format!("  {} {h}", style("hint:").cyan()));
+        }
+    }
+    lines
+}
