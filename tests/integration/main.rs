@@ -1,5 +1,6 @@
 //! The one integration-test binary: drives the real `conntest` binary.
 //!
+//! - `architecture`: issue 17 — the layers of `src/` hold: imports point down, no circle, no file over 500 lines
 //! - `harness`: the `Conntest` builder (args, env, stdin → code, stdout, stderr)
 //! - `server`: an in-process HTTP server for fault injection and request capture
 //! - `validate`: diagnostics of invalid connectors (insta snapshots), example connectors
@@ -23,6 +24,7 @@
 //! - `support`: issue 11 — `list`/`cache show` for support staff, network errors, help examples,
 //!   `init`, `man`, `demo --print`, `--shard` in a matrix, JUnit against a published schema
 
+mod architecture;
 mod cache_safety;
 mod commands;
 mod django;
