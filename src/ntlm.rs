@@ -5,12 +5,14 @@
 //! connections mid-handshake, so this opens one HTTP/1.1 connection with
 //! hyper's low-level client and keeps every message of the handshake on it.
 
+mod limits;
+
 use std::time::{Duration, Instant, SystemTime};
 
 use base64::Engine as _;
 use http_body_util::{BodyExt as _, Full};
 use hyper::body::Bytes;
-use serde_json::{Map, Value};
+use serde_json::Map;
 
 use crate::http::ledger::Ledger;
 use crate::http::message::{Exchange, MAX_BODY_BYTES, NtlmAuth, Request, Response, SendError};
@@ -47,6 +49,7 @@ async fn handshake(
     auth: &NtlmAuth,
 ) -> Result<Response, SendError> {
     let what = req.summary();
+    limits::check_credentials(auth).map_err(|e| SendError::failed(format!("{what}: {e}")))?;
     if req.url.scheme() != "http" {
         return Err(SendError::failed(format!("{what}: NTLM is supported over http:// only in this version")));
     }
@@ -95,6 +98,7 @@ async fn handshake(
         _ => return Err(SendError::failed(format!("{what}: the server's NTLM challenge cannot be read"))),
     };
     let target_info: Vec<u8> = challenge.target_information.iter().flat_map(|e| e.to_bytes()).collect();
+    limits::check_target_info(target_info.len()).map_err(|e| SendError::failed(format!("{what}: {e}")))?;
     let creds = ntlmclient::Credentials {
         username: auth.username.clone(),
         password: auth.password.expose().to_string(),
@@ -192,7 +196,8 @@ async fn round(
             record.response_headers = resp_headers.clone();
             record.response_body = Some(text.clone());
             http.record(record);
-            let body = serde_json::from_str::<Value>(&text).unwrap_or(Value::String(text));
+            let body = crate::http::message::parse_response_body(&resp_headers, &text);
+            masker().learn_json("", &body);
             Ok(Response { status, headers: resp_headers, body, cookies, hops: Vec::new(), final_url: None })
         }
         Err(e) => {

@@ -10,7 +10,7 @@ use crate::cache::{self, CacheError};
 use crate::cli::{Format, Global, TestArgs};
 use crate::connector::load;
 use crate::connector::validated::Connector;
-use crate::error::{EXIT_ENVIRONMENT, EXIT_USAGE, Error};
+use crate::error::{EXIT_ENVIRONMENT, EXIT_FAILED, EXIT_USAGE, Error};
 use crate::flow::{Flow, Options, RunResult, Session};
 use crate::http::Exchange;
 use crate::inputs::{check_inputs, check_missing, parse_vars};
@@ -48,6 +48,26 @@ fn failed_result(name: String, file: String, flow: Flow, code: u8, error: String
         hint,
         cached: None,
     }
+}
+
+/// The result of a connector whose run panicked (a bug: a library's or ours).
+fn crashed_result(name: String, file: String, flow: Flow, e: tokio::task::JoinError) -> RunResult {
+    let why = match e.try_into_panic() {
+        Ok(payload) => payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "a panic".to_string()),
+        Err(e) => e.to_string(),
+    };
+    failed_result(
+        name,
+        file,
+        flow,
+        EXIT_FAILED,
+        format!("internal error: the run stopped unexpectedly ({why})"),
+        Some("this is a bug in conntest: please report it with the connector file (secrets removed)".to_string()),
+    )
 }
 
 pub async fn run(g: &Global, flow: Flow, args: &TestArgs, auth_first: bool) -> Result<(), Error> {
@@ -153,6 +173,8 @@ pub async fn run(g: &Global, flow: Flow, args: &TestArgs, auth_first: bool) -> R
         .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2));
     let semaphore = Arc::new(tokio::sync::Semaphore::new(jobs.max(1)));
     let mut tasks = tokio::task::JoinSet::new();
+    // A connector whose run panics becomes a failed result: the others' results and the reports stand.
+    let mut running = std::collections::HashMap::new();
     let loaded: Vec<_> = files.iter().map(|f| load::load(f).map(Arc::new)).collect();
     let names: Vec<Option<String>> = loaded
         .iter()
@@ -227,17 +249,27 @@ pub async fn run(g: &Global, flow: Flow, args: &TestArgs, auth_first: bool) -> R
         let provided = provided.clone();
         let semaphore = semaphore.clone();
         let no_cache = g.no_cache;
-        tasks.spawn(async move {
+        let crashed = (index, connector.name.clone(), file.display().to_string());
+        let task = tasks.spawn(async move {
             let _permit = semaphore.acquire_owned().await;
             (index, run_one(connector, flow, options, Prompter::new(interactive, provided), no_cache, auth_first).await)
         });
+        running.insert(task.id(), crashed);
     }
     let mut results: Vec<(usize, RunResult)> = Vec::new();
     while let Some(joined) = tasks.join_next().await {
         match joined {
             Ok(r) => results.push(r),
-            Err(e) => return Err(Error::failed(format!("a connector run crashed: {e}"))),
+            Err(e) => match running.remove(&e.id()) {
+                Some((index, name, file)) => results.push((index, crashed_result(name, file, flow, e))),
+                None => return Err(Error::failed(format!("a connector run crashed: {e}"))),
+            },
         }
+    }
+    if crate::secret::masker().overflowed() {
+        output::warn(
+            "this run met more secret values than conntest keeps track of; later ones are masked by their names only",
+        );
     }
     results.sort_by_key(|(i, _)| *i);
     let results: Vec<RunResult> = results.into_iter().map(|(_, r)| r).collect();
