@@ -13,7 +13,8 @@ use url::Url;
 pub use ledger::{CookieRecord, Ledger};
 pub use message::{
     Body, Exchange, ExchangeHook, MAX_BODY_BYTES, MAX_REDIRECTS, MAX_RUN_BYTES, NtlmAuth, Request, Response, SendError,
-    is_credential_header, learn_request_secrets, learn_url_secrets, parse_body, wire_body,
+    is_credential_header, is_form_encoded, learn_request_secrets, learn_url_secrets, parse_body, parse_form,
+    parse_response_body, wire_body,
 };
 
 use crate::connector::model::CookiePolicy;
@@ -50,6 +51,13 @@ impl Http {
         on_exchange: Option<ExchangeHook>,
         tls: &Tls,
     ) -> Result<Http, String> {
+        // reqwest reads these itself; their credentials must be masked before
+        // any error names the proxy.
+        for var in ["HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY", "https_proxy", "http_proxy", "all_proxy"] {
+            if let Ok(proxy) = std::env::var(var) {
+                message::learn_url_text_credentials(&proxy);
+            }
+        }
         let mut certs = Vec::new();
         for file in &tls.cacert {
             let pem = std::fs::read(file).map_err(|e| format!("--cacert {}: {e}", file.display()))?;
@@ -127,10 +135,11 @@ impl Http {
                 hops.push(status);
                 continue;
             }
+            let body = parse_response_body(&headers, &text);
             return Ok(Response {
                 status,
                 headers,
-                body: parse_body(&text),
+                body,
                 cookies: cookies_set,
                 hops,
                 final_url: Some(req.url.clone()),
@@ -185,7 +194,9 @@ impl Http {
                 }
                 record.status = Some(status);
                 record.response_headers = resp_headers.clone();
-                if let Ok(json) = serde_json::from_str::<Value>(&text) {
+                if is_form_encoded(&resp_headers) {
+                    masker().learn_json("", &parse_form(&text));
+                } else if let Ok(json) = serde_json::from_str::<Value>(&text) {
                     masker().learn_json("", &json);
                 }
                 record.response_body = Some(text.clone());

@@ -196,9 +196,37 @@ pub fn wire_body(req: &Request) -> (Vec<(String, String)>, Option<String>) {
     (headers, body)
 }
 
+/// Teaches the masker the user-info of a URL (`http://ann:pw@host`, a
+/// proxy's or a `base_url`'s): `ann:pw` as it is written and decoded, and the
+/// password alone, so the URL prints as `http://****@host` everywhere.
+pub fn learn_url_credentials(url: &Url) {
+    let m = masker();
+    let (user, password) = (url.username(), url.password().unwrap_or_default());
+    let decode = |s: &str| percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned();
+    if !password.is_empty() {
+        m.learn(&format!("{user}:{password}"));
+        m.learn(&format!("{}:{}", decode(user), decode(password)));
+        m.learn(password);
+        m.learn(&decode(password));
+    } else if !user.is_empty() {
+        m.learn(user);
+        m.learn(&decode(user));
+    }
+}
+
+/// [`learn_url_credentials`] for a URL given as text (an environment
+/// variable's), parsed leniently: `user:pw@proxy:3128` without a scheme too.
+pub fn learn_url_text_credentials(text: &str) {
+    let parsed = Url::parse(text).ok().filter(|u| u.has_host()).or_else(|| Url::parse(&format!("http://{text}")).ok());
+    if let Some(url) = parsed {
+        learn_url_credentials(&url);
+    }
+}
+
 /// Teaches the masker the secrets a request carries, before anything can print it.
 pub fn learn_request_secrets(req: &Request) {
     let m = masker();
+    learn_url_credentials(&req.url);
     for (name, value) in &req.headers {
         if is_secret_name(name) || name.eq_ignore_ascii_case("proxy-authorization") {
             m.learn(value);
@@ -239,6 +267,31 @@ pub fn learn_url_secrets(base: &Url, location: &str) {
             m.learn(&value);
         }
     }
+}
+
+/// A response body as a step's outputs see it (SPEC §2 "Responses"): an
+/// `application/x-www-form-urlencoded` answer (OAuth 1 servers, GitHub's token
+/// endpoint) becomes a map of strings, so `{{ step.body.access_token }}` works
+/// and its fields are masked by name; otherwise as [`parse_body`].
+pub fn parse_response_body(headers: &[(String, String)], text: &str) -> Value {
+    if is_form_encoded(headers) { parse_form(text) } else { parse_body(text) }
+}
+
+/// Whether the `Content-Type` among `headers` (lower-case names) is a form.
+pub fn is_form_encoded(headers: &[(String, String)]) -> bool {
+    headers.iter().any(|(n, v)| {
+        n == "content-type"
+            && v.split(';').next().is_some_and(|t| t.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"))
+    })
+}
+
+/// `a=b&c=d` as `{"a": "b", "c": "d"}` (a repeated name keeps its last value).
+pub fn parse_form(text: &str) -> Value {
+    Value::Object(
+        url::form_urlencoded::parse(text.trim().as_bytes())
+            .map(|(k, v)| (k.into_owned(), Value::String(v.into_owned())))
+            .collect(),
+    )
 }
 
 pub fn parse_body(text: &str) -> Value {
