@@ -1,7 +1,8 @@
 //! Secrets: the [`Secret`] type whose Debug/Display are masked, the rule that
 //! decides which names are secret, and the one [`Masker`] every output goes through.
 
-use std::collections::{HashMap, HashSet};
+mod index;
+
 use std::fmt;
 use std::sync::{OnceLock, RwLock};
 
@@ -82,91 +83,39 @@ pub fn is_secret_name(name: &str) -> bool {
 /// Hides every value known to be secret. One per process, shared by all outputs.
 pub struct Masker {
     reveal: std::sync::atomic::AtomicBool,
-    known: RwLock<Known>,
-}
-
-/// The secrets learned so far, indexed for one pass over a text: a bitmap of
-/// two-byte prefixes rules out most positions at once; at the others, the
-/// secrets sharing the first three bytes are looked up by hash, once per
-/// distinct length. Learning is a hash insert, and masking costs the text's
-/// length, however many secrets there are (tokens of one issuer share long
-/// prefixes, so a list per prefix would not do).
-#[derive(Default)]
-struct Known {
-    all: HashSet<Box<str>>,
-    /// Bit `(b0 << 8) | b1` is set when some secret starts with bytes b0 b1.
-    starts: Vec<u64>,
-    by_prefix: HashMap<[u8; 3], Bucket>,
-}
-
-/// Secrets that start with the same three bytes.
-#[derive(Default)]
-struct Bucket {
-    /// Their distinct lengths, longest first.
-    lens: Vec<usize>,
-    set: HashSet<Box<[u8]>>,
-}
-
-impl Known {
-    fn insert(&mut self, value: &str) {
-        let b = value.as_bytes();
-        if b.len() < MIN_MASK_LEN || self.all.contains(value) {
-            return;
-        }
-        self.all.insert(value.into());
-        if self.starts.is_empty() {
-            self.starts = vec![0; 1 << 10];
-        }
-        let pair = (usize::from(b[0]) << 8) | usize::from(b[1]);
-        self.starts[pair / 64] |= 1 << (pair % 64);
-        let bucket = self.by_prefix.entry([b[0], b[1], b[2]]).or_default();
-        if let Err(at) = bucket.lens.binary_search_by(|l| b.len().cmp(l)) {
-            bucket.lens.insert(at, b.len());
-        }
-        bucket.set.insert(b.into());
-    }
-
-    /// Byte ranges of `text` covered by some secret, merged where they overlap.
-    fn ranges(&self, text: &str) -> Vec<(usize, usize)> {
-        let b = text.as_bytes();
-        let mut ranges: Vec<(usize, usize)> = Vec::new();
-        if self.all.is_empty() || b.len() < MIN_MASK_LEN {
-            return ranges;
-        }
-        for i in 0..=b.len() - MIN_MASK_LEN {
-            let pair = (usize::from(b[i]) << 8) | usize::from(b[i + 1]);
-            if self.starts[pair / 64] & (1 << (pair % 64)) == 0 {
-                continue;
-            }
-            let Some(bucket) = self.by_prefix.get(&[b[i], b[i + 1], b[i + 2]]) else { continue };
-            let found = bucket.lens.iter().find(|&&len| i + len <= b.len() && bucket.set.contains(&b[i..i + len]));
-            if let Some(len) = found {
-                let end = i + len;
-                match ranges.last_mut() {
-                    Some(last) if i < last.1 => last.1 = last.1.max(end),
-                    _ => ranges.push((i, end)),
-                }
-            }
-        }
-        ranges
-    }
+    /// Set once a value could not be learned because the index is full.
+    overflowed: std::sync::atomic::AtomicBool,
+    known: RwLock<index::Index>,
 }
 
 pub fn masker() -> &'static Masker {
     static MASKER: OnceLock<Masker> = OnceLock::new();
-    MASKER.get_or_init(|| Masker { reveal: false.into(), known: RwLock::new(Known::default()) })
+    MASKER.get_or_init(|| Masker {
+        reveal: false.into(),
+        overflowed: false.into(),
+        known: RwLock::new(index::Index::default()),
+    })
 }
 
 /// The forms a secret takes on the wire besides its own text: percent-encoded
-/// for a query or path (`%20`), form-encoded (`+`), and escaped inside JSON.
+/// for a query or path (`%20`), form-encoded (`+`), escaped inside JSON (once,
+/// and twice for JSON carried in a JSON string), and HTML-escaped (a page
+/// that echoes it).
 fn wire_forms(value: &str) -> Vec<String> {
-    let mut forms = Vec::with_capacity(3);
-    forms.push(url::form_urlencoded::byte_serialize(value.as_bytes()).collect::<String>());
-    forms.push(percent_encoding::utf8_percent_encode(value, PATH_UNSAFE).to_string());
-    if let Ok(json) = serde_json::to_string(value) {
-        forms.push(json[1..json.len() - 1].to_string());
-    }
-    forms.retain(|f| f != value);
+    let json = |v: &str| serde_json::to_string(v).map(|j| j[1..j.len() - 1].to_string()).unwrap_or_default();
+    let once = json(value);
+    let mut forms = vec![
+        url::form_urlencoded::byte_serialize(value.as_bytes()).collect::<String>(),
+        percent_encoding::utf8_percent_encode(value, PATH_UNSAFE).to_string(),
+        json(&once),
+        once,
+    ];
+    let html = value.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
+    forms.push(html.replace('"', "&quot;").replace('\'', "&#39;"));
+    forms.push(html.replace('"', "&#34;").replace('\'', "&#x27;"));
+    forms.push(html);
+    forms.retain(|f| f != value && !f.is_empty());
+    forms.sort();
     forms.dedup();
     forms
 }
@@ -190,15 +139,36 @@ impl Masker {
         if value.chars().count() < MIN_MASK_LEN {
             return;
         }
-        if self.known.read().is_ok_and(|k| k.all.contains(value)) {
+        if self.known.read().is_ok_and(|k| k.contains(value.as_bytes())) {
             return;
         }
         let forms = wire_forms(value);
         let Ok(mut known) = self.known.write() else { return };
-        known.insert(value);
-        for form in &forms {
-            known.insert(form);
+        for form in std::iter::once(value).chain(forms.iter().map(String::as_str)) {
+            if form.len() >= MIN_MASK_LEN && !known.insert(form.as_bytes()) {
+                self.overflowed.store(true, std::sync::atomic::Ordering::Relaxed);
+            }
         }
+    }
+
+    /// Whether some secret value could not be learned: past
+    /// `index::MAX_STATES` bytes of secrets, values are masked by name only.
+    pub fn overflowed(&self) -> bool {
+        self.overflowed.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Byte ranges of `text` that hold a known secret (the automaton brought
+    /// up to date first when something was learned since).
+    fn ranges(&self, text: &str) -> Option<Vec<(usize, usize)>> {
+        {
+            let known = self.known.read().ok()?;
+            if known.ready() {
+                return Some(known.ranges(text.as_bytes()));
+            }
+        }
+        let mut known = self.known.write().ok()?;
+        known.prepare();
+        Some(known.ranges(text.as_bytes()))
     }
 
     /// Learns every secret in `value`: strings under secret names, recursively.
@@ -235,8 +205,7 @@ impl Masker {
         if self.revealing() {
             return text.to_string();
         }
-        let Ok(known) = self.known.read() else { return MASK.to_string() };
-        let ranges = known.ranges(text);
+        let Some(ranges) = self.ranges(text) else { return MASK.to_string() };
         if ranges.is_empty() {
             return text.to_string();
         }
