@@ -1,15 +1,19 @@
 //! The loopback redirect listener of browser steps (RFC 8252 §7.3): binds
 //! 127.0.0.1 only, accepts exactly one request on the redirect path, answers
-//! the browser with a small page, and gives up after a timeout. The only
-//! tiny_http user besides the demo API.
+//! the browser with a small page, and gives up after a timeout. What a
+//! connection may send (size, time, how many at once) is bounded in `conn`.
 
+pub mod conn;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::error::Error;
 
 /// One bound listener, waiting for its callback.
 pub struct Listener {
-    server: tiny_http::Server,
+    socket: std::net::TcpListener,
     port: u16,
     path: String,
 }
@@ -48,7 +52,7 @@ impl Listener {
     /// Binds `127.0.0.1:port` (0 = any free port). A port in use is an
     /// environment problem (exit 4) that names the port.
     pub fn bind(port: u16, path: &str) -> Result<Listener, Error> {
-        let server = tiny_http::Server::http(("127.0.0.1", port)).map_err(|e| {
+        let socket = std::net::TcpListener::bind(("127.0.0.1", port)).map_err(|e| {
             Error::environment(
                 format!("cannot listen for the browser callback on 127.0.0.1:{port}: {e}"),
                 Some(if port == 0 {
@@ -58,9 +62,9 @@ impl Listener {
                 }),
             )
         })?;
-        let port = server.server_addr().to_ip().map(|a| a.port()).unwrap_or(port);
+        let port = socket.local_addr().map(|a| a.port()).unwrap_or(port);
         let path = if path.starts_with('/') { path.to_string() } else { format!("/{path}") };
-        Ok(Listener { server, port, path })
+        Ok(Listener { socket, port, path })
     }
 
     /// The URL the provider redirects the browser to.
@@ -78,6 +82,14 @@ impl Listener {
         judge: impl Fn(&Callback) -> Result<(), String>,
     ) -> Result<(Callback, Result<(), String>), Error> {
         let deadline = Instant::now() + timeout;
+        self.socket
+            .set_nonblocking(true)
+            .map_err(|e| Error::environment(format!("the callback listener failed: {e}"), None))?;
+        let (found, arrived) = std::sync::mpsc::sync_channel(conn::MAX_CONNECTIONS);
+        let active = Arc::new(AtomicUsize::new(0));
+        // Set when the wait ends: readers still busy with a connection stop.
+        let done = Arc::new(AtomicBool::new(false));
+        let _stop = Stop(done.clone());
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
@@ -88,15 +100,17 @@ impl Listener {
                     timeout.as_secs()
                 )));
             }
-            let request = match self.server.recv_timeout(left.min(Duration::from_millis(250))) {
-                Ok(Some(r)) => r,
-                Ok(None) => continue,
-                Err(e) => return Err(Error::environment(format!("the callback listener failed: {e}"), None)),
+            conn::accept_pending(&self.socket, &active, &done, &found)
+                .map_err(|e| Error::environment(format!("the callback listener failed: {e}"), None))?;
+            let conn::Incoming { request, mut stream } = match arrived.recv_timeout(left.min(Duration::from_millis(50)))
+            {
+                Ok(incoming) => incoming,
+                Err(_) => continue,
             };
-            let url = request.url().to_string();
+            let url = request.target;
             let (path, query) = url.split_once('?').unwrap_or((url.as_str(), ""));
             if path != self.path {
-                let _ = request.respond(tiny_http::Response::from_string("not found").with_status_code(404));
+                conn::respond(&mut stream, 404, "text/plain; charset=utf-8", "not found");
                 continue;
             }
             let callback = Callback { query: query.to_string() };
@@ -108,13 +122,18 @@ impl Listener {
                 ),
                 Err(why) => (400, page(&format!("Sign-in to {connector} failed"), why)),
             };
-            let mut resp = tiny_http::Response::from_string(page).with_status_code(status);
-            if let Ok(h) = tiny_http::Header::from_bytes("Content-Type", "text/html; charset=utf-8") {
-                resp.add_header(h);
-            }
-            let _ = request.respond(resp);
+            conn::respond(&mut stream, status, "text/html; charset=utf-8", &page);
             return Ok((callback, verdict));
         }
+    }
+}
+
+/// Tells the connection readers the wait is over, however it ends.
+struct Stop(Arc<AtomicBool>);
+
+impl Drop for Stop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::SeqCst);
     }
 }
 
