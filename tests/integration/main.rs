@@ -19,6 +19,8 @@
 //! - `commands`: demo, schema, completions, list, --help
 //! - `hostile`: issue 9 — redirects, echoed secrets, terminal escapes, template/YAML/masking bounds, run byte budget
 //! - `hardening`: issue 9 — hostile environments, flag values, input files, report files, stdout
+//! - `hardening2`: issue 22 — oversized NTLM fields, the callback listener's limits, URL
+//!   credentials, form-encoded answers, linear masking, template caps, js deadlines, …
 //! - `fuzz`: connector files through load + validate and hostile templates through the
 //!   renderer, via the library API (`tests/fuzz.sh` runs them for as long as asked)
 //! - `support`: issue 11 — `list`/`cache show` for support staff, network errors, help examples,
@@ -32,6 +34,7 @@ mod faults;
 mod flows;
 mod fuzz;
 mod hardening;
+mod hardening2;
 mod harness;
 mod hostile;
 mod js;

@@ -1,0 +1,344 @@
+//! Issue 22 (hardening II): no server, local process or file crashes conntest,
+//! exhausts it, or reads a secret from it. One test per item, `hardening2_N_…`;
+//! each failed on the main of its day (the fix reverted).
+
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use serde_json::json;
+
+use crate::harness::{Conntest, Output};
+use crate::server::{Resp, Server};
+
+fn assert_nowhere(out: &Output, files: &[String], secrets: &[&str]) {
+    for s in secrets {
+        assert!(!out.all().contains(s), "`{s}` leaked to stdout/stderr:\n{out:?}");
+        for f in files {
+            assert!(!f.contains(s), "`{s}` leaked to a report file:\n{f}");
+        }
+    }
+}
+
+fn read(t: &Conntest, name: &str) -> String {
+    std::fs::read_to_string(t.path().join(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+/// A port on 127.0.0.1 that nothing listens on.
+fn closed_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    l.local_addr().expect("addr").port()
+}
+
+/// An NTLM type-2 (challenge) message whose target information holds two
+/// NetBIOS-domain pairs of `each` bytes (MS-NLMP 2.2.1.2).
+fn ntlm_challenge(each: usize) -> String {
+    let mut info = Vec::new();
+    for _ in 0..2 {
+        info.extend_from_slice(&2u16.to_le_bytes());
+        info.extend_from_slice(&(each as u16).to_le_bytes());
+        info.extend(std::iter::repeat_n(b'A', each));
+    }
+    info.extend_from_slice(&[0, 0, 0, 0]);
+    let mut msg = b"NTLMSSP\0".to_vec();
+    msg.extend_from_slice(&2u32.to_le_bytes());
+    msg.extend_from_slice(&[0, 0, 0, 0, 56, 0, 0, 0]); // empty target name at 56
+    msg.extend_from_slice(&0x0080_8201u32.to_le_bytes()); // UNICODE | NTLM | TARGET_INFO
+    msg.extend_from_slice(&[1, 2, 3, 4, 5, 6, 7, 8]); // server challenge
+    msg.extend_from_slice(&[0; 8]);
+    let len = info.len() as u16;
+    msg.extend_from_slice(&len.to_le_bytes());
+    msg.extend_from_slice(&len.to_le_bytes());
+    msg.extend_from_slice(&56u32.to_le_bytes());
+    msg.extend_from_slice(&[0; 8]); // version
+    msg.extend_from_slice(&info);
+    base64::engine::general_purpose::STANDARD.encode(msg)
+}
+
+/// Item 1: a challenge whose target information cannot fit in the answer, and
+/// a user name longer than NTLM carries, fail their connectors (exit 1, named)
+/// instead of panicking inside ntlmclient — and the other connector's result,
+/// the JSON document, JUnit and HAR are all still there.
+#[test]
+fn hardening2_1_oversized_ntlm_fields_fail_their_connector_and_keep_the_others() {
+    let challenge = ntlm_challenge(32_744);
+    // (`ends_with`: this version's NTLM connection may send the absolute form.)
+    let server = Server::start(move |req| match req.path_only() {
+        p if p.ends_with("/ntlm") => Resp::text(401, "").header("WWW-Authenticate", &format!("NTLM {challenge}")),
+        _ => Resp::json(200, json!({"ok": true})),
+    });
+    let ntlm = |user: &str| {
+        format!(
+            "auth_flow:\n  - {{id: win, type: ntlm, url: \"{}/ntlm\", username: \"{user}\", password: pw-1x}}\n",
+            server.url
+        )
+    };
+    let fine = format!("auth_flow:\n  - {{id: ok, type: api_request, request: {{url: \"{}/ok\"}}}}\n", server.url);
+    let t = Conntest::new()
+        .connector("bigchallenge", &ntlm("ann"))
+        .connector("longuser", &ntlm(&"u".repeat(40_000)))
+        .connector("fine", &fine)
+        .args(["--no-cache", "--format", "json", "test", "auth", "bigchallenge", "longuser", "fine"])
+        .args(["--junit", "o.xml", "--har", "o.har"]);
+    let out = t.run();
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(!out.stderr.contains("panicked"), "{out:?}");
+    let doc = out.json();
+    let results = doc["results"].as_array().expect("results");
+    assert_eq!(results.len(), 3, "{doc:#}");
+    let by = |name: &str| results.iter().find(|r| r["connector"] == name).cloned().expect(name);
+    assert_eq!(by("fine")["ok"], json!(true));
+    let big = by("bigchallenge");
+    assert_eq!(big["exit_code"], json!(1), "{big:#}");
+    assert!(big["error"].as_str().unwrap_or_default().contains("65500 bytes of target information"), "{big:#}");
+    let long = by("longuser");
+    assert_eq!(long["exit_code"], json!(1), "{long:#}");
+    assert!(long["error"].as_str().unwrap_or_default().contains("user name is 40000 characters"), "{long:#}");
+    let junit = read(&t, "o.xml");
+    for name in ["bigchallenge", "longuser", "fine"] {
+        assert!(junit.contains(name), "{junit}");
+    }
+    assert!(read(&t, "o.har").contains("/ok"));
+}
+
+/// Item 3: credentials in a proxy URL and in `base_url` are masked in text,
+/// JSON, JUnit and HAR when the request cannot get through.
+#[test]
+fn hardening2_3_url_user_info_is_masked_everywhere() {
+    let port = closed_port();
+    let yaml = "auth_flow:\n  - {id: call, type: api_request, request: {url: \"http://example.invalid/me\"}}\n";
+    for format in ["text", "json"] {
+        let t = Conntest::new()
+            .connector("viaproxy", yaml)
+            .env("HTTP_PROXY", &format!("http://proxyuser:canary-proxy-pw3@127.0.0.1:{port}"))
+            .env("NO_PROXY", "")
+            .args(["--no-cache", "--format", format, "test", "auth", "viaproxy", "--junit", "o.xml", "--har", "o.har"]);
+        let out = t.run();
+        assert_eq!(out.code, 5, "{out:?}");
+        assert!(out.all().contains("proxy"), "the proxy is still named: {out:?}");
+        assert_nowhere(&out, &[read(&t, "o.xml"), read(&t, "o.har")], &["canary-proxy-pw3"]);
+    }
+    let yaml = format!(
+        "base_url: http://ann:canary-base-pw3@127.0.0.1:{port}\nauth_flow:\n  - {{id: call, type: api_request, request: {{url: /me}}}}\n"
+    );
+    for format in ["text", "json"] {
+        let t = Conntest::new().connector("userinfo", &yaml).args([
+            "--no-cache",
+            "-v",
+            "--format",
+            format,
+            "test",
+            "auth",
+            "userinfo",
+            "--junit",
+            "o.xml",
+            "--har",
+            "o.har",
+        ]);
+        let out = t.run();
+        assert_eq!(out.code, 5, "{out:?}");
+        assert_nowhere(&out, &[read(&t, "o.xml"), read(&t, "o.har")], &["canary-base-pw3", "ann:"]);
+    }
+}
+
+/// Item 4: a form-encoded token answer (GitHub's default, OAuth 1 servers) is
+/// parsed into fields a template can read, and its secret-named fields are
+/// masked by name — in JSON outputs, `-v`, HAR and a 4xx error line.
+#[test]
+fn hardening2_4_form_encoded_responses_are_fields_and_masked() {
+    let server = Server::start(|req| match req.path_only() {
+        "/token" => {
+            Resp::text(200, "access_token=canary-form-at4&refresh_token=canary-form-rt4&token_type=bearer&scope=repo")
+                .header("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")
+        }
+        "/denied" => Resp::text(403, "error=denied&session_token=canary-form-st4")
+            .header("Content-Type", "application/x-www-form-urlencoded"),
+        _ => Resp::json(200, json!({"auth": req.header("authorization")})),
+    });
+    let yaml = format!(
+        "base_url: {}\nauth_flow:\n  - {{id: tok, type: api_request, request: {{method: POST, url: /token}}}}\nrequest_parameters:\n  - {{name: Authorization, in: header, value: \"Bearer {{{{ tok.body.access_token }}}}\"}}\ntest_api: {{name: me, request: {{url: /me}}}}\n",
+        server.url
+    );
+    let t = Conntest::new().connector("formtok", &yaml).args([
+        "--no-cache",
+        "-v",
+        "--format",
+        "json",
+        "test",
+        "auth",
+        "formtok",
+        "--har",
+        "o.har",
+    ]);
+    let out = t.run();
+    assert_eq!(out.code, 0, "{out:?}");
+    let me = server.requests().into_iter().find(|r| r.path == "/me").expect("test API called");
+    assert_eq!(me.header("authorization"), Some("Bearer canary-form-at4"), "the template read the parsed field");
+    let doc = out.json();
+    let body = &doc["results"][0]["steps"][0]["outputs"]["body"];
+    assert_eq!(body["access_token"], json!("****"), "{doc:#}");
+    assert_eq!(body["scope"], json!("repo"), "{doc:#}");
+    assert_nowhere(&out, &[read(&t, "o.har")], &["canary-form-at4", "canary-form-rt4"]);
+
+    let yaml =
+        format!("base_url: {}\nauth_flow:\n  - {{id: no, type: api_request, request: {{url: /denied}}}}\n", server.url);
+    let out = Conntest::new().connector("formdeny", &yaml).args(["--no-cache", "test", "auth", "formdeny"]).run();
+    assert_eq!(out.code, 1, "{out:?}");
+    assert_nowhere(&out, &[], &["canary-form-st4"]);
+}
+
+/// Item 5: many secret-named strings sharing a prefix at distinct lengths, and
+/// a long plain string made of that prefix: masking stays linear (the old
+/// per-length probes took minutes), with `-v` and JSON output.
+#[test]
+fn hardening2_5_masking_a_hostile_answer_stays_linear() {
+    let tokens: Vec<String> = (1..=1500).map(|n| format!("aaa{}", "b".repeat(n))).collect();
+    let note = "a".repeat(2 << 20);
+    let body = json!({"tokens": tokens, "note": note});
+    let server = Server::start(move |_| Resp::json(200, body.clone()));
+    let yaml =
+        format!("base_url: {}\nauth_flow:\n  - {{id: get, type: api_request, request: {{url: /many}}}}\n", server.url);
+    let started = Instant::now();
+    let out = Conntest::new()
+        .connector("many", &yaml)
+        .args(["--no-cache", "-v", "--format", "json", "test", "auth", "many"])
+        .run();
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(started.elapsed() < Duration::from_secs(30), "took {:?}", started.elapsed());
+    assert!(!out.stdout.contains(&format!("aaa{}\"", "b".repeat(700))), "a learned token printed");
+}
+
+/// A child process killed if the test fails before it ends.
+struct Reap(Option<std::process::Child>);
+
+impl Reap {
+    fn id(&self) -> u32 {
+        self.0.as_ref().map_or(0, std::process::Child::id)
+    }
+}
+
+impl Drop for Reap {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.0.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// The `Threads:` count of a running process.
+fn threads(pid: u32) -> usize {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status.lines().find_map(|l| l.strip_prefix("Threads:")).and_then(|n| n.trim().parse().ok()).unwrap_or(0)
+}
+
+/// Item 2: any local process can reach the callback port. An endless request
+/// is cut off after 16 KiB, a connection that sends nothing is closed after
+/// 10 s (408), and a hundred idle connections cost a bounded number of
+/// threads — while a real callback of 15 KiB still signs in.
+#[test]
+fn hardening2_2_the_callback_listener_bounds_size_time_and_connections() {
+    use std::io::{Read as _, Write as _};
+    use std::net::TcpStream;
+    let port = closed_port();
+    let yaml = format!(
+        "auth_flow:\n  - {{id: cb, type: callback, authorize_url: \"http://127.0.0.1:9/authorize?r={{{{ redirect_uri }}}}\", redirect_port: {port}, timeout_secs: 60}}\n"
+    );
+    let t = Conntest::new().connector("cb", &yaml).env("BROWSER", "true").args(["--no-cache", "test", "auth", "cb"]);
+    let child = t
+        .command()
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start conntest");
+    let mut child = Reap(Some(child));
+    let addr = format!("127.0.0.1:{port}");
+    let started = Instant::now();
+    let connect = || loop {
+        match TcpStream::connect(&addr) {
+            Ok(s) => break s,
+            Err(_) if started.elapsed() < Duration::from_secs(20) => std::thread::sleep(Duration::from_millis(50)),
+            Err(e) => panic!("the listener never came up: {e}"),
+        }
+    };
+
+    // An endless request line: the listener stops reading it.
+    let mut endless = connect();
+    endless.set_write_timeout(Some(Duration::from_secs(2))).expect("timeout");
+    endless.write_all(b"GET /callback?x=").expect("write");
+    let streaming = Instant::now();
+    let mut sent = 0usize;
+    let cut = loop {
+        if endless.write_all(&[b'a'; 4096]).is_err() {
+            break true;
+        }
+        sent += 4096;
+        if streaming.elapsed() > Duration::from_secs(4) {
+            break false;
+        }
+    };
+    assert!(cut, "the listener kept reading an endless request ({sent} bytes in 4 s)");
+
+    // A hundred idle connections: a bounded number of threads reads them.
+    let idle: Vec<TcpStream> = (0..100).map(|_| connect()).collect();
+    let opened = Instant::now();
+    std::thread::sleep(Duration::from_millis(500));
+    let n = threads(child.id());
+    assert!(n > 0 && n < 40, "{n} threads for 100 idle connections");
+    // One that is read gets 408 once the 10 s read time is up.
+    let mut timed_out = None;
+    for mut s in idle {
+        s.set_read_timeout(Some(Duration::from_secs(15))).expect("timeout");
+        let mut answer = String::new();
+        let _ = s.read_to_string(&mut answer);
+        if answer.starts_with("HTTP/1.1 408") {
+            timed_out = Some(opened.elapsed());
+            break;
+        }
+    }
+    let after = timed_out.expect("no idle connection was answered 408");
+    assert!(after > Duration::from_secs(9) && after < Duration::from_secs(13), "408 after {after:?}");
+
+    // The real browser's callback (15 KiB) still gets through.
+    let mut real = connect();
+    let request = format!("GET /callback?code=ok-2&pad={} HTTP/1.1\r\nHost: {addr}\r\n\r\n", "p".repeat(15 * 1024));
+    real.write_all(request.as_bytes()).expect("write callback");
+    let mut answer = String::new();
+    real.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
+    let _ = real.read_to_string(&mut answer);
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    let out: Output = child.0.take().expect("running").wait_with_output().expect("conntest ends").into();
+    assert_eq!(out.code, 0, "{out:?}");
+}
+
+/// Item 5 (signals): SIGTERM ends a JSON-mode run even while its main thread
+/// is blocked (here reading `--inputs -` from a pipe that never ends): exit
+/// 143 within the 2 s grace, where it used to need kill -9.
+#[test]
+fn hardening2_5_sigterm_ends_a_blocked_json_run() {
+    let t = Conntest::new().connector("blocked", "auth_flow:\n  - {id: f, type: form, fields: [{key: user}]}\n");
+    let child = t
+        .command()
+        .args(["--no-cache", "--format", "json", "test", "auth", "blocked", "--inputs", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start conntest");
+    let mut child = Reap(Some(child));
+    std::thread::sleep(Duration::from_millis(700));
+    let sent = Instant::now();
+    let kill = std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status().expect("kill");
+    assert!(kill.success());
+    let mut running = child.0.take().expect("running");
+    let status = loop {
+        if let Some(status) = running.try_wait().expect("wait") {
+            break status;
+        }
+        if sent.elapsed() > Duration::from_secs(6) {
+            let _ = running.kill();
+            panic!("SIGTERM did not end the run within 6 s");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(status.code(), Some(143), "{status:?}");
+}
