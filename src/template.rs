@@ -49,8 +49,54 @@ fn env() -> &'static Environment<'static> {
         env.add_filter("jwt_claims", jwt_claims);
         env.add_filter("totp", |secret: String| totp_now(&secret, 6, 30, "SHA1").map_err(invalid));
         env.add_function("now", || unix_now() as i64);
+        // The built-ins build their whole text before anything can stop them.
+        env.add_filter("tojson", tojson);
+        env.add_filter("pprint", pprint);
         env
     })
+}
+
+/// Fails when `value`'s compact JSON passes [`MAX_OUTPUT`]; stops serializing there.
+fn within_cap(value: &JValue) -> Result<(), minijinja::Error> {
+    let mut counter = Capped::counting();
+    match serde_json::to_writer(&mut counter, value) {
+        Err(_) if counter.over => Err(invalid(format!("the value is larger than {MAX_OUTPUT} bytes as JSON"))),
+        _ => Ok(()),
+    }
+}
+
+/// minijinja's `tojson`, refused before it builds a text past [`MAX_OUTPUT`].
+fn tojson(
+    value: &JValue,
+    indent: Option<JValue>,
+    kwargs: minijinja::value::Kwargs,
+) -> Result<JValue, minijinja::Error> {
+    within_cap(value)?;
+    let text = minijinja::filters::tojson(value, indent, kwargs)?;
+    if text.as_str().is_some_and(|t| t.len() > MAX_OUTPUT) {
+        return Err(invalid(format!("tojson: the text is larger than {MAX_OUTPUT} bytes")));
+    }
+    Ok(text)
+}
+
+/// minijinja's `pprint`, written through a cap so it stops at [`MAX_OUTPUT`].
+fn pprint(value: &JValue) -> Result<String, minijinja::Error> {
+    use std::fmt::Write as _;
+    let mut out = CappedText(String::new());
+    write!(out, "{value:#?}").map_err(|_| invalid(format!("pprint: the text is larger than {MAX_OUTPUT} bytes")))?;
+    Ok(out.0)
+}
+
+struct CappedText(String);
+
+impl std::fmt::Write for CappedText {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        if self.0.len() + s.len() > MAX_OUTPUT {
+            return Err(std::fmt::Error);
+        }
+        self.0.push_str(s);
+        Ok(())
+    }
 }
 
 /// Names a template may use besides `vars` and step ids.
@@ -139,26 +185,41 @@ pub fn render_str(src: &str, cx: &Context) -> Result<String, String> {
         return Ok(src.to_string());
     }
     let tmpl = env().template_from_str(src).map_err(|e| explain(src, e, cx))?;
-    let mut out = Capped(Vec::new());
+    let mut out = Capped::new();
     match tmpl.render_captured_to(cx.value(), &mut out) {
-        Ok(_) => String::from_utf8(out.0).map_err(|_| format!("template `{}` produced invalid UTF-8", short(src))),
-        Err(_) if out.0.len() >= MAX_OUTPUT => {
-            Err(format!("template `{}` produced more than {MAX_OUTPUT} bytes", short(src)))
-        }
+        Ok(_) => String::from_utf8(out.text).map_err(|_| format!("template `{}` produced invalid UTF-8", short(src))),
+        Err(_) if out.over => Err(format!("template `{}` produced more than {MAX_OUTPUT} bytes", short(src))),
         Err(e) => Err(explain(src, e, cx)),
     }
 }
 
-/// Rendered text, refused past [`MAX_OUTPUT`] bytes.
-struct Capped(Vec<u8>);
+/// Rendered text, refused past [`MAX_OUTPUT`] bytes (or only counted).
+struct Capped {
+    text: Vec<u8>,
+    len: usize,
+    keep: bool,
+    over: bool,
+}
+
+impl Capped {
+    fn new() -> Self {
+        Capped { text: Vec::new(), len: 0, keep: true, over: false }
+    }
+    fn counting() -> Self {
+        Capped { keep: false, ..Capped::new() }
+    }
+}
 
 impl std::io::Write for Capped {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        if self.0.len() + buf.len() > MAX_OUTPUT {
-            self.0.resize(MAX_OUTPUT, 0);
+        if self.len + buf.len() > MAX_OUTPUT {
+            self.over = true;
             return Err(std::io::Error::other("template output too large"));
         }
-        self.0.extend_from_slice(buf);
+        self.len += buf.len();
+        if self.keep {
+            self.text.extend_from_slice(buf);
+        }
         Ok(buf.len())
     }
     fn flush(&mut self) -> std::io::Result<()> {
@@ -182,6 +243,9 @@ pub fn render_json(value: &Value, ctx: &Context) -> Result<Value, String> {
                 if result.is_undefined() {
                     return Err(explain(s, minijinja::Error::new(ErrorKind::UndefinedError, ""), ctx));
                 }
+                // A value built in one step (`[…] * 100000`) is as large as any text.
+                within_cap(&result)
+                    .map_err(|_| format!("template `{}` produced more than {MAX_OUTPUT} bytes", short(s)))?;
                 serde_json::to_value(&result).map_err(|e| format!("`{s}`: {e}"))?
             }
             None => Value::String(render_str(s, ctx)?),

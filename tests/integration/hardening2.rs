@@ -342,3 +342,31 @@ fn hardening2_5_sigterm_ends_a_blocked_json_run() {
     };
     assert_eq!(status.code(), Some(143), "{status:?}");
 }
+
+/// Item 6: a sole-expression template and `tojson`/`pprint` of a value built in
+/// one step (`[…] * N`) are held to the 4 MiB output cap: a step error naming
+/// the cap, no request sent. (×5 000 keeps the unfixed build's run small; the
+/// issue's ×100 000 aborted at 4 GB.)
+#[test]
+fn hardening2_6_every_rendered_value_is_capped_at_4_mib() {
+    let server = Server::start(|_| Resp::json(200, json!({"ok": true})));
+    for (i, body) in [
+        "json: {x: \"{{ [range(1000)|list] * 5000 }}\"}",
+        "body: \"{{ ([range(1000)|list] * 5000) | tojson }}\"",
+        "body: \"{{ ([range(1000)|list] * 5000) | pprint }}\"",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let yaml = format!(
+            "base_url: {}\nauth_flow:\n  - {{id: big, type: api_request, request: {{method: POST, url: /big{i}, {body}}}}}\n",
+            server.url
+        );
+        let started = Instant::now();
+        let out = Conntest::new().connector("big", &yaml).args(["--no-cache", "test", "auth", "big"]).run();
+        assert_eq!(out.code, 1, "{body}: {out:?}");
+        assert!(out.all().contains("4194304 bytes"), "{body}: {out:?}");
+        assert!(started.elapsed() < Duration::from_secs(20), "{body}: {:?}", started.elapsed());
+        assert_eq!(server.count(&format!("/big{i}")), 0, "{body}: a request was sent");
+    }
+}
