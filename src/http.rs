@@ -90,6 +90,11 @@ impl Http {
 
     /// Sends `req`, following redirects, keeping cookies; an error says what failed and where.
     pub async fn send(&self, req: Request) -> Result<Response, SendError> {
+        for (name, value) in &req.headers {
+            if let Some(why) = message::header_value_problem(value) {
+                return Err(SendError::failed(format!("{}: header `{name}`: {why}", req.summary())));
+            }
+        }
         if let Some(auth) = req.ntlm.clone() {
             let sent = self.ledger.decorate(req, true);
             learn_request_secrets(&sent);

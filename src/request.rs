@@ -29,7 +29,11 @@ pub fn prepare(spec: &RequestSpec, ctx: &Context, base: Option<&str>) -> Result<
         req.url.query_pairs_mut().append_pair(k, &value);
     }
     for (k, v) in &spec.headers {
-        req.headers.push((k.clone(), v.render(ctx).map_err(|e| format!("headers.{k}: {e}"))?));
+        let value = v.render(ctx).map_err(|e| format!("headers.{k}: {e}"))?;
+        if let Some(why) = crate::http::message::header_value_problem(&value) {
+            return Err(format!("headers.{k} (`{}`): {why}", v.source()));
+        }
+        req.headers.push((k.clone(), value));
     }
     req.body = match &spec.body {
         BodySpec::Empty => Body::Empty,

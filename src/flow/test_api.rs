@@ -36,6 +36,11 @@ impl Session {
             for p in &self.connector.request_parameters {
                 let value =
                     render_str(p.value.source(), ctx).map_err(|e| format!("request parameter `{}`: {e}", p.name))?;
+                if p.location == crate::connector::model::Location::Header
+                    && let Some(why) = crate::http::message::header_value_problem(&value)
+                {
+                    return Err(format!("request parameter `{}` (`{}`): {why}", p.name, p.value.source()));
+                }
                 req.add(p.location, &p.name, &value);
             }
             self.sign(&mut req, ctx).map_err(|e| format!("sign_in: {e}"))?;

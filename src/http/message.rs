@@ -196,6 +196,18 @@ pub fn wire_body(req: &Request) -> (Vec<(String, String)>, Option<String>) {
     (headers, body)
 }
 
+/// Why `value` cannot be an HTTP header value: a control character (a
+/// newline from a template, most often) would end the header or forge another.
+pub fn header_value_problem(value: &str) -> Option<String> {
+    let bad = value.chars().find(|c| c.is_control() && *c != '\t')?;
+    let name = match bad {
+        '\n' => "a newline".to_string(),
+        '\r' => "a carriage return".to_string(),
+        c => format!("the control character U+{:04X}", u32::from(c)),
+    };
+    Some(format!("the value holds {name}; a header value is one line (trim it, e.g. `{{{{ x | trim }}}}`)"))
+}
+
 /// Teaches the masker the user-info of a URL (`http://ann:pw@host`, a
 /// proxy's or a `base_url`'s): `ann:pw` as it is written and decoded, and the
 /// password alone, so the URL prints as `http://****@host` everywhere.

@@ -370,3 +370,26 @@ fn hardening2_6_every_rendered_value_is_capped_at_4_mib() {
         assert_eq!(server.count(&format!("/big{i}")), 0, "{body}: a request was sent");
     }
 }
+
+/// Item 13: a template that puts a newline into a header is a step error
+/// (exit 1) naming the header and its template — not "the server answered
+/// something that is not HTTP" (exit 5, which CI retries). Nothing is sent.
+#[test]
+fn hardening2_13_a_newline_in_a_header_is_a_step_error_naming_it() {
+    let server = Server::start(|_| Resp::json(200, json!({"ok": true})));
+    let yaml = format!(
+        "base_url: {}\nvariables: {{tok: \"abc\\ndef\"}}\nauth_flow:\n  - {{id: call, type: api_request, request: {{url: /step, headers: {{X-Tenant: \"{{{{ vars.tok }}}}\"}}}}}}\n",
+        server.url
+    );
+    let out = Conntest::new().connector("nl", &yaml).args(["--no-cache", "test", "auth", "nl"]).run();
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(out.all().contains("headers.X-Tenant (`{{ vars.tok }}`): the value holds a newline"), "{out:?}");
+    let yaml = format!(
+        "base_url: {}\nvariables: {{tok: \"abc\\r\\nX-Evil: 1\"}}\nauth_flow:\n  - {{id: call, type: api_request, request: {{url: /step}}}}\nrequest_parameters:\n  - {{name: X-Tenant, in: header, value: \"{{{{ vars.tok }}}}\"}}\ntest_api: {{request: {{url: /api}}}}\n",
+        server.url
+    );
+    let out = Conntest::new().connector("nl2", &yaml).args(["--no-cache", "test", "auth", "nl2"]).run();
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(out.all().contains("request parameter `X-Tenant`"), "{out:?}");
+    assert_eq!(server.count("/api"), 0);
+}
