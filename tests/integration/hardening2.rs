@@ -393,3 +393,16 @@ fn hardening2_13_a_newline_in_a_header_is_a_step_error_naming_it() {
     assert!(out.all().contains("request parameter `X-Tenant`"), "{out:?}");
     assert_eq!(server.count("/api"), 0);
 }
+
+/// Item 7: the js time limit holds inside a native built-in: a quadratic
+/// `indexOf` (36 s before) ends near the 1 s default, exit 1, naming the limit.
+#[test]
+fn hardening2_7_the_js_time_limit_holds_inside_built_ins() {
+    let yaml = "auth_flow:\n  - id: slow\n    type: js\n    code: |\n      return {i: ('a'.repeat(2e5) + 'b').indexOf('a'.repeat(1e5) + 'c')};\n";
+    let started = Instant::now();
+    let out = Conntest::new().connector("slowjs", yaml).args(["--no-cache", "test", "auth", "slowjs"]).run();
+    let took = started.elapsed();
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(out.all().contains("stopped after 1000 ms (the time limit"), "{out:?}");
+    assert!(took < Duration::from_secs(4), "took {took:?}");
+}
