@@ -406,3 +406,47 @@ fn hardening2_7_the_js_time_limit_holds_inside_built_ins() {
     assert!(out.all().contains("stopped after 1000 ms (the time limit"), "{out:?}");
     assert!(took < Duration::from_secs(4), "took {took:?}");
 }
+
+/// Item 9: a password with a quote, a backslash, a tab and HTML specials,
+/// echoed double-JSON-escaped (JSON inside a JSON string) and HTML-escaped,
+/// is masked in text, JSON and JUnit.
+#[test]
+fn hardening2_9_double_json_and_html_escaped_echoes_are_masked() {
+    const PW: &str = "q\"mk9c1e\\x<b>&\tz'";
+    let server = Server::start(|req| {
+        let sent: serde_json::Value = serde_json::from_str(&req.body).unwrap_or_default();
+        let pw = sent["password"].as_str().unwrap_or_default().to_string();
+        match req.path_only() {
+            "/json" => Resp::json(400, json!({"detail": json!({"you_sent": pw}).to_string()})),
+            _ => {
+                let html = pw.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;");
+                Resp::text(400, &format!("<p>bad password {}</p>", html.replace('\'', "&#39;")))
+                    .header("Content-Type", "text/html")
+            }
+        }
+    });
+    for path in ["/json", "/html"] {
+        let yaml = format!(
+            "base_url: {}\nauth_flow:\n  - {{id: creds, type: form, fields: [{{key: password, type: password}}]}}\n  - {{id: login, type: api_request, request: {{method: POST, url: {path}, json: {{password: '{{{{ creds.password }}}}'}}}}}}\n",
+            server.url
+        );
+        for format in ["text", "json"] {
+            let t = Conntest::new().connector("echo2", &yaml).args([
+                "--no-cache",
+                "-v",
+                "--format",
+                format,
+                "test",
+                "auth",
+                "echo2",
+                "--input",
+                &format!("creds.password={PW}"),
+                "--junit",
+                "o.xml",
+            ]);
+            let out = t.run();
+            assert_eq!(out.code, 1, "{out:?}");
+            assert_nowhere(&out, &[read(&t, "o.xml")], &["mk9c1e"]);
+        }
+    }
+}
