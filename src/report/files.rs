@@ -21,6 +21,11 @@ pub fn check_writable(flag: &str, path: &Path) -> Result<(), Error> {
     if path.is_dir() {
         return Err(bad("it is a directory".into()));
     }
+    if std::fs::metadata(path).is_ok_and(|m| !m.is_file()) {
+        // A device, a FIFO or a terminal (`/dev/stdout`): written in place,
+        // so its directory need not accept new files.
+        return Ok(());
+    }
     std::fs::create_dir_all(dir).map_err(|e| bad(e.to_string()))?;
     let probe = dir.join(format!(".conntest-probe-{}", std::process::id()));
     std::fs::write(&probe, b"").map_err(|e| bad(e.to_string()))?;
@@ -32,9 +37,37 @@ pub fn check_writable(flag: &str, path: &Path) -> Result<(), Error> {
 /// one step: a temp file (0600) in the same dir, synced, then renamed over it.
 /// A reader never sees a half-written report, and an old 0644 file does not
 /// keep its mode.
+///
+/// Only a regular file is replaced: a device, FIFO or terminal (`/dev/null`,
+/// `/dev/stdout`, a shell's `>(…)`) is written in place, and a symlink keeps
+/// pointing where it did while its target is replaced.
 pub(crate) fn write_private(path: &Path, text: &str) -> Result<(), Error> {
     use std::io::Write as _;
     let fail = |source: std::io::Error| Error::Write { path: path.to_path_buf(), source };
+    if std::fs::metadata(path).is_ok_and(|m| !m.is_file()) {
+        let mut file = std::fs::OpenOptions::new().write(true).open(path).map_err(fail)?;
+        return file.write_all(text.as_bytes()).and_then(|()| file.flush()).map_err(fail);
+    }
+    let resolved;
+    let path = if std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
+        match std::fs::canonicalize(path) {
+            Ok(target) => {
+                resolved = target;
+                resolved.as_path()
+            }
+            // A dangling link: create its target through it.
+            Err(_) => {
+                let mut options = std::fs::OpenOptions::new();
+                options.write(true).create_new(true);
+                #[cfg(unix)]
+                std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+                let mut file = options.open(path).map_err(fail)?;
+                return file.write_all(text.as_bytes()).map_err(fail);
+            }
+        }
+    } else {
+        path
+    };
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),

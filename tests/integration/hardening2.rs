@@ -450,3 +450,34 @@ fn hardening2_9_double_json_and_html_escaped_echoes_are_masked() {
         }
     }
 }
+
+/// Item 11: a report path that is a FIFO is written in place (the reader gets
+/// the report, the FIFO stays a FIFO — as `/dev/null` stays a device), and a
+/// symlink keeps pointing at its target, which gets the report.
+#[test]
+fn hardening2_11_special_files_and_symlinks_are_written_in_place() {
+    use std::os::unix::fs::FileTypeExt as _;
+    let server = Server::start(|_| Resp::json(200, json!({"ok": true})));
+    let yaml =
+        format!("base_url: {}\nauth_flow:\n  - {{id: a, type: api_request, request: {{url: /a}}}}\n", server.url);
+    let t = Conntest::new().connector("files", &yaml);
+    let fifo = t.path().join("junit.fifo");
+    assert!(std::process::Command::new("mkfifo").arg(&fifo).status().expect("mkfifo").success());
+    std::fs::create_dir(t.path().join("real")).expect("mkdir");
+    std::os::unix::fs::symlink("real/o.har", t.path().join("link.har")).expect("symlink");
+    std::fs::write(t.path().join("real/o.har"), "old").expect("write");
+    let (tx, rx) = std::sync::mpsc::channel();
+    let reader = fifo.clone();
+    std::thread::spawn(move || {
+        let _ = tx.send(std::fs::read_to_string(reader).unwrap_or_default());
+    });
+    let t = t.args(["--no-cache", "test", "auth", "files", "--junit", "junit.fifo", "--har", "link.har"]);
+    let out = t.run();
+    assert_eq!(out.code, 0, "{out:?}");
+    let junit = rx.recv_timeout(Duration::from_secs(10)).expect("the FIFO's reader got nothing");
+    assert!(junit.contains("<testsuite"), "{junit}");
+    assert!(std::fs::symlink_metadata(&fifo).expect("fifo").file_type().is_fifo(), "the FIFO was replaced");
+    let link = std::fs::symlink_metadata(t.path().join("link.har")).expect("link");
+    assert!(link.file_type().is_symlink(), "the symlink was replaced");
+    assert!(read(&t, "real/o.har").contains("\"entries\""));
+}
