@@ -435,11 +435,18 @@ async fn run_one(
             None => again,
         });
     }
-    if result.ok && !no_cache {
+    // A refresh that succeeded is saved even when the test API then fails: the
+    // provider may have rotated (and revoked) the refresh token the cache holds.
+    if (result.ok || result.refreshed) && !no_cache {
         let entry = session.cache_entry();
         let unchanged = loaded.is_some_and(|(outputs, cookies)| outputs == entry.outputs && cookies == entry.cookies);
         if !unchanged {
             match cache::save(entry).await {
+                Ok(()) if !result.ok => {
+                    result.cached = Some(format!(
+                        "the refreshed outputs were cached in the OS keyring (service conntest, account {name}): a rotated refresh token is kept"
+                    ))
+                }
                 Ok(()) => {
                     result.cached = Some(format!(
                         "cached in the OS keyring (service conntest, account {name}); next: `conntest test api {name}`, `conntest cache show {name}`"

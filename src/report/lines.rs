@@ -72,6 +72,9 @@ pub fn result_footer(r: &RunResult) -> Vec<String> {
         if let Some(h) = &r.hint {
             lines.push(format!("  {} {h}", style("hint:").cyan()));
         }
+        if let Some(cached) = &r.cached {
+            lines.push(format!("  {}", style(cached).dim()));
+        }
     }
     lines
 }

@@ -481,3 +481,51 @@ fn hardening2_11_special_files_and_symlinks_are_written_in_place() {
     assert!(link.file_type().is_symlink(), "the symlink was replaced");
     assert!(read(&t, "real/o.har").contains("\"entries\""));
 }
+
+/// Item 14: a refresh that rotated the refresh token, followed by a failing
+/// test API, still saves the new token (the provider revoked the old one), so
+/// the next `test refresh` works instead of forcing a new sign-in.
+#[test]
+fn hardening2_14_a_successful_refresh_is_cached_even_when_the_test_api_fails() {
+    use std::sync::{Arc, Mutex};
+    crate::harness::require_keyring();
+    let name = crate::harness::unique("h2-rotate");
+    // (refresh token accepted, access token valid, test API broken)
+    let state = Arc::new(Mutex::new(("rt-1".to_string(), "at-1".to_string(), false)));
+    let s = state.clone();
+    let server = Server::start(move |req| {
+        let mut st = s.lock().expect("state");
+        match req.path_only() {
+            "/login" => Resp::json(200, json!({"access_token": "at-1", "refresh_token": "rt-1"})),
+            "/refresh" if req.body == format!("refresh_token={}", st.0) => {
+                let n: u32 = st.0[3..].parse().unwrap_or(0) + 1;
+                *st = (format!("rt-{n}"), format!("at-{n}"), st.2);
+                Resp::json(200, json!({"access_token": st.1, "refresh_token": st.0}))
+            }
+            "/refresh" => Resp::json(400, json!({"error": "invalid_grant"})),
+            "/me" if req.header("authorization") != Some(&format!("Bearer {}", st.1)) => {
+                Resp::json(401, json!({"error": "invalid_token"}))
+            }
+            "/me" if st.2 => Resp::json(500, json!({"error": "down"})),
+            _ => Resp::json(200, json!({"ok": true})),
+        }
+    });
+    let yaml = format!(
+        "name: {name}\nbase_url: {}\nauth_flow:\n  - {{id: login, type: api_request, request: {{method: POST, url: /login}}}}\nrefresh_flow:\n  steps:\n    - {{id: renew, type: api_request, request: {{method: POST, url: /refresh, form: {{refresh_token: \"{{{{ login.body.refresh_token }}}}\"}}}}}}\n  update_variables:\n    login.body.access_token: \"{{{{ renew.body.access_token }}}}\"\n    login.body.refresh_token: \"{{{{ renew.body.refresh_token }}}}\"\nrequest_parameters:\n  - {{name: Authorization, in: header, value: \"Bearer {{{{ login.body.access_token }}}}\"}}\ntest_api: {{request: {{url: /me}}}}\n",
+        server.url
+    );
+    let kr = crate::harness::Keyring::shared();
+    let run = |args: &[&str]| kr.conntest(Conntest::new().connector(&name, &yaml).args(args.iter().copied())).run();
+    let out = run(&["test", "auth", &name]);
+    assert_eq!(out.code, 0, "{out:?}");
+    // The provider expires the access token and then its API breaks.
+    *state.lock().expect("state") = ("rt-1".into(), "at-expired".into(), true);
+    let out = run(&["--format", "json", "test", "api", &name]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert_eq!(out.json()["results"][0]["refreshed"], json!(true), "{out:?}");
+    assert_eq!(state.lock().expect("state").0, "rt-2");
+    state.lock().expect("state").2 = false;
+    let out = run(&["test", "refresh", &name]);
+    assert_eq!(out.code, 0, "the rotated token was lost: {out:?}");
+    let _ = run(&["cache", "clear", &name]);
+}
