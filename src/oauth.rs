@@ -12,6 +12,24 @@ use crate::request::excerpt;
 use crate::secret::Secret;
 use crate::steps::oauth2::config::ClientAuth;
 
+/// Text a provider wrote (`error`, `error_description`), shown on one line:
+/// every control character escaped — a newline or a colour code in it must
+/// not forge a `✔ passed` line or hide text — and cut at 300 characters.
+pub fn provider_text(text: &str) -> String {
+    let mut shown = String::new();
+    for c in text.chars().take(300) {
+        if c.is_control() || c == '\u{2028}' || c == '\u{2029}' {
+            shown.extend(c.escape_default());
+        } else {
+            shown.push(c);
+        }
+    }
+    if text.chars().nth(300).is_some() {
+        shown.push('…');
+    }
+    shown
+}
+
 /// `n` random bytes as unpadded base64url: 32 bytes give 43 characters.
 pub fn random_token(n: usize) -> String {
     let mut bytes = vec![0u8; n];
@@ -90,8 +108,8 @@ pub fn read_token_response(status: u16, body: &Value) -> Result<Map<String, Valu
     let field = |name: &str| body.get(name).and_then(Value::as_str).filter(|s| !s.is_empty());
     if status >= 400 || body.get("error").is_some() {
         let what = match (field("error"), field("error_description")) {
-            (Some(e), Some(d)) => format!("{e}: {d}"),
-            (Some(e), None) => e.to_string(),
+            (Some(e), Some(d)) => format!("{}: {}", provider_text(e), provider_text(d)),
+            (Some(e), None) => provider_text(e),
             _ => excerpt(body),
         };
         return Err(format!("the token endpoint refused (HTTP {status}): {what}"));

@@ -529,3 +529,30 @@ fn hardening2_14_a_successful_refresh_is_cached_even_when_the_test_api_fails() {
     assert_eq!(out.code, 0, "the rotated token was lost: {out:?}");
     let _ = run(&["cache", "clear", &name]);
 }
+
+/// Item 16: a token endpoint's `error_description` with a newline and colour
+/// codes is shown on one line, escaped like server bodies: no forged
+/// `✔ … passed` line, no black-on-black text, even with colours forced on.
+#[test]
+fn hardening2_16_provider_error_text_is_escaped() {
+    let server = Server::start(|_| {
+        Resp::json(
+            400,
+            json!({"error": "invalid_client", "error_description": "nope\n✔ forged auth passed in 1 ms\u{1b}[30;40m hidden"}),
+        )
+    });
+    let yaml = format!(
+        "auth_flow:\n  - {{id: cc, type: oauth2_client_credentials, token_url: \"{}/token\", client_id: app, client_secret: s3cr3t-16}}\n",
+        server.url
+    );
+    let out = Conntest::new()
+        .connector("forged", &yaml)
+        .env("NO_COLOR", "")
+        .env("CLICOLOR_FORCE", "1")
+        .args(["--no-cache", "test", "auth", "forged"])
+        .run();
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(out.all().contains("invalid_client: nope\\n✔ forged auth passed"), "{out:?}");
+    assert!(!out.all().lines().any(|l| l.trim_start().starts_with("✔ forged")), "{out:?}");
+    assert!(!out.all().contains("\u{1b}[30;40m"), "{out:?}");
+}

@@ -3,7 +3,7 @@
 use super::config::*;
 use crate::error::Error;
 use crate::listener::{Listener, Wait, through_browser};
-use crate::oauth::{Client, code_challenge, random_token};
+use crate::oauth::{Client, code_challenge, provider_text, random_token};
 use crate::secret::Secret;
 use crate::steps::dispatch::{StepCx, StepDone};
 use crate::template::Template;
@@ -57,8 +57,9 @@ impl OAuth2 {
         let expected = state.clone();
         let callback = through_browser(listener, url.as_str(), &self.redirect.wait(cx), move |cb| {
             if let Some(error) = cb.get("error") {
-                let description = cb.get("error_description").map(|d| format!(": {d}")).unwrap_or_default();
-                return Err(format!("the provider answered `{error}`{description}"));
+                let description =
+                    cb.get("error_description").map(|d| format!(": {}", provider_text(&d))).unwrap_or_default();
+                return Err(format!("the provider answered `{}`{description}", provider_text(&error)));
             }
             match cb.get("state") {
                 None => return Err("the callback has no `state`: it cannot be told from a forged one".into()),
