@@ -11,6 +11,9 @@ use std::time::{Duration, Instant};
 
 use crate::error::Error;
 
+/// The longest wait for a callback, whatever a config says (a day).
+const MAX_WAIT: Duration = Duration::from_secs(86_400);
+
 /// One bound listener, waiting for its callback.
 pub struct Listener {
     socket: std::net::TcpListener,
@@ -81,7 +84,7 @@ impl Listener {
         connector: &str,
         judge: impl Fn(&Callback) -> Result<(), String>,
     ) -> Result<(Callback, Result<(), String>), Error> {
-        let deadline = Instant::now() + timeout;
+        let deadline = Instant::now().checked_add(timeout).unwrap_or_else(|| Instant::now() + MAX_WAIT);
         self.socket
             .set_nonblocking(true)
             .map_err(|e| Error::environment(format!("the callback listener failed: {e}"), None))?;

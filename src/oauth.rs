@@ -132,7 +132,7 @@ pub fn read_token_response(status: u16, body: &Value) -> Result<Map<String, Valu
     if let Some(secs) = expires_in.filter(|s| s.is_finite() && *s >= 0.0) {
         let secs = secs.round() as u64;
         out.insert("expires_in".into(), Value::from(secs));
-        out.insert("expires_at".into(), Value::from(crate::template::unix_now() + secs));
+        out.insert("expires_at".into(), Value::from(crate::template::unix_now().saturating_add(secs)));
     }
     for name in ["refresh_token", "scope", "id_token"] {
         if let Some(v) = field(name) {

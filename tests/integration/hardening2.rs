@@ -556,3 +556,36 @@ fn hardening2_16_provider_error_text_is_escaped() {
     assert!(!out.all().lines().any(|l| l.trim_start().starts_with("✔ forged")), "{out:?}");
     assert!(!out.all().contains("\u{1b}[30;40m"), "{out:?}");
 }
+
+/// Item 17: numbers past their range are `validate` errors at their line
+/// (`timeout_secs: 18446744073709551615` used to pass and then panic), and a
+/// token answer's huge `expires_in` saturates instead of wrapping or panicking.
+#[test]
+fn hardening2_17_numbers_are_range_checked_and_saturate() {
+    for (yaml, message) in [
+        (
+            "auth_flow:\n  - {id: cb, type: callback, authorize_url: \"http://x/a\", timeout_secs: 18446744073709551615}\n",
+            "`timeout_secs` must be at most 86400",
+        ),
+        (
+            "auth_flow:\n  - {id: j, type: jwt_bearer, algorithm: HS256, key: k3y-17, claims: {sub: a}, exp_secs: 1000000000000}\n",
+            "`exp_secs` must be at most 31536000",
+        ),
+    ] {
+        let out = Conntest::new().connector("nums", yaml).args(["validate", "nums"]).run();
+        assert_eq!(out.code, 2, "{out:?}");
+        assert!(out.all().contains(message), "{out:?}");
+        assert!(out.all().contains("nums.yaml:2:"), "{out:?}");
+    }
+    let server = Server::start(|_| Resp::json(200, json!({"access_token": "at-17-long", "expires_in": 1e300})));
+    let yaml = format!(
+        "auth_flow:\n  - {{id: cc, type: oauth2_client_credentials, token_url: \"{}/token\", client_id: app, client_secret: s3cr3t-17}}\n",
+        server.url
+    );
+    let out = Conntest::new()
+        .connector("expiry", &yaml)
+        .args(["--no-cache", "--format", "json", "test", "auth", "expiry"])
+        .run();
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(out.json()["results"][0]["steps"][0]["outputs"]["expires_at"], json!(u64::MAX), "{out:?}");
+}

@@ -24,8 +24,8 @@ pub struct Raw {
     pub redirect_path: Option<String>,
     /// Percent-decode the captured values (default true).
     pub decode_params: Option<bool>,
-    /// Seconds to wait for the browser (default 300).
-    #[schemars(range(min = 1))]
+    /// Seconds to wait for the browser (default 300, at most 86 400: a day).
+    #[schemars(range(min = 1, max = 86400))]
     pub timeout_secs: Option<u64>,
 }
 

@@ -58,8 +58,8 @@ pub struct Raw {
     /// The JWT's claims; `iat`, `exp` and `jti` are filled in unless given.
     #[serde(default)]
     pub claims: BTreeMap<String, Value>,
-    /// Lifetime for `exp` in seconds (default 300).
-    #[schemars(range(min = 1))]
+    /// Lifetime for `exp` in seconds (default 300, at most a year: 31 536 000).
+    #[schemars(range(min = 1, max = 31536000))]
     pub exp_secs: Option<u64>,
     /// Extra JOSE header fields, e.g. `kid`.
     #[serde(default)]

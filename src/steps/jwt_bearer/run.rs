@@ -22,7 +22,7 @@ impl JwtBearer {
         };
         let now = crate::template::unix_now();
         claims.entry("iat").or_insert(Value::from(now));
-        claims.entry("exp").or_insert(Value::from(now + self.exp_secs));
+        claims.entry("exp").or_insert(Value::from(now.saturating_add(self.exp_secs)));
         claims.entry("jti").or_insert(Value::String(random_token(16)));
         let mut header = Map::new();
         header.insert("alg".into(), Value::String(format!("{:?}", self.algorithm)));

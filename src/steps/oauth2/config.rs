@@ -34,8 +34,8 @@ pub struct Raw {
     pub redirect_port: Option<u16>,
     /// Path of the redirect URI (default `/callback`).
     pub redirect_path: Option<String>,
-    /// Seconds to wait for the browser (default 300).
-    #[schemars(range(min = 1))]
+    /// Seconds to wait for the browser (default 300, at most 86 400: a day).
+    #[schemars(range(min = 1, max = 86400))]
     pub timeout_secs: Option<u64>,
     /// More authorize URL parameters, e.g. `prompt: consent`.
     #[serde(default)]

@@ -30,8 +30,8 @@ pub struct Raw {
     /// Code length (default 6).
     #[schemars(range(min = 6, max = 8))]
     pub digits: Option<u8>,
-    /// Seconds per code (default 30).
-    #[schemars(range(min = 1))]
+    /// Seconds per code (default 30, at most 86 400).
+    #[schemars(range(min = 1, max = 86400))]
     pub period: Option<u64>,
     pub algorithm: Option<Algorithm>,
 }
