@@ -58,9 +58,13 @@ impl Http {
                 message::learn_url_text_credentials(&proxy);
             }
         }
+        // rustls-native-certs reads it whole, and blocks on a FIFO.
+        if let Some(file) = std::env::var_os("SSL_CERT_FILE").filter(|f| !f.is_empty()) {
+            crate::flagfile::check("SSL_CERT_FILE", std::path::Path::new(&file), crate::flagfile::MAX_CERT_FILE_BYTES)?;
+        }
         let mut certs = Vec::new();
         for file in &tls.cacert {
-            let pem = std::fs::read(file).map_err(|e| format!("--cacert {}: {e}", file.display()))?;
+            let pem = crate::flagfile::read("--cacert", file, crate::flagfile::MAX_CERT_FILE_BYTES)?;
             let found = reqwest::Certificate::from_pem_bundle(&pem)
                 .map_err(|e| format!("--cacert {}: not PEM certificates ({e})", file.display()))?;
             if found.is_empty() {

@@ -589,3 +589,48 @@ fn hardening2_17_numbers_are_range_checked_and_saturate() {
     assert_eq!(out.code, 0, "{out:?}");
     assert_eq!(out.json()["results"][0]["steps"][0]["outputs"]["expires_at"], json!(u64::MAX), "{out:?}");
 }
+
+/// Runs `t`, killed after `secs`: `None` when it had not ended by then.
+fn run_within(t: &Conntest, secs: u64) -> Option<Output> {
+    let child = t
+        .command()
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start conntest");
+    let mut child = Reap(Some(child));
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(secs) {
+        if child.0.as_mut().and_then(|c| c.try_wait().ok().flatten()).is_some() {
+            return Some(child.0.take()?.wait_with_output().ok()?.into());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    None
+}
+
+/// Item 15: files named by flags or environment variables are refused when
+/// they are FIFOs (which used to block the run for good) and capped in size.
+#[test]
+fn hardening2_15_flag_files_refuse_fifos_and_cap_sizes() {
+    let server = Server::start(|_| Resp::json(200, json!({"ok": true})));
+    let sso = "auth_flow:\n  - {id: sso, type: sso_token}\n";
+    let plain = format!("auth_flow:\n  - {{id: a, type: api_request, request: {{url: \"{}/a\"}}}}\n", server.url);
+    let cases: [(&[&str], Option<&str>, u8, &str); 3] = [
+        (&["test", "auth", "sso", "--sso-token-file", "token.fifo"], None, 2, "not a regular file"),
+        (&["--cacert", "big.pem", "test", "auth", "plain"], None, 4, "more than the 4096 KiB"),
+        (&["test", "auth", "plain"], Some("token.fifo"), 4, "SSL_CERT_FILE"),
+    ];
+    for (args, ssl_cert_file, code, message) in cases {
+        let mut run = Conntest::new().connector("sso", sso).connector("plain", &plain).args(["--no-cache"]).args(args);
+        let dir = run.path().to_path_buf();
+        assert!(std::process::Command::new("mkfifo").arg(dir.join("token.fifo")).status().expect("mkfifo").success());
+        std::fs::write(dir.join("big.pem"), vec![b'A'; 5 << 20]).expect("write");
+        if let Some(file) = ssl_cert_file {
+            run = run.env("SSL_CERT_FILE", &dir.join(file).display().to_string());
+        }
+        let out = run_within(&run, 10).unwrap_or_else(|| panic!("{args:?}: still running after 10 s"));
+        assert_eq!(out.code, i32::from(code), "{args:?}: {out:?}");
+        assert!(out.all().contains(message), "{args:?}: {out:?}");
+    }
+}

@@ -10,15 +10,10 @@ use crate::steps::dispatch::{StepCx, StepDone};
 impl SsoToken {
     pub async fn run(&self, cx: &StepCx<'_>) -> Result<StepDone, Error> {
         let (token, source) = if let Some(file) = cx.sso_token_file {
-            let len = std::fs::metadata(file).map(|m| m.len()).unwrap_or(0);
-            if len > MAX_TOKEN_BYTES {
-                return Err(Error::usage(
-                    format!("--sso-token-file {} is {len} bytes: not a token", file.display()),
-                    None,
-                ));
-            }
-            let text = std::fs::read_to_string(file)
-                .map_err(|e| Error::usage(format!("cannot read --sso-token-file {}: {e}", file.display()), None))?;
+            let bytes =
+                crate::flagfile::read("--sso-token-file", file, MAX_TOKEN_BYTES).map_err(|e| Error::usage(e, None))?;
+            let text = String::from_utf8(bytes)
+                .map_err(|_| Error::usage(format!("--sso-token-file {} is not UTF-8 text", file.display()), None))?;
             (text.trim().to_string(), format!("from {}", file.display()))
         } else if let Some(t) = std::env::var_os("CONNTEST_SSO_TOKEN") {
             let t = t.into_string().map_err(|_| Error::usage("CONNTEST_SSO_TOKEN is not valid UTF-8", None))?;
