@@ -228,6 +228,14 @@ pub fn collect_inputs(
         let text = read_inputs_file(path)?;
         // serde_yaml's messages quote the offending value (`invalid type: string "hunter2"`),
         // and this file holds passwords: say where, never what.
+        // The connector files' one YAML pass first: nesting past 64 levels and
+        // alias bombs end here at once (serde_yaml took minutes on 1 MiB of `[[[…`).
+        if let (Err(e), _) = crate::connector::spans::parse(&text) {
+            return Err(Error::usage(
+                format!("--inputs {}:{}:{}: {}", path.display(), e.pos.line, e.pos.column, e.message),
+                None,
+            ));
+        }
         let doc: HashMap<String, HashMap<String, serde_yaml::Value>> = serde_yaml::from_str(&text).map_err(|e| {
             let at = e.location().map(|l| format!(" at line {}, column {}", l.line(), l.column())).unwrap_or_default();
             Error::usage(

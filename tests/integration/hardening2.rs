@@ -634,3 +634,28 @@ fn hardening2_15_flag_files_refuse_fifos_and_cap_sizes() {
         assert!(out.all().contains(message), "{args:?}: {out:?}");
     }
 }
+
+/// Item 21: an `--inputs` file nested thousands deep (`[[[…`, `{a: {a: …`)
+/// is a usage error at once, with its line and column (1 MiB of such took over
+/// ten minutes); the connector files' nesting limits apply.
+#[test]
+fn hardening2_21_deep_inputs_files_are_refused_at_once() {
+    for deep in ["[".repeat(500_000), "{a: ".repeat(200_000)] {
+        let t = Conntest::new()
+            .connector("deep", "auth_flow:\n  - {id: f, type: form, fields: [{key: user}]}\n")
+            .file("deep.yaml", &format!("f:\n  user: {deep}"));
+        let t = t.args(["--no-cache", "test", "auth", "deep", "--inputs", "deep.yaml"]);
+        let started = Instant::now();
+        let out = run_within(&t, 20).expect("still parsing after 20 s");
+        assert_eq!(out.code, 2, "{out:?}");
+        assert!(out.stderr.contains("--inputs deep.yaml:2:"), "{out:?}");
+        assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
+    }
+    // A shallow file still works.
+    let ok = Conntest::new()
+        .connector("deep", "auth_flow:\n  - {id: f, type: form, fields: [{key: user}]}\n")
+        .file("ok.yaml", "f: {user: ann}\n")
+        .args(["--no-cache", "test", "auth", "deep", "--inputs", "ok.yaml"])
+        .run();
+    assert_eq!(ok.code, 0, "{ok:?}");
+}
