@@ -659,3 +659,27 @@ fn hardening2_21_deep_inputs_files_are_refused_at_once() {
         .run();
     assert_eq!(ok.code, 0, "{ok:?}");
 }
+
+/// Item 22: `validate` refuses a `redirect_path` no browser request can match.
+#[test]
+fn hardening2_22_unmatchable_redirect_paths_are_validation_errors() {
+    for (bad, why) in [
+        ("/a?b=1", "holds a query"),
+        ("/cb#frag", "holds a fragment"),
+        ("\"/ \"", "holds white space"),
+        ("/caf\u{e9}", "which browsers percent-encode"),
+    ] {
+        let yaml = format!(
+            "auth_flow:\n  - id: cb\n    type: callback\n    authorize_url: \"http://x/a\"\n    redirect_path: {bad}\n"
+        );
+        let out = Conntest::new().connector("paths", &yaml).args(["validate", "paths"]).run();
+        assert_eq!(out.code, 2, "{bad}: {out:?}");
+        assert!(out.all().contains(why) && out.all().contains("paths.yaml:5:"), "{bad}: {out:?}");
+    }
+    let yaml = "auth_flow:\n  - {id: o, type: oauth2, authorize_url: \"http://x/a\", token_url: \"http://x/t\", client_id: c, redirect_path: \"/cb?x\"}\n";
+    let out = Conntest::new().connector("o2", yaml).args(["validate", "o2"]).run();
+    assert_eq!(out.code, 2, "{out:?}");
+    let ok = "auth_flow:\n  - {id: cb, type: callback, authorize_url: \"http://x/a\", redirect_path: \"/cb-1/x%20y;v=1\"}\n";
+    let out = Conntest::new().connector("okpath", ok).args(["validate", "okpath"]).run();
+    assert_eq!(out.code, 0, "{out:?}");
+}

@@ -41,7 +41,13 @@ impl Callback {
         Callback {
             authorize_url: ck.template(&path.key("authorize_url"), &raw.authorize_url),
             decode: raw.decode_params.unwrap_or(true),
-            redirect: Redirect::new(raw.redirect_port, raw.redirect_path.as_deref(), raw.timeout_secs),
+            redirect: Redirect::checked(
+                raw.redirect_port,
+                raw.redirect_path.as_deref(),
+                raw.timeout_secs,
+                &path.key("redirect_path"),
+                ck,
+            ),
         }
     }
 }

@@ -69,7 +69,13 @@ impl OAuth1 {
                 request_token_url: t(ck, "request_token_url", &raw.request_token_url),
                 authorize_url: t(ck, "authorize_url", &raw.authorize_url),
                 access_token_url: t(ck, "access_token_url", &raw.access_token_url),
-                redirect: Redirect::new(raw.redirect_port, raw.redirect_path.as_deref(), raw.timeout_secs),
+                redirect: Redirect::checked(
+                    raw.redirect_port,
+                    raw.redirect_path.as_deref(),
+                    raw.timeout_secs,
+                    &path.key("redirect_path"),
+                    ck,
+                ),
             },
             _ => {
                 ck.invalid(

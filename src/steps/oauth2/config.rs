@@ -62,6 +62,26 @@ pub struct Redirect {
 }
 
 impl Redirect {
+    /// [`Redirect::new`], after checking that `path` can match a browser's
+    /// request: a path as browsers send it holds no `?`, `#`, space or other
+    /// character they would percent-encode (`/a?b=1` or `/cb#x` never match).
+    pub fn checked(
+        port: Option<u16>,
+        path: Option<&str>,
+        timeout_secs: Option<u64>,
+        at: &Path,
+        ck: &mut Checker,
+    ) -> Self {
+        if let Some(why) = path.and_then(unmatchable) {
+            ck.invalid(
+                at,
+                format!("`redirect_path` {why}: no browser request would ever match it"),
+                "a plain path such as `/callback`; the query and fragment are the provider's",
+            );
+        }
+        Redirect::new(port, path, timeout_secs)
+    }
+
     pub fn new(port: Option<u16>, path: Option<&str>, timeout_secs: Option<u64>) -> Self {
         Redirect {
             port: port.unwrap_or(0),
@@ -69,6 +89,28 @@ impl Redirect {
             timeout: Duration::from_secs(timeout_secs.unwrap_or(300)),
         }
     }
+}
+
+/// Why a redirect path can never equal a request's path, if it cannot.
+fn unmatchable(path: &str) -> Option<String> {
+    let bytes = path.as_bytes();
+    for (i, c) in path.char_indices() {
+        let ok = c.is_ascii_alphanumeric() || "-._~!$&'()*+,;=:@/".contains(c);
+        if c == '%' {
+            let hex = |j: usize| bytes.get(j).is_some_and(u8::is_ascii_hexdigit);
+            if !(hex(i + 1) && hex(i + 2)) {
+                return Some("holds a `%` that starts no percent-encoding".to_string());
+            }
+        } else if !ok {
+            return Some(match c {
+                '?' => "holds a query (`?`)".to_string(),
+                '#' => "holds a fragment (`#`)".to_string(),
+                c if c.is_whitespace() => "holds white space".to_string(),
+                c => format!("holds `{}`, which browsers percent-encode", c.escape_default()),
+            });
+        }
+    }
+    None
 }
 
 #[derive(Debug)]
@@ -106,7 +148,13 @@ impl OAuth2 {
                 .map(|(k, v)| (k.clone(), ck.scalar(&path.key("extra_params").key(k.clone()), v)))
                 .collect(),
             client_auth: raw.client_auth.unwrap_or(ClientAuth::Basic),
-            redirect: Redirect::new(raw.redirect_port, raw.redirect_path.as_deref(), raw.timeout_secs),
+            redirect: Redirect::checked(
+                raw.redirect_port,
+                raw.redirect_path.as_deref(),
+                raw.timeout_secs,
+                &path.key("redirect_path"),
+                ck,
+            ),
             pkce: pkce.then(|| raw.code_challenge_method.unwrap_or(ChallengeMethod::S256)),
         }
     }
