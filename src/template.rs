@@ -12,6 +12,10 @@ use sha2::Digest as _;
 
 use crate::context::{Context, missing};
 
+mod capped;
+
+use capped::{Capped, pprint, tojson, within_cap};
+
 /// Work one template may do (minijinja fuel: roughly one unit per instruction).
 /// Far above any real connector's needs; a runaway loop stops within ~0.1 s.
 const FUEL: u64 = 2_000_000;
@@ -54,49 +58,6 @@ fn env() -> &'static Environment<'static> {
         env.add_filter("pprint", pprint);
         env
     })
-}
-
-/// Fails when `value`'s compact JSON passes [`MAX_OUTPUT`]; stops serializing there.
-fn within_cap(value: &JValue) -> Result<(), minijinja::Error> {
-    let mut counter = Capped::counting();
-    match serde_json::to_writer(&mut counter, value) {
-        Err(_) if counter.over => Err(invalid(format!("the value is larger than {MAX_OUTPUT} bytes as JSON"))),
-        _ => Ok(()),
-    }
-}
-
-/// minijinja's `tojson`, refused before it builds a text past [`MAX_OUTPUT`].
-fn tojson(
-    value: &JValue,
-    indent: Option<JValue>,
-    kwargs: minijinja::value::Kwargs,
-) -> Result<JValue, minijinja::Error> {
-    within_cap(value)?;
-    let text = minijinja::filters::tojson(value, indent, kwargs)?;
-    if text.as_str().is_some_and(|t| t.len() > MAX_OUTPUT) {
-        return Err(invalid(format!("tojson: the text is larger than {MAX_OUTPUT} bytes")));
-    }
-    Ok(text)
-}
-
-/// minijinja's `pprint`, written through a cap so it stops at [`MAX_OUTPUT`].
-fn pprint(value: &JValue) -> Result<String, minijinja::Error> {
-    use std::fmt::Write as _;
-    let mut out = CappedText(String::new());
-    write!(out, "{value:#?}").map_err(|_| invalid(format!("pprint: the text is larger than {MAX_OUTPUT} bytes")))?;
-    Ok(out.0)
-}
-
-struct CappedText(String);
-
-impl std::fmt::Write for CappedText {
-    fn write_str(&mut self, s: &str) -> std::fmt::Result {
-        if self.0.len() + s.len() > MAX_OUTPUT {
-            return Err(std::fmt::Error);
-        }
-        self.0.push_str(s);
-        Ok(())
-    }
 }
 
 /// Names a template may use besides `vars` and step ids.
@@ -190,40 +151,6 @@ pub fn render_str(src: &str, cx: &Context) -> Result<String, String> {
         Ok(_) => String::from_utf8(out.text).map_err(|_| format!("template `{}` produced invalid UTF-8", short(src))),
         Err(_) if out.over => Err(format!("template `{}` produced more than {MAX_OUTPUT} bytes", short(src))),
         Err(e) => Err(explain(src, e, cx)),
-    }
-}
-
-/// Rendered text, refused past [`MAX_OUTPUT`] bytes (or only counted).
-struct Capped {
-    text: Vec<u8>,
-    len: usize,
-    keep: bool,
-    over: bool,
-}
-
-impl Capped {
-    fn new() -> Self {
-        Capped { text: Vec::new(), len: 0, keep: true, over: false }
-    }
-    fn counting() -> Self {
-        Capped { keep: false, ..Capped::new() }
-    }
-}
-
-impl std::io::Write for Capped {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        if self.len + buf.len() > MAX_OUTPUT {
-            self.over = true;
-            return Err(std::io::Error::other("template output too large"));
-        }
-        self.len += buf.len();
-        if self.keep {
-            self.text.extend_from_slice(buf);
-        }
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
     }
 }
 

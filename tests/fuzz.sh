@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Long fuzzing run of both targets (tests/integration/fuzz.rs): connector files through
-# load + validate, and templates with a hostile context through the renderer.
+# Long fuzzing run of every target (tests/integration/fuzz.rs): connector files through
+# load + validate, templates with a hostile context through the renderer, and (issue 22)
+# the callback listener's request parser, token answers (JSON and form-encoded) and
+# --inputs files.
 #
 #   bash tests/fuzz.sh [SECONDS] [SEED]     # default: 1800 s (30 min) per target
 #
-# Both targets run at once, one per core, in a release build, under a 4 GiB
+# The targets run two at a time, one per core, in a release build, under a 4 GiB
 # address-space limit so a runaway allocation aborts instead of swapping.
 # Findings (panics, slow inputs, hangs) are saved under target/fuzz-findings/;
 # replay one with

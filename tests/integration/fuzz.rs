@@ -1,6 +1,8 @@
 //! Fuzzing (tests only): a seeded, structure-aware mutator that feeds hostile
 //! connector files to load + validate and hostile templates and contexts to
-//! the renderer. A panic, or one input that takes longer than [`SLOW`], fails.
+//! the renderer; and (issue 22) raw requests to the callback listener's
+//! parser, token answers (JSON and form-encoded) to parsing and masking, and
+//! `--inputs` files to their reader. A panic, or one input that takes longer than [`SLOW`], fails.
 //!
 //! The stable toolchain has no coverage-guided fuzzer, so the mutator makes up
 //! for it with knowledge of the formats: every keyword of the connector schema,
@@ -474,6 +476,132 @@ fn template_target(input: &[u8], rng: &mut Rng) -> Result<(), String> {
     Ok(())
 }
 
+/// Issue 22: the callback listener's request parser, on bytes any local
+/// process may send. What it accepts must fit the cap and be what was sent.
+fn listener_target(input: &[u8], _rng: &mut Rng) -> Result<(), String> {
+    use conntest::listener::conn::{MAX_REQUEST_BYTES, parse_request};
+    for end in [input.len(), input.len() / 2] {
+        match parse_request(&input[..end]) {
+            Ok(Some(r)) if r.body.len() > MAX_REQUEST_BYTES || !r.target.starts_with('/') => {
+                return Err(format!("accepted past the rules: {} bytes of body, target {:?}", r.body.len(), r.target));
+            }
+            Err((status, _)) if ![400, 411, 431].contains(&status) => return Err(format!("status {status}")),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// Issue 22: token endpoint answers, JSON and form-encoded, read as outputs.
+fn token_target(input: &[u8], rng: &mut Rng) -> Result<(), String> {
+    let text = String::from_utf8_lossy(input);
+    let kind = if rng.chance(2) { "application/x-www-form-urlencoded" } else { "application/json" };
+    let headers = vec![("content-type".to_string(), kind.to_string())];
+    let body = conntest::http::parse_response_body(&headers, &text);
+    conntest::secret::masker().learn_json("", &body);
+    let status = *rng.pick(&[200u16, 201, 400, 401, 500]);
+    if let Ok(out) = conntest::oauth::read_token_response(status, &body)
+        && !out.get("access_token").is_some_and(serde_json::Value::is_string)
+    {
+        return Err("a token response without a string access_token was accepted".into());
+    }
+    let _ = conntest::secret::masker().mask(&text);
+    Ok(())
+}
+
+/// Issue 22: `--inputs` files, through the same reader as the command line.
+fn inputs_target(input: &[u8], _rng: &mut Rng) -> Result<(), String> {
+    thread_local! {
+        static FILE: tempfile::NamedTempFile = tempfile::NamedTempFile::new().expect("temp file");
+    }
+    FILE.with(|f| {
+        std::fs::write(f.path(), input).map_err(|e| e.to_string())?;
+        let _ = conntest::prompt::collect_inputs(&[], &[], Some(f.path()));
+        Ok(())
+    })
+}
+
+fn listener_seeds() -> Vec<Vec<u8>> {
+    [
+        "GET /callback?code=abc&state=xyz HTTP/1.1\r\nHost: 127.0.0.1:8400\r\nUser-Agent: x\r\n\r\n",
+        "POST /callback HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 27\r\n\r\naccess_token=t&token_type=b",
+        "GET /favicon.ico HTTP/1.0\r\n\r\n",
+        "POST /cb HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+    ]
+    .iter()
+    .map(|s| s.as_bytes().to_vec())
+    .collect()
+}
+
+fn token_seeds() -> Vec<Vec<u8>> {
+    [
+        r#"{"access_token":"eyJhbGciOi.x.y","token_type":"Bearer","expires_in":3600,"refresh_token":"rt-1","scope":"a b"}"#,
+        r#"{"access_token":"at","expires_in":"60","id_token":"a.b.c"}"#,
+        r#"{"error":"invalid_grant","error_description":"code used\nagain"}"#,
+        "access_token=gho_abc&scope=repo%2Cgist&token_type=bearer",
+        "error=bad_verification_code&error_description=The+code+passed+is+incorrect",
+        "oauth_token=a&oauth_token_secret=b&oauth_callback_confirmed=true",
+    ]
+    .iter()
+    .map(|s| s.as_bytes().to_vec())
+    .collect()
+}
+
+fn inputs_seeds() -> Vec<Vec<u8>> {
+    [
+        "login: {user: ann, password: hunter2}\n",
+        "acme:\n  login:\n    user: ann\nother:\n  f: {code: '123456'}\n",
+        "f:\n  user: &a [x, *a]\n",
+        "- not a mapping\n",
+    ]
+    .iter()
+    .map(|s| s.as_bytes().to_vec())
+    .collect()
+}
+
+/// Bytes the mutator splices into HTTP requests, token answers and YAML.
+fn wire_dictionary() -> Vec<Vec<u8>> {
+    [
+        "\r\n",
+        "\r\n\r\n",
+        ": ",
+        "Content-Length: ",
+        "Content-Length: 99999999999999999999",
+        "Transfer-Encoding",
+        " HTTP/1.1",
+        "GET ",
+        "POST ",
+        "?",
+        "#",
+        "&",
+        "=",
+        "%",
+        "%zz",
+        "+",
+        "{",
+        "}",
+        "[",
+        "]",
+        "\"",
+        ":",
+        "null",
+        "1e309",
+        "-1",
+        "\\u0000",
+        "\u{1b}[2J",
+        "access_token",
+        "expires_in",
+        "error",
+        "&&&&",
+        "*a",
+        "&a",
+        "!!binary",
+    ]
+    .iter()
+    .map(|s| s.as_bytes().to_vec())
+    .collect()
+}
+
 /// Where a run stands, shared with its watchdog.
 struct Progress {
     started_ms: AtomicU64,
@@ -615,6 +743,24 @@ fn templates_never_crash_or_run_away_on_a_hostile_context() {
     assert!(run.is_ok(), "findings: {:#?}", run.err());
 }
 
+#[test]
+fn listener_requests_never_crash_the_parser() {
+    let run = fuzz("listener", listener_target, listener_seeds(), wire_dictionary(), false, budget(20_000));
+    assert!(run.is_ok(), "findings: {:#?}", run.err());
+}
+
+#[test]
+fn token_responses_never_crash_parsing_or_masking() {
+    let run = fuzz("token", token_target, token_seeds(), wire_dictionary(), false, budget(2_000));
+    assert!(run.is_ok(), "findings: {:#?}", run.err());
+}
+
+#[test]
+fn inputs_files_never_crash_or_hang() {
+    let run = fuzz("inputs", inputs_target, inputs_seeds(), wire_dictionary(), false, budget(2_000));
+    assert!(run.is_ok(), "findings: {:#?}", run.err());
+}
+
 /// Every filter on every value of every hostile context: the pairs random
 /// search reaches too rarely.
 #[test]
@@ -640,7 +786,13 @@ fn every_filter_on_every_hostile_value() {
 fn replay() {
     let Ok(path) = std::env::var("CONNTEST_FUZZ_REPLAY") else { return };
     let input = std::fs::read(&path).expect("CONNTEST_FUZZ_REPLAY names a readable file");
-    let target: Target = if path.contains("template-") { template_target } else { connector_target };
+    let target: Target = match path.rsplit('/').next().and_then(|f| f.split('-').next()) {
+        Some("template") => template_target,
+        Some("listener") => listener_target,
+        Some("token") => token_target,
+        Some("inputs") => inputs_target,
+        _ => connector_target,
+    };
     let t0 = Instant::now();
     let result = target(&input, &mut Rng::new(1));
     eprintln!("{path}: {result:?} in {:.3} s", t0.elapsed().as_secs_f64());

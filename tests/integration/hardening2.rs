@@ -679,7 +679,8 @@ fn hardening2_22_unmatchable_redirect_paths_are_validation_errors() {
     let yaml = "auth_flow:\n  - {id: o, type: oauth2, authorize_url: \"http://x/a\", token_url: \"http://x/t\", client_id: c, redirect_path: \"/cb?x\"}\n";
     let out = Conntest::new().connector("o2", yaml).args(["validate", "o2"]).run();
     assert_eq!(out.code, 2, "{out:?}");
-    let ok = "auth_flow:\n  - {id: cb, type: callback, authorize_url: \"http://x/a\", redirect_path: \"/cb-1/x%20y;v=1\"}\n";
+    let ok =
+        "auth_flow:\n  - {id: cb, type: callback, authorize_url: \"http://x/a\", redirect_path: \"/cb-1/x%20y;v=1\"}\n";
     let out = Conntest::new().connector("okpath", ok).args(["validate", "okpath"]).run();
     assert_eq!(out.code, 0, "{out:?}");
 }

@@ -1,0 +1,83 @@
+//! Rendering under the 4 MiB output cap: the writer templates render into,
+//! and `tojson`/`pprint`, whose minijinja versions build the whole text first.
+
+use minijinja::Value as JValue;
+
+use super::{MAX_OUTPUT, invalid};
+
+/// Fails when `value`'s compact JSON passes [`MAX_OUTPUT`]; stops serializing there.
+pub(super) fn within_cap(value: &JValue) -> Result<(), minijinja::Error> {
+    let mut counter = Capped::counting();
+    match serde_json::to_writer(&mut counter, value) {
+        Err(_) if counter.over => Err(invalid(format!("the value is larger than {MAX_OUTPUT} bytes as JSON"))),
+        _ => Ok(()),
+    }
+}
+
+/// minijinja's `tojson`, refused before it builds a text past [`MAX_OUTPUT`].
+pub(super) fn tojson(
+    value: &JValue,
+    indent: Option<JValue>,
+    kwargs: minijinja::value::Kwargs,
+) -> Result<JValue, minijinja::Error> {
+    within_cap(value)?;
+    let text = minijinja::filters::tojson(value, indent, kwargs)?;
+    if text.as_str().is_some_and(|t| t.len() > MAX_OUTPUT) {
+        return Err(invalid(format!("tojson: the text is larger than {MAX_OUTPUT} bytes")));
+    }
+    Ok(text)
+}
+
+/// minijinja's `pprint`, written through a cap so it stops at [`MAX_OUTPUT`].
+pub(super) fn pprint(value: &JValue) -> Result<String, minijinja::Error> {
+    use std::fmt::Write as _;
+    let mut out = CappedText(String::new());
+    write!(out, "{value:#?}").map_err(|_| invalid(format!("pprint: the text is larger than {MAX_OUTPUT} bytes")))?;
+    Ok(out.0)
+}
+
+struct CappedText(String);
+
+impl std::fmt::Write for CappedText {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        if self.0.len() + s.len() > MAX_OUTPUT {
+            return Err(std::fmt::Error);
+        }
+        self.0.push_str(s);
+        Ok(())
+    }
+}
+
+/// Rendered text, refused past [`MAX_OUTPUT`] bytes (or only counted).
+pub(super) struct Capped {
+    pub(super) text: Vec<u8>,
+    len: usize,
+    keep: bool,
+    pub(super) over: bool,
+}
+
+impl Capped {
+    pub(super) fn new() -> Self {
+        Capped { text: Vec::new(), len: 0, keep: true, over: false }
+    }
+    pub(super) fn counting() -> Self {
+        Capped { keep: false, ..Capped::new() }
+    }
+}
+
+impl std::io::Write for Capped {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.len + buf.len() > MAX_OUTPUT {
+            self.over = true;
+            return Err(std::io::Error::other("template output too large"));
+        }
+        self.len += buf.len();
+        if self.keep {
+            self.text.extend_from_slice(buf);
+        }
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
