@@ -139,15 +139,32 @@ impl Cred {
     fn on_item<T>(&self, f: impl FnOnce(&Item<'_>) -> Result<T>) -> Result<T> {
         with(&self.ss, |ss| match &self.target {
             Target::Found(path) => f(&ss.get_item_by_path(path.clone()).map_err(failure)?),
-            Target::Named { service, user } => match find(ss, &named(service, user))?.as_slice() {
-                [] => Err(Error::NoEntry),
-                [item] => f(item),
-                more => Err(Error::Ambiguous(
-                    more.iter().map(|i| Cred::entry(&self.ss, Target::Found(i.item_path.clone()))).collect(),
-                )),
+            Target::Named { service, user } => match newest(find(ss, &named(service, user))?, user) {
+                None => Err(Error::NoEntry),
+                Some(item) => f(&item),
             },
         })
     }
+}
+
+/// The one item of an account. Two can exist (another program, or an old
+/// version, stored one beside conntest's): the newest is kept, the others are
+/// removed with a warning, so that reads and saves go on instead of failing
+/// with "matched by 2 credentials" until `cache clear`.
+fn newest<'a>(mut items: Vec<Item<'a>>, user: &str) -> Option<Item<'a>> {
+    if items.len() > 1 {
+        items.sort_by_key(|i| std::cmp::Reverse(i.get_modified().unwrap_or(0)));
+        let extra = items.len() - 1;
+        for item in items.drain(1..) {
+            let _ = item.delete();
+        }
+        crate::output::warn(&format!(
+            "the keyring held {} items for `{user}`; kept the newest and removed the other{}",
+            extra + 1,
+            if extra == 1 { "" } else { "s" }
+        ));
+    }
+    items.into_iter().next()
 }
 
 fn named<'a>(service: &'a str, user: &'a str) -> HashMap<&'a str, &'a str> {
@@ -162,7 +179,7 @@ impl CredentialApi for Cred {
             return self.on_item(|item| item.set_secret(secret, CONTENT_TYPE).map_err(failure));
         };
         with(&self.ss, |ss| {
-            if let [item] = find(ss, &named(service, user))?.as_slice() {
+            if let Some(item) = newest(find(ss, &named(service, user))?, user) {
                 return item.set_secret(secret, CONTENT_TYPE).map_err(failure);
             }
             let collection = ss.get_default_collection().map_err(failure)?;

@@ -85,7 +85,7 @@ pub struct Masker {
     reveal: std::sync::atomic::AtomicBool,
     /// Set once a value could not be learned because the index is full.
     overflowed: std::sync::atomic::AtomicBool,
-    known: RwLock<index::Index>,
+    known: RwLock<index::Tiers>,
 }
 
 pub fn masker() -> &'static Masker {
@@ -93,7 +93,7 @@ pub fn masker() -> &'static Masker {
     MASKER.get_or_init(|| Masker {
         reveal: false.into(),
         overflowed: false.into(),
-        known: RwLock::new(index::Index::default()),
+        known: RwLock::new(index::Tiers::default()),
     })
 }
 

@@ -78,6 +78,11 @@ impl Index {
         }
     }
 
+    /// Automaton states held (about the bytes of distinct secret text).
+    pub fn states(&self) -> usize {
+        self.parent.len()
+    }
+
     pub fn contains(&self, value: &[u8]) -> bool {
         let mut state = 0;
         for &b in value {
@@ -212,6 +217,75 @@ impl Index {
     }
 }
 
+/// Secrets learned since the last merge, at most this many bytes: a mask
+/// after a learn rebuilds only their automaton.
+const RECENT_MAX_BYTES: usize = 256 * 1024;
+
+/// Two automata: `big` rebuilt only when `recent` is merged into it (at most
+/// every [`RECENT_MAX_BYTES`] of new secrets), `recent` small enough to rebuild
+/// after every learn. A run that alternates learning and masking (every
+/// exchange does) thus never rebuilds everything it knows each time.
+#[derive(Default)]
+pub struct Tiers {
+    big: Index,
+    recent: Index,
+    recent_text: Vec<Box<[u8]>>,
+    recent_bytes: usize,
+}
+
+impl Tiers {
+    pub fn contains(&self, value: &[u8]) -> bool {
+        self.big.contains(value) || self.recent.contains(value)
+    }
+
+    /// Adds `value`; `false` when the tiers together hold [`MAX_STATES`].
+    pub fn insert(&mut self, value: &[u8]) -> bool {
+        if self.contains(value) {
+            return true;
+        }
+        if self.big.states() + self.recent.states() + value.len() > MAX_STATES || !self.recent.insert(value) {
+            return false;
+        }
+        self.recent_text.push(value.into());
+        self.recent_bytes += value.len();
+        if self.recent_bytes > RECENT_MAX_BYTES {
+            for text in self.recent_text.drain(..) {
+                self.big.insert(&text);
+            }
+            self.recent = Index::default();
+            self.recent_bytes = 0;
+        }
+        true
+    }
+
+    pub fn ready(&self) -> bool {
+        self.big.ready() && self.recent.ready()
+    }
+
+    pub fn prepare(&mut self) {
+        self.big.prepare();
+        self.recent.prepare();
+    }
+
+    /// The union of both automata's ranges, merged where they overlap.
+    pub fn ranges(&self, text: &[u8]) -> Vec<(usize, usize)> {
+        let (a, b) = (self.big.ranges(text), self.recent.ranges(text));
+        if b.is_empty() {
+            return a;
+        }
+        let mut all: Vec<(usize, usize)> = a.into_iter().chain(b).collect();
+        all.sort_unstable();
+        let mut merged: Vec<(usize, usize)> = Vec::with_capacity(all.len());
+        for (start, end) in all {
+            match merged.last_mut() {
+                Some(last) if start < last.1 => last.1 = last.1.max(end),
+                _ => merged.push((start, end)),
+            }
+        }
+        merged
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -249,6 +323,21 @@ mod tests {
         let started = std::time::Instant::now();
         assert_eq!(i.ranges(text.as_bytes()), vec![(0, 1 << 20)]);
         assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    }
+
+    #[test]
+    fn tiers_merge_and_keep_every_secret() {
+        let mut t = Tiers::default();
+        for i in 0..20_000 {
+            assert!(t.insert(format!("tier-secret-{i:05}-{}", "x".repeat(i % 40)).as_bytes()));
+            if i % 1000 == 0 {
+                t.prepare();
+            }
+        }
+        assert!(t.insert(b"xyz-overlap") && t.insert(b"overlap-abcdef"));
+        t.prepare();
+        assert!(t.contains(b"tier-secret-00007-xxxxxxx") && t.contains(b"tier-secret-19960-"));
+        assert_eq!(t.ranges(b"<xyz-overlap-abcdef> tier-secret-00000-!"), vec![(1, 19), (21, 39)]);
     }
 
     #[test]

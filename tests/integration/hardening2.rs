@@ -684,3 +684,45 @@ fn hardening2_22_unmatchable_redirect_paths_are_validation_errors() {
     let out = Conntest::new().connector("okpath", ok).args(["validate", "okpath"]).run();
     assert_eq!(out.code, 0, "{out:?}");
 }
+
+/// Item 19: two keyring items for one connector (another program, or an old
+/// version, stored one beside conntest's) no longer fail every read and save
+/// with "matched by 2 credentials": the newest is kept, the other removed,
+/// with a warning.
+#[test]
+fn hardening2_19_a_duplicate_keyring_item_is_resolved_to_the_newest() {
+    use std::io::Write as _;
+    crate::harness::require_keyring();
+    let name = crate::harness::unique("h2-dup");
+    let server = Server::start(|_| Resp::json(200, json!({"ok": true})));
+    let yaml = format!(
+        "name: {name}\nbase_url: {}\nauth_flow:\n  - {{id: login, type: api_request, request: {{url: /login}}}}\ntest_api: {{request: {{url: /me}}}}\n",
+        server.url
+    );
+    let kr = crate::harness::Keyring::shared();
+    let run = |args: &[&str]| kr.conntest(Conntest::new().connector(&name, &yaml).args(args.iter().copied())).run();
+    assert_eq!(run(&["test", "auth", &name]).code, 0);
+    let stored = kr.secret_tool().args(["lookup", "service", "conntest", "username", &name]).output().expect("lookup");
+    assert!(stored.status.success() && !stored.stdout.is_empty(), "nothing stored");
+    // A second item matching the same service and account, made later.
+    std::thread::sleep(Duration::from_millis(1100));
+    let mut dup = kr
+        .secret_tool()
+        .args(["store", "--label=dup", "service", "conntest", "username", &name, "origin", "elsewhere"])
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .expect("secret-tool store");
+    dup.stdin.take().expect("stdin").write_all(&stored.stdout).expect("write");
+    assert!(dup.wait().expect("store").success());
+    let count = || {
+        let out = kr.secret_tool().args(["search", "--all", "service", "conntest", "username", &name]).output();
+        String::from_utf8_lossy(&out.expect("search").stdout).matches("[/").count()
+    };
+    assert_eq!(count(), 2, "the duplicate was not made");
+    let out = run(&["test", "api", &name]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stderr.contains("the keyring held 2 items"), "{out:?}");
+    assert!(!out.all().contains("matched by"), "{out:?}");
+    assert_eq!(count(), 1, "the other item is still there");
+    let _ = run(&["cache", "clear", &name]);
+}
