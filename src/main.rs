@@ -2,9 +2,10 @@
 
 use std::process::ExitCode;
 
-use conntest::{cli, commands, error, output, secret};
+use conntest::{cli, commands, error, output, secret, signals};
 
 fn main() -> ExitCode {
+    signals::install();
     let cli = cli::parse();
     let no_color = cli.global.no_color || std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     if no_color {
