@@ -7,9 +7,10 @@ use std::io::Read as _;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use expectrl::{Eof, Expect, Session};
+use expectrl::{Eof, Expect};
 
-use crate::harness::{Conntest, bin};
+use crate::harness::Conntest;
+use crate::pty::{at_prompt, spawn_with_echo};
 
 const CONNECTOR: &str =
     "auth_flow:\n  - {id: creds, type: form, fields: [{key: user}, {key: password, type: password}]}\n";
@@ -81,17 +82,10 @@ fn hardening2_18_sighup_and_sigquit_at_a_password_prompt_put_echo_back() {
         let dir = tempfile::tempdir().expect("tmp");
         std::fs::create_dir_all(dir.path().join("connectors")).expect("mkdir");
         std::fs::write(dir.path().join("connectors/hup.yaml"), CONNECTOR).expect("write");
-        let mut cmd = std::process::Command::new(bin());
-        cmd.args(["--no-cache", "--no-color", "test", "auth", "hup"])
-            .current_dir(dir.path())
-            .env_remove("CI")
-            .env("TERM", "xterm");
-        let mut p = Session::spawn(cmd).expect("spawn in a pty");
-        p.set_expect_timeout(Some(Duration::from_secs(20)));
-        p.get_process_mut().set_echo(true, Some(Duration::from_secs(5))).expect("echo on");
-        p.expect("user").expect("first field");
+        let mut p = spawn_with_echo(dir.path(), &["test", "auth", "hup"], &[]);
+        at_prompt(&mut p, "user");
         p.send_line("ann").expect("type");
-        p.expect("password").expect("password field, typed with echo off");
+        at_prompt(&mut p, "password");
         kill(p.get_process().pid().as_raw() as u32, signal);
         let _ = p.expect(Eof);
         let status = p.get_process().wait().expect("exit status");
