@@ -3,7 +3,7 @@
 //! dump that could hold a typed password.
 //!
 //! The async commands answer SIGINT/SIGTERM themselves (`commands::block_on`);
-//! this watcher, on a thread of its own from the first line of `main`, ends
+//! this watcher, on a thread of its own once the command line is parsed, ends
 //! the process when that cannot happen in time: a read of `--inputs` from a
 //! FIFO, a long parse, the final masking of a huge report — and at once on
 //! SIGHUP and SIGQUIT, whose default actions would leave echo off (and dump core).
@@ -14,9 +14,8 @@ use std::time::Duration;
 /// the watcher ends the process.
 pub const GRACE: Duration = Duration::from_secs(1);
 
-/// Disables core dumps and starts the watcher. Called first thing in `main`.
-pub fn install() {
-    no_core_dumps();
+/// Starts the watcher thread (once the command line is parsed).
+pub fn watch() {
     let terminal = crate::terminal::save();
     let started = std::thread::Builder::new().name("signals".into()).spawn(move || {
         let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
@@ -67,7 +66,7 @@ async fn next() -> (&'static str, i32, bool) {
 
 /// No core file (it would hold what was typed at a password prompt), and on
 /// Linux not dumpable at all (no ptrace attach by other processes of the user).
-fn no_core_dumps() {
+pub fn no_core_dumps() {
     #[cfg(unix)]
     {
         use rustix::process::{Resource, Rlimit, setrlimit};
