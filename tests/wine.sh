@@ -38,7 +38,11 @@ case "$(uname -s)" in
 esac
 RUNNER="${CONNTEST_SUBSET_RUNNER:-$default_runner}"
 NAME="${CONNTEST_WINE_ACCOUNT:-wine-api}"
-PY="${PYTHON:-$(command -v python3 || command -v python)}"
+if [ "$default_runner" = native ]; then
+    PY="${PYTHON:-$(command -v python || command -v python3)}"
+else
+    PY="${PYTHON:-$(command -v python3 || command -v python)}"
+fi
 
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/conntest-wine.XXXXXX")"
 server_pids=()
@@ -123,7 +127,9 @@ store_items() {
         wine reg query 'HKCU\Software\Wine\Credential Manager' 2>/dev/null | tr -d '\r' |
             sed -n 's/.*\\Credential Manager\\\(Generic: \)\{0,1\}\(.*\.conntest\)$/\2/p'
     else
-        cmdkey /list 2>/dev/null | tr -d '\r' | sed -n 's/^ *Target: \(LegacyGeneric:target=\)\{0,1\}\(.*\.conntest\)$/\2/p'
+        # Git Bash would turn /list into a path.
+        MSYS_NO_PATHCONV=1 cmdkey /list 2>/dev/null | tr -d '\r' |
+            sed -n 's/^ *Target: \(LegacyGeneric:target=\)\{0,1\}\(.*\.conntest\) *$/\2/p'
     fi
 }
 # store_check DESCRIPTION present|absent ACCOUNT: ACCOUNT `NAME#` stands for any part NAME#k.
@@ -152,7 +158,7 @@ start_api() {
     URL=
     local _
     for _ in $(seq 100); do
-        URL="$(sed -n 's/^LISTENING \(http:[^ ]*\)$/\1/p' "$API_LOG.out" | head -n1)"
+        URL="$(tr -d '\r' <"$API_LOG.out" | sed -n 's/^LISTENING \(http:[^ ]*\)$/\1/p' | head -n1)"
         [ -n "$URL" ] && return 0
         sleep 0.1
     done
@@ -165,7 +171,7 @@ API_SEEN=0
 api_calls() {
     local total
     total=$(wc -l <"$API_LOG")
-    tail -n +"$((API_SEEN + 1))" "$API_LOG"
+    tail -n +"$((API_SEEN + 1))" "$API_LOG" | tr -d '\r'
     API_SEEN=$total
 }
 
