@@ -54,10 +54,18 @@ missing_debs=()
 for p in "${debs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing_debs+=("$p")
 done
+if ! python3 -m venv --help >/dev/null 2>&1; then
+    missing_debs+=(python3-venv)
+fi
 if [ ${#missing_debs[@]} -gt 0 ]; then
+    SUDO=()
+    if [ "$(id -u)" -ne 0 ]; then
+        command -v sudo >/dev/null || { echo "cross: not root and no sudo: install ${missing_debs[*]} by hand" >&2; exit 1; }
+        SUDO=(sudo -n)
+    fi
     export DEBIAN_FRONTEND=noninteractive
-    apt-get -o DPkg::Lock::Timeout=600 update -q
-    apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends "${missing_debs[@]}"
+    "${SUDO[@]}" apt-get -o DPkg::Lock::Timeout=600 update -q
+    "${SUDO[@]}" apt-get -o DPkg::Lock::Timeout=600 install -y -q "${missing_debs[@]}"
 fi
 
 pips=()
