@@ -25,13 +25,17 @@
 //! - `support`: issue 11 — `list`/`cache show` for support staff, network errors, help examples,
 //!   `init`, `man`, `demo --print`, `--shard` in a matrix, JUnit against a published schema
 
+// The `#[cfg(unix)]` modules test Unix behaviour (file modes, inodes, symlinks,
+// signals, expectrl's Unix pty); the rest compile for Windows too (scripts/cross.sh).
 mod architecture;
+#[cfg(unix)]
 mod cache_safety;
 mod commands;
 mod django;
 mod faults;
 mod flows;
 mod fuzz;
+#[cfg(unix)]
 mod hardening;
 mod harness;
 mod hostile;
@@ -39,6 +43,7 @@ mod js;
 mod keyring;
 mod masking;
 mod oauth;
+#[cfg(unix)]
 mod pty;
 mod refresh;
 mod server;
