@@ -18,6 +18,10 @@
 //! - `commands`: demo, schema, completions, list, --help
 //! - `hostile`: issue 9 — redirects, echoed secrets, terminal escapes, template/YAML/masking bounds, run byte budget
 //! - `hardening`: issue 9 — hostile environments, flag values, input files, report files, stdout
+//! - `strict`: issues 18 and 23 — origin-form request lines and `Host` with its port for every
+//!   step type, and peers that refuse anything else as real servers do
+//! - `pinned`: issue 23 — the values themselves: js limits, the refresh margin, defaults, word
+//!   lists, the masked `Cookie` form, `--shard`'s table, OAuth 1.0a over https on a port, exit 5
 //! - `support`: issue 11 — `list`/`cache show` for support staff, network errors, help examples,
 //!   `init`, `man`, `demo --print`, `--shard` in a matrix, JUnit against a published schema
 
@@ -33,10 +37,12 @@ mod js;
 mod keyring;
 mod masking;
 mod oauth;
+mod pinned;
 mod pty;
 mod refresh;
 mod server;
 mod signing;
+mod strict;
 mod support;
 mod trust;
 mod validate;
