@@ -36,9 +36,16 @@ fn js_connector(steps: &[(&str, &str, &str)]) -> String {
 fn the_js_step_stops_at_its_timeout_ms_within_a_quarter() {
     let name = unique("js-deadline");
     let yaml = js_connector(&[("spin", "    timeout_ms: 1000\n", "while (true) {}")]);
+    let t = Conntest::new().connector(&name, &yaml);
+    let mut cmd = t.command();
+    cmd.args(["--no-cache", "--format", "json", "test", "auth", &name]).stdout(Stdio::piped()).stderr(Stdio::piped());
     let started = Instant::now();
-    let (out, json) = json_run(Conntest::new().connector(&name, &yaml), &name);
+    // Bounded: a limit that does not hold must fail this test, not hang it.
+    let out: Output = crate::cache_safety::output_by(cmd.spawn().expect("run"), started + Duration::from_secs(20))
+        .unwrap_or_else(|why| panic!("the js step ignored its timeout_ms: {why}"))
+        .into();
     let wall = started.elapsed();
+    let json = out.json();
     assert_eq!(out.code, 1, "{out:?}");
     let step = &json["results"][0]["steps"][0];
     assert!(step["error"].as_str().unwrap_or_default().contains("stopped after 1000 ms"), "{out:?}");
