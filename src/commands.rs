@@ -76,10 +76,6 @@ fn not_a_flow(g: &crate::cli::Global, words: &[String]) -> Error {
     )
 }
 
-/// How long a signal waits for the command to notice it before the process
-/// ends anyway.
-const SIGNAL_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
-
 /// Runs a command on a fresh runtime; a keyring call that never returned
 /// (it has already timed out) does not hold the process open on the way out.
 ///
@@ -93,32 +89,10 @@ fn block_on(command: impl std::future::Future<Output = Result<(), Error>>) -> Re
         .build()
         .map_err(|e| Error::environment(format!("cannot start the async runtime: {e}"), None))?;
     let terminal = crate::terminal::save();
-    let (signalled, signal) = tokio::sync::oneshot::channel();
-    let watchdog = crate::terminal::save();
-    // On a thread and runtime of its own: the command may keep every other
-    // thread busy (masking a huge document, parsing a deep file) and never see
-    // the signal. After a grace period the process ends from here — the one
-    // exit outside main.rs.
-    let watched = tokio::runtime::Builder::new_current_thread().enable_all().build().map(|watch| {
-        std::thread::spawn(move || {
-            watch.block_on(async move {
-                let name = interrupted().await;
-                let _ = signalled.send(name);
-                tokio::time::sleep(SIGNAL_GRACE).await;
-                watchdog.restore();
-                let e = Error::Interrupted { signal: name };
-                eprintln!("\nerror: {e}");
-                std::process::exit(i32::from(e.exit_code()));
-            })
-        })
-    });
-    if let Err(e) = watched {
-        return Err(Error::environment(format!("cannot watch for signals: {e}"), None));
-    }
     let result = runtime.block_on(async {
         tokio::select! {
             biased;
-            Ok(signal) = signal => {
+            signal = interrupted() => {
                 terminal.restore();
                 if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
                     // Off the prompt (or spinner) line the signal cut short.

@@ -312,7 +312,7 @@ fn hardening2_2_the_callback_listener_bounds_size_time_and_connections() {
 
 /// Item 5 (signals): SIGTERM ends a JSON-mode run even while its main thread
 /// is blocked (here reading `--inputs -` from a pipe that never ends): exit
-/// 143 within the 2 s grace, where it used to need kill -9.
+/// 143 within the signal watcher's grace, where it used to need kill -9.
 #[test]
 fn hardening2_5_sigterm_ends_a_blocked_json_run() {
     let t = Conntest::new().connector("blocked", "auth_flow:\n  - {id: f, type: form, fields: [{key: user}]}\n");
