@@ -148,7 +148,7 @@ pub enum Command {
         ("renew the cached sign-in, then call the test API", "conntest test refresh acme"),
         ("call the test API with what is cached (refreshes on 401)", "conntest test api acme"),
     ], EXIT_CODES))]
-    Test(TestCommand),
+    Test(Box<TestCommand>),
     /// Inspect or clear cached auth in the OS keyring
     #[command(subcommand, after_help = examples(&[
         ("what is cached for a connector: tokens, expiry, cookies (secrets masked)", "conntest cache show acme"),
@@ -239,11 +239,12 @@ pub enum TestCommand {
     #[command(after_help = examples(&[
         ("renew the cached sign-in (refresh token, or the auth flow again)", "conntest test refresh acme"),
         ("in CI, where nothing is cached yet: sign in first", "conntest test refresh acme --auth-first --inputs inputs.yaml"),
+        ("in CI without a keyring: the auth outputs stay in memory", "conntest test refresh acme --auth-first --no-cache --inputs inputs.yaml"),
     ], EXIT_CODES))]
     Refresh {
         #[command(flatten)]
         args: TestArgs,
-        /// Run the auth flow first when nothing is cached
+        /// Run the auth flow first when nothing is cached (in memory with --no-cache or no keyring)
         #[arg(long)]
         auth_first: bool,
     },
@@ -251,8 +252,21 @@ pub enum TestCommand {
     #[command(after_help = examples(&[
         ("do the cached credentials still work?", "conntest test api acme"),
         ("every connector, each HTTP exchange shown (secrets masked)", "conntest test api --all -v"),
+        ("in CI without a keyring: sign in first, keep the outputs in memory", "conntest test api acme --auth-first --no-cache --inputs inputs.yaml"),
     ], EXIT_CODES))]
-    Api(TestArgs),
+    Api {
+        #[command(flatten)]
+        args: TestArgs,
+        /// Run the auth flow first when nothing is cached (in memory with --no-cache or no keyring)
+        #[arg(long)]
+        auth_first: bool,
+    },
+    /// Auth flow, test API, refresh flow, update_variables, test API again: one run
+    #[command(after_help = examples(&[
+        ("prove sign-in and refresh both work, then cache the result", "conntest test lifecycle acme --inputs inputs.yaml"),
+        ("in CI without a keyring", "conntest test lifecycle --all --no-cache --format json > results.json"),
+    ], EXIT_CODES))]
+    Lifecycle(TestArgs),
     /// Anything else where the flow belongs (`conntest test acme`): answered
     /// with the command that was probably meant.
     #[command(external_subcommand)]
@@ -277,21 +291,29 @@ pub struct TestArgs {
     #[arg(long, value_name = "K/N", value_parser = parse_shard)]
     pub shard: Option<(u32, u32)>,
 
-    /// A Form value: STEP.FIELD=VALUE
-    #[arg(long = "input", value_name = "STEP.FIELD=VALUE")]
+    /// A Form value, for one connector with CONNECTOR: (a password needs it when several run)
+    #[arg(long = "input", value_name = "[CONNECTOR:]STEP.FIELD=VALUE")]
     pub inputs: Vec<String>,
 
-    /// A Form value from an environment variable: STEP.FIELD=ENV_NAME
-    #[arg(long = "input-env", value_name = "STEP.FIELD=ENV_NAME")]
+    /// A Form value from an environment variable, for one connector with CONNECTOR:
+    #[arg(long = "input-env", value_name = "[CONNECTOR:]STEP.FIELD=ENV_NAME")]
     pub input_envs: Vec<String>,
 
-    /// Form values from a YAML file (`-` for stdin): `step: {field: value}`
+    /// Form values from a YAML file (`-` for stdin): `step: {field: value}`, or under `CONNECTOR:`
     #[arg(long = "inputs", value_name = "FILE")]
     pub inputs_file: Option<PathBuf>,
 
-    /// Override a connector variable: NAME=VALUE
-    #[arg(long = "var", value_name = "NAME=VALUE")]
+    /// Override a connector variable, for one connector with CONNECTOR:
+    #[arg(long = "var", value_name = "[CONNECTOR:]NAME=VALUE")]
     pub vars: Vec<String>,
+
+    /// Variables from DIR/environments/NAME.yaml (`variables:`, `connectors: {C: {variables:}}`)
+    #[arg(long, value_name = "NAME")]
+    pub env: Option<String>,
+
+    /// Variables from a file shaped like an environment's
+    #[arg(long = "vars", value_name = "FILE")]
+    pub vars_file: Option<PathBuf>,
 
     /// Write a JUnit XML report
     #[arg(long, value_name = "FILE")]

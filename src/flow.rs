@@ -17,6 +17,7 @@ use crate::steps::catalogue::{Step, StepDef};
 use crate::steps::dispatch::StepCx;
 use crate::template::render_json;
 
+mod lifecycle;
 mod paths;
 mod test_api;
 
@@ -27,6 +28,8 @@ pub enum Flow {
     Auth,
     Refresh,
     Api,
+    /// `test lifecycle`: auth, then refresh, in one process (see [`Session::lifecycle`]).
+    Lifecycle,
 }
 
 impl Flow {
@@ -35,13 +38,14 @@ impl Flow {
             Flow::Auth => "auth",
             Flow::Refresh => "refresh",
             Flow::Api => "api",
+            Flow::Lifecycle => "lifecycle",
         }
     }
 }
 
 pub struct Options {
     pub timeout: Duration,
-    pub vars: Vec<(String, String)>,
+    pub vars: crate::vars::Overrides,
     pub on_exchange: Option<ExchangeHook>,
     /// Told what the run does as it goes (the report layer's lines and spinners).
     pub on_event: Option<EventHook>,
@@ -68,17 +72,15 @@ pub struct Session {
     options: Arc<Options>,
 }
 
-/// The variables of a connector: file, then `CONNTEST_VAR_*`, then `--var`.
-fn variables(connector: &Connector, overrides: &[(String, String)]) -> Map<String, Value> {
+/// The variables of a connector: file, then `--vars`/`--env`, `CONNTEST_VAR_*`
+/// and `--var` (see [`crate::vars::Overrides::for_connector`]).
+fn variables(connector: &Connector, overrides: &crate::vars::Overrides) -> Map<String, Value> {
     let mut vars = Map::new();
     for (k, v) in &connector.variables {
         vars.insert(k.clone(), Value::String(v.clone()));
     }
-    for (name, v) in crate::vars::from_env() {
-        vars.insert(name.clone(), Value::String(v.clone()));
-    }
-    for (k, v) in overrides {
-        vars.insert(k.clone(), Value::String(v.clone()));
+    for (k, v) in overrides.for_connector(&connector.name) {
+        vars.insert(k, Value::String(v));
     }
     for (k, v) in &vars {
         if is_secret_name(k)
@@ -291,7 +293,9 @@ impl Session {
         let mut refresh_reason = None;
         let outcome: Result<Option<TestApiReport>, Error> = async {
             match flow {
-                Flow::Auth => self.run_steps(&self.connector.clone().auth_flow, "auth", &mut steps).await?,
+                Flow::Auth | Flow::Lifecycle => {
+                    self.run_steps(&self.connector.clone().auth_flow, "auth", &mut steps).await?
+                }
                 Flow::Refresh => {
                     self.refresh(&mut steps).await?;
                     refreshed = true;
@@ -332,6 +336,7 @@ impl Session {
             file: self.connector.file.display().to_string(),
             duration: Duration::ZERO,
             hint: None,
+            diagnostics: None,
             cached: None,
         };
         match outcome {

@@ -1,0 +1,384 @@
+//! Issue 20: CI and teams — `--auth-first` in memory, `test lifecycle`, scoped
+//! inputs and variables, environments, the exit-code order, and the JSON
+//! document a CI job reads (summary, file, hint, diagnostics, errors).
+
+use std::sync::{Arc, Mutex};
+
+use serde_json::{Value, json};
+
+use crate::harness::{Conntest, Output};
+use crate::server::{Resp, Server};
+
+/// Login gives `at-1`/`rt-1`; each refresh spends its refresh token and
+/// rotates both (`at-N`/`rt-N`); `/me` accepts only the newest access token.
+fn rotating_server() -> Server {
+    let state = Arc::new(Mutex::new((1u32, String::from("rt-1"))));
+    Server::start(move |req| {
+        let mut s = state.lock().expect("lock");
+        match req.path_only() {
+            "/login" => {
+                *s = (1, "rt-1".into());
+                Resp::json(200, json!({"data": {"access_token": "at-1", "refresh_token": "rt-1"}}))
+            }
+            "/refresh" if req.body == format!("refresh_token={}", s.1) => {
+                s.0 += 1;
+                s.1 = format!("rt-{}", s.0);
+                Resp::json(200, json!({"access_token": format!("at-{}", s.0), "refresh_token": s.1}))
+            }
+            "/refresh" => Resp::json(400, json!({"error": "invalid_grant"})),
+            "/me" if req.header("authorization") == Some(&format!("Bearer at-{}", s.0)) => {
+                Resp::json(200, json!({"ok": true}))
+            }
+            _ => Resp::json(401, json!({"error": "invalid_token"})),
+        }
+    })
+}
+
+/// A connector for [`rotating_server`]; `keep_rt` decides whether
+/// `update_variables` stores the rotated refresh token.
+fn rotating(url: &str, name: &str, keep_rt: bool) -> String {
+    let rt = if keep_rt { "\n    login.body.data.refresh_token: \"{{ renew.body.refresh_token }}\"" } else { "" };
+    format!(
+        r#"
+name: {name}
+base_url: {url}
+auth_flow:
+  - {{id: login, type: api_request, request: {{method: POST, url: /login}}}}
+refresh_flow:
+  steps:
+    - id: renew
+      type: api_request
+      request: {{method: POST, url: /refresh, form: {{refresh_token: "{{{{ login.body.data.refresh_token }}}}"}}}}
+  update_variables:
+    login.body.data.access_token: "{{{{ renew.body.access_token }}}}"{rt}
+request_parameters:
+  - {{name: Authorization, in: header, value: "Bearer {{{{ login.body.data.access_token }}}}"}}
+test_api: {{request: {{url: /me}}}}
+"#
+    )
+}
+
+fn ids(r: &Value) -> Vec<String> {
+    r["steps"].as_array().expect("steps").iter().filter_map(|s| s["id"].as_str().map(String::from)).collect()
+}
+
+/// Every result document carries a summary whose exit code is the process's.
+fn assert_summary(out: &Output) -> Value {
+    let doc = out.json();
+    assert_eq!(doc["summary"]["exit_code"], out.code, "{out:?}");
+    let results = doc["results"].as_array().expect("results");
+    let passed = results.iter().filter(|r| r["ok"] == true).count();
+    assert_eq!(doc["summary"]["passed"], passed, "{doc}");
+    assert_eq!(doc["summary"]["failed"], results.len() - passed, "{doc}");
+    for r in results {
+        assert!(r.get("file").is_some_and(Value::is_string), "{r}");
+        assert!(r.get("hint").is_some(), "{r}");
+        assert!(r.get("env").is_some(), "{r}");
+    }
+    doc
+}
+
+#[test]
+fn auth_first_keeps_the_outputs_in_memory_without_a_keyring() {
+    let server = rotating_server();
+    for (flow, extra) in [("refresh", vec!["--no-cache"]), ("api", vec!["--no-cache"])] {
+        let out = Conntest::new()
+            .connector("rot", &rotating(&server.url, "rot", true))
+            .args(["--format", "json"])
+            .args(&extra)
+            .args(["test", flow, "rot", "--auth-first"])
+            .run();
+        assert_eq!(out.code, 0, "{flow}: {out:?}");
+        let doc = assert_summary(&out);
+        assert_eq!(doc["results"][0]["flow"], flow);
+        if flow == "refresh" {
+            assert_eq!(ids(&doc["results"][0]), ["login", "renew"]);
+        }
+    }
+    // Without --auth-first there is nothing to read: exit 4, and the hint names the flag.
+    let out = Conntest::new()
+        .connector("rot", &rotating(&server.url, "rot", true))
+        .args(["--no-cache", "test", "refresh", "rot"])
+        .run();
+    assert_eq!(out.code, 4, "{out:?}");
+    assert!(out.all().contains("pass --auth-first"), "{out:?}");
+    // A runner whose keyring cannot be reached: the same, with a warning.
+    let before = server.count("/refresh");
+    let out = Conntest::new()
+        .connector("rot", &rotating(&server.url, "rot", true))
+        .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/bus")
+        .args(["test", "refresh", "rot", "--auth-first"])
+        .run();
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(server.count("/refresh"), before + 1);
+    assert!(out.stderr.contains("in memory"), "{out:?}");
+}
+
+#[test]
+fn lifecycle_runs_auth_then_refresh_with_one_result_per_phase() {
+    let server = rotating_server();
+    let out = Conntest::new()
+        .connector("rot", &rotating(&server.url, "rot", true))
+        .args(["--no-cache", "--format", "json", "test", "lifecycle", "rot"])
+        .run();
+    assert_eq!(out.code, 0, "{out:?}");
+    let doc = assert_summary(&out);
+    let flows: Vec<&str> = doc["results"].as_array().unwrap().iter().map(|r| r["flow"].as_str().unwrap()).collect();
+    assert_eq!(flows, ["auth", "refresh"]);
+    assert_eq!(ids(&doc["results"][1]), ["renew"]);
+    assert_eq!(server.count("/login"), 1);
+    assert_eq!(server.count("/refresh"), 1);
+    assert_eq!(server.count("/me"), 2, "the test API before and after the refresh");
+}
+
+#[test]
+fn lifecycle_fails_when_update_variables_forgets_the_rotated_refresh_token() {
+    let server = rotating_server();
+    let out = Conntest::new()
+        .connector("rot", &rotating(&server.url, "rot", false))
+        .args(["--no-cache", "--format", "json", "test", "lifecycle", "rot"])
+        .run();
+    assert_eq!(out.code, 1, "{out:?}");
+    let doc = assert_summary(&out);
+    let r = &doc["results"][1];
+    assert_eq!(r["flow"], "refresh");
+    assert!(r["error"].as_str().unwrap().contains("`renew.body.refresh_token`"), "{r}");
+    assert!(r["hint"].as_str().unwrap().contains("login.body.data.refresh_token"), "{r}");
+    // The text output says it too.
+    let out = Conntest::new()
+        .connector("rot", &rotating(&server.url, "rot", false))
+        .args(["--no-cache", "test", "lifecycle", "rot"])
+        .run();
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(out.all().contains("update_variables"), "{out:?}");
+}
+
+/// A Form login that sends user and password to `url`; `/me` answers 200.
+fn form_connector(url: &str, name: &str) -> String {
+    format!(
+        r#"
+name: {name}
+variables: {{region: file}}
+base_url: {url}
+auth_flow:
+  - id: login
+    type: form
+    fields: [{{key: user, type: text}}, {{key: password, type: password}}]
+  - id: session
+    type: api_request
+    request:
+      method: POST
+      url: /login
+      form: {{user: "{{{{ login.user }}}}", password: "{{{{ login.password }}}}", region: "{{{{ vars.region }}}}"}}
+test_api: {{request: {{url: /me}}}}
+"#
+    )
+}
+
+fn ok_server() -> Server {
+    Server::start(|_| Resp::json(200, json!({"ok": true})))
+}
+
+fn seen(server: &Server) -> String {
+    server.requests().iter().map(|r| format!("{} {} {}\n", r.path, r.body, r.headers.len())).collect()
+}
+
+#[test]
+fn an_unscoped_password_for_two_connectors_is_refused_before_any_request() {
+    let (a, b) = (ok_server(), ok_server());
+    let t = || {
+        Conntest::new()
+            .connector("alpha", &form_connector(&a.url, "alpha"))
+            .connector("beta", &form_connector(&b.url, "beta"))
+    };
+    let out = t()
+        .env("PW", "canary-pw-7731")
+        .args(["test", "auth", "alpha", "beta", "--input", "login.user=u", "--input-env", "login.password=PW"])
+        .run();
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(out.stderr.contains("alpha") && out.stderr.contains("beta"), "{out:?}");
+    assert!(out.stderr.contains("alpha:login.password"), "the scoped spelling: {out:?}");
+    assert!(!out.all().contains("canary-pw-7731"), "{out:?}");
+    assert_eq!(a.requests().len() + b.requests().len(), 0, "nothing was sent");
+
+    // Scoped: each password reaches its own connector only; a scoped user beats the unscoped one.
+    let out = t()
+        .env("PW_A", "canary-alpha-5521")
+        .env("PW_B", "canary-beta-9912")
+        .args([
+            "--format",
+            "json",
+            "test",
+            "auth",
+            "alpha",
+            "beta",
+            "--input",
+            "login.user=u",
+            "--input",
+            "beta:login.user=ub",
+        ])
+        .args(["--input-env", "alpha:login.password=PW_A", "--input-env", "beta:login.password=PW_B"])
+        .run();
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_summary(&out);
+    let (sa, sb) = (seen(&a), seen(&b));
+    assert!(sa.contains("canary-alpha-5521") && sa.contains("user=u&"), "{sa}");
+    assert!(sb.contains("canary-beta-9912") && sb.contains("user=ub&"), "{sb}");
+    assert!(!sb.contains("canary-alpha-5521"), "alpha's password reached beta's server: {sb}");
+    assert!(!sa.contains("canary-beta-9912"), "beta's password reached alpha's server: {sa}");
+    assert!(!out.all().contains("canary-"), "{out:?}");
+
+    // The same from an --inputs file keyed by connector.
+    let before_b = seen(&b);
+    let t2 = t().file(
+        "inputs.yaml",
+        "login: {user: u}\nalpha: {login: {password: canary-file-alpha-1}}\nbeta: {login: {password: canary-file-beta-2}}\n",
+    );
+    let out = t2.args(["test", "auth", "alpha", "beta", "--inputs", "inputs.yaml"]).run();
+    assert_eq!(out.code, 0, "{out:?}");
+    let sb = seen(&b);
+    assert!(sb[before_b.len()..].contains("canary-file-beta-2") && !sb.contains("canary-file-alpha-1"), "{sb}");
+
+    // A scope that names no selected connector is a usage error with a did-you-mean.
+    let out = t().args(["test", "auth", "alpha", "beta", "--input", "alpah:login.user=u"]).run();
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(out.stderr.contains("did you mean `alpha`"), "{out:?}");
+}
+
+#[test]
+fn scoped_variables_and_environments_in_their_order() {
+    let (a, b) = (ok_server(), ok_server());
+    let t = || {
+        let t = Conntest::new()
+            .connector("alpha", &form_connector(&a.url, "alpha"))
+            .connector("beta", &form_connector(&b.url, "beta"));
+        let envs = t.path().join("connectors/environments");
+        std::fs::create_dir_all(&envs).unwrap();
+        std::fs::write(
+            envs.join("staging.yaml"),
+            "variables: {region: env-all}\nconnectors: {beta: {variables: {region: env-beta}}}\n",
+        )
+        .unwrap();
+        std::fs::write(envs.join("prod.yml"), "variables: {region: prod}\n").unwrap();
+        t.env("A_PW", "pw-a-long")
+            .env("B_PW", "pw-b-long")
+            .args(["--format", "json", "test", "auth", "alpha", "beta", "--input", "login.user=u"])
+            .args(["--input-env", "alpha:login.password=A_PW", "--input-env", "beta:login.password=B_PW"])
+    };
+    let region = |s: &Server| {
+        let r = s.requests();
+        let body = &r.iter().rev().find(|r| r.path == "/login").expect("a login").body;
+        body.split("region=").nth(1).unwrap_or_default().to_string()
+    };
+    let out = t().args(["--env", "staging"]).run();
+    assert_eq!(out.code, 0, "{out:?}");
+    let doc = assert_summary(&out);
+    assert_eq!(doc["results"][0]["env"], "staging");
+    assert_eq!((region(&a), region(&b)), ("env-all".into(), "env-beta".into()));
+    // CONNTEST_VAR_* beats the environment; --var beats that; a scoped --var beats an unscoped one.
+    let out = t().args(["--env", "staging"]).env("CONNTEST_VAR_region", "from-env-var").run();
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!((region(&a), region(&b)), ("from-env-var".into(), "from-env-var".into()));
+    let out = t()
+        .args(["--env", "prod", "--var", "region=flag", "--var", "beta:region=flag-beta"])
+        .env("CONNTEST_VAR_region", "x")
+        .run();
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!((region(&a), region(&b)), ("flag".into(), "flag-beta".into()));
+    // --vars FILE has the same shape.
+    let t3 = t().file("vars.yaml", "connectors: {alpha: {variables: {region: vars-alpha}}}\n");
+    let out = t3.args(["--vars", "vars.yaml"]).run();
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!((region(&a), region(&b)), ("vars-alpha".into(), "file".into()));
+    assert_eq!(out.json()["results"][0]["env"], Value::Null);
+    // A misspelt environment: exit 2, listing those there are, in one JSON document.
+    let out = t().args(["--env", "stagin"]).run();
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(out.stderr.contains("did you mean `staging`") && out.stderr.contains("prod, staging"), "{out:?}");
+    let doc = out.json();
+    assert_eq!(doc["results"], json!([]));
+    assert_eq!(doc["summary"]["exit_code"], 2);
+    assert!(doc["error"]["hint"].as_str().unwrap().contains("prod, staging"), "{doc}");
+    // Files under environments/ are not connectors.
+    let v = Conntest::new().connector("alpha", &form_connector(&a.url, "alpha"));
+    std::fs::create_dir_all(v.path().join("connectors/environments")).unwrap();
+    std::fs::write(v.path().join("connectors/environments/ci.yaml"), "variables: {region: ci}\n").unwrap();
+    let out = v.args(["--format", "json", "validate"]).run();
+    assert_eq!(out.json()["results"].as_array().map(Vec::len), Some(1), "{out:?}");
+    assert_eq!(out.code, 0, "{out:?}");
+}
+
+#[test]
+fn a_broken_connector_and_a_server_down_exit_1_not_5() {
+    let broken = Server::start(|_| Resp::json(500, json!({"error": "boom"})));
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}", l.local_addr().unwrap())
+    };
+    let c = |url: &str, name: &str| {
+        format!(
+            "name: {name}\nbase_url: {url}\nauth_flow:\n  - {{id: login, type: api_request, request: {{method: POST, url: /login}}}}\ntest_api: {{request: {{url: /me}}}}\n"
+        )
+    };
+    let out = Conntest::new()
+        .connector("broken", &c(&broken.url, "broken"))
+        .connector("down", &c(&closed, "down"))
+        .args(["--no-cache", "--format", "json", "test", "auth", "down", "broken"])
+        .run();
+    assert_eq!(out.code, 1, "{out:?}");
+    let doc = assert_summary(&out);
+    let codes: Vec<u64> = doc["results"].as_array().unwrap().iter().map(|r| r["exit_code"].as_u64().unwrap()).collect();
+    assert_eq!(codes, [5, 1]);
+    // Only transport failures: 5.
+    let out = Conntest::new().connector("down", &c(&closed, "down")).args(["--no-cache", "test", "auth", "down"]).run();
+    assert_eq!(out.code, 5, "{out:?}");
+}
+
+#[test]
+fn json_mode_always_prints_one_document() {
+    let server = ok_server();
+    // An invalid file's result carries validate's diagnostics.
+    let out = Conntest::new()
+        .connector("good", &form_connector(&server.url, "good"))
+        .connector("bad", "name: bad\nauth_flow:\n  - {id: x, type: nope}\n")
+        .env("PW", "pw-long-1")
+        .args([
+            "--format",
+            "json",
+            "test",
+            "auth",
+            "good",
+            "bad",
+            "--input",
+            "login.user=u",
+            "--input-env",
+            "login.password=PW",
+        ])
+        .run();
+    assert_eq!(out.code, 2, "{out:?}");
+    let doc = assert_summary(&out);
+    let bad = doc["results"].as_array().unwrap().iter().find(|r| r["connector"] == "bad").expect("bad").clone();
+    let d = &bad["diagnostics"][0];
+    assert!(d["line"].is_number() && d["message"].is_string(), "{bad}");
+    // Missing inputs: exit 3 and the list, before any request.
+    let out = Conntest::new()
+        .connector("good", &form_connector(&server.url, "good"))
+        .args(["--format", "json", "test", "auth", "good"])
+        .run();
+    assert_eq!(out.code, 3, "{out:?}");
+    let doc = out.json();
+    assert_eq!(doc["summary"]["exit_code"], 3);
+    assert!(doc["error"]["message"].is_string() && doc["error"]["hint"].is_string(), "{doc}");
+    assert_eq!(
+        doc["missing_inputs"],
+        json!([{"connector": "good", "step": "login", "field": "user"}, {"connector": "good", "step": "login", "field": "password"}])
+    );
+    assert!(server.requests().len() <= 2, "only the first run's requests");
+    // A usage error after parsing.
+    let out = Conntest::new()
+        .connector("good", &form_connector(&server.url, "good"))
+        .args(["--format", "json", "test", "auth", "good", "--var", "nope=1"])
+        .run();
+    assert_eq!(out.code, 2, "{out:?}");
+    assert_eq!(out.json()["error"]["message"].as_str().map(|m| m.contains("nope")), Some(true), "{out:?}");
+}
