@@ -6,6 +6,9 @@ use std::path::PathBuf;
 use clap::builder::StyledStr;
 use clap::{Args, CommandFactory as _, FromArgMatches as _, Parser, Subcommand, ValueEnum};
 
+mod call;
+pub use call::CallArgs;
+
 /// Test multistep-authentication API connectors: run their sign-in flows,
 /// refresh them, cache the results in the OS keyring and call their test API.
 #[derive(Debug, Parser)]
@@ -149,6 +152,21 @@ pub enum Command {
         ("call the test API with what is cached (refreshes on 401)", "conntest test api acme"),
     ], EXIT_CODES))]
     Test(Box<TestCommand>),
+    /// Send one request with a connector's cached auth applied (refreshes on 401)
+    #[command(after_help = examples(&[
+        ("GET a path below the connector's base_url with the cached sign-in", "conntest call acme /v1/users/me"),
+        ("POST JSON, with a header", "conntest call acme POST /v1/items -H 'X-Trace: 1' --data '{\"name\": \"x\"}'"),
+        ("in CI without a keyring: sign in first, in memory", "conntest call acme /v1/me --auth-first --no-cache --inputs inputs.yaml"),
+        ("status, headers and body as JSON", "conntest call acme /v1/me --format json"),
+    ], &[
+        ("0", "the answer was 2xx"),
+        ("1", "another status, or the refresh failed"),
+        ("2", "usage error, or the connector file is invalid"),
+        ("3", "--auth-first needed an input that cannot be asked for"),
+        ("4", "nothing cached (sign in with `conntest test auth`, or pass --auth-first), keyring unreachable"),
+        ("5", "the server could not be reached"),
+    ]))]
+    Call(Box<CallArgs>),
     /// Inspect or clear cached auth in the OS keyring
     #[command(subcommand, after_help = examples(&[
         ("what is cached for a connector: tokens, expiry, cookies (secrets masked)", "conntest cache show acme"),
@@ -159,8 +177,14 @@ pub enum Command {
     #[command(after_help = examples(&[
         ("save it beside the connectors; editors read it through the first line\n  # `# yaml-language-server: $schema=./connector.schema.json`",
          "conntest schema > connectors/connector.schema.json"),
+        ("the schema of `conntest test … --format json` results, for a CI step that reads them",
+         "conntest schema --results > results.schema.json"),
     ], &[]))]
-    Schema,
+    Schema {
+        /// Print the schema of the JSON test results instead
+        #[arg(long)]
+        results: bool,
+    },
     /// Print a shell completion script
     #[command(after_help = examples(&[
         ("bash: loaded on demand by bash-completion", "conntest completions bash > ~/.local/share/bash-completion/completions/conntest"),

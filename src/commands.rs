@@ -1,6 +1,7 @@
 //! One module per subcommand; this file only dispatches.
 
 pub mod cache;
+pub mod call;
 pub mod completions;
 pub mod demo;
 pub mod init;
@@ -16,14 +17,16 @@ use crate::flow::Flow;
 
 pub fn run(cli: Cli) -> Result<(), Error> {
     let g = cli.global;
-    let uses_cache =
-        matches!(cli.command, Command::List | Command::Test(_) | Command::Cache(_) | Command::Demo { print: false });
+    let uses_cache = matches!(
+        cli.command,
+        Command::List | Command::Test(_) | Command::Call(_) | Command::Cache(_) | Command::Demo { print: false }
+    );
     if uses_cache && !g.no_cache {
         crate::cache::check_env().map_err(|e| Error::usage(e, Some("fix or unset the variable".to_string())))?;
     }
     let result = match cli.command {
         Command::Validate { connectors } => validate::run(&g, &connectors),
-        Command::Schema => schema::run(),
+        Command::Schema { results } => schema::run(results),
         Command::Completions { shell } => completions::run(shell),
         Command::Man => man::run(),
         Command::Init { name, kind } => init::run(&g, &name, kind),
@@ -35,6 +38,7 @@ pub fn run(cli: Cli) -> Result<(), Error> {
             TestCommand::Lifecycle(args) => block_on(test::run(&g, Flow::Lifecycle, &args, false)),
             TestCommand::Other(words) => Err(not_a_flow(&g, &words)),
         },
+        Command::Call(args) => block_on(call::run(&g, &args)),
         Command::Cache(CacheCommand::Show { connector }) => block_on(cache::show(&g, &connector)),
         Command::Cache(CacheCommand::Clear { connectors, all }) => block_on(cache::clear(&g, &connectors, all)),
         Command::Demo { print: true } => demo::print(),

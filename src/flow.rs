@@ -17,10 +17,12 @@ use crate::steps::catalogue::{Step, StepDef};
 use crate::steps::dispatch::StepCx;
 use crate::template::render_json;
 
+mod call;
 mod lifecycle;
 mod paths;
 mod test_api;
 
+pub use call::{AdHoc, Called};
 use paths::*;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,6 +72,10 @@ pub struct Session {
     pub prompter: Prompter,
     base_url: Option<String>,
     options: Arc<Options>,
+    /// The flow reports name this run after (HAR pages `CONNECTOR/FLOW`):
+    /// set by `execute`, or by the caller when one result spans two flows.
+    pub page: Option<&'static str>,
+    current: &'static str,
 }
 
 /// The variables of a connector: file, then `--vars`/`--env`, `CONNTEST_VAR_*`
@@ -102,7 +108,17 @@ impl Session {
             Some(t) => Some(t.render(&ctx).map_err(|e| Error::failed(format!("base_url: {e}")))?),
             None => None,
         };
-        Ok(Session { connector, http, ctx, form_values: Map::new(), prompter, base_url, options })
+        Ok(Session {
+            connector,
+            http,
+            ctx,
+            form_values: Map::new(),
+            prompter,
+            base_url,
+            options,
+            page: None,
+            current: Flow::Auth.name(),
+        })
     }
 
     /// Puts cached outputs, Form values and cookies back.
@@ -170,6 +186,7 @@ impl Session {
         for def in steps {
             let started = Instant::now();
             let person = def.kind.waits_for_person();
+            self.http.set_source(format!("{}/{}", self.connector.name, self.current), &def.id);
             let connector = self.connector.name.as_str();
             self.event(if person { Event::Waiting { connector } } else { Event::Busy { connector, label: &def.id } });
             let cx = StepCx {
@@ -288,6 +305,7 @@ impl Session {
     /// Runs `flow` for this connector; the caller has restored the cache for refresh/api.
     pub async fn execute(&mut self, flow: Flow) -> RunResult {
         let started = Instant::now();
+        self.current = self.page.unwrap_or(flow.name());
         let mut steps = Vec::new();
         let mut refreshed = false;
         let mut refresh_reason = None;

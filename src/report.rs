@@ -8,6 +8,7 @@ use crate::outcome::{Event, EventHook, RunResult};
 use crate::output::{out, raw_out, spinner_bar};
 use crate::secret::masker;
 
+pub mod annotations;
 pub mod exchange;
 pub mod files;
 pub mod har;

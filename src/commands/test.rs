@@ -219,6 +219,8 @@ async fn run_all(g: &Global, flow: Flow, args: &TestArgs, auth_first: bool) -> R
             Err(inv) => {
                 if g.format == Format::Text {
                     crate::commands::validate::print_invalid(&inv, false);
+                } else {
+                    report::annotations::invalid(&inv);
                 }
                 let name = inv.connector.clone().unwrap_or_else(|| file.display().to_string());
                 let n = inv.diagnostics.len();
@@ -274,6 +276,7 @@ async fn run_all(g: &Global, flow: Flow, args: &TestArgs, auth_first: bool) -> R
             }
         }
     }
+    report::annotations::failed(&results);
     if let Some(path) = &args.junit {
         report::write_junit(path, &results)?;
     }
@@ -373,6 +376,8 @@ async fn run_one(
         }
         return results;
     }
+    // One result, one HAR page: `--auth-first`'s sign-in belongs to this flow's page.
+    session.page = Some(flow.name());
     let mut run_flow = flow;
     let mut stale = false;
     // What the cache held, to skip rewriting an entry that did not change.

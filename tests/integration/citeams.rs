@@ -62,9 +62,38 @@ fn ids(r: &Value) -> Vec<String> {
     r["steps"].as_array().expect("steps").iter().filter_map(|s| s["id"].as_str().map(String::from)).collect()
 }
 
-/// Every result document carries a summary whose exit code is the process's.
+/// `doc` is valid against `conntest schema --results` (Python's jsonschema, Draft 2020-12).
+pub fn assert_valid_results(doc: &Value) {
+    use std::io::Write as _;
+    let schema = Conntest::new().args(["schema", "--results"]).run();
+    assert_eq!(schema.code, 0, "{schema:?}");
+    let dir = tempfile::tempdir().expect("test fixture");
+    std::fs::write(dir.path().join("schema.json"), &schema.stdout).expect("test fixture");
+    let check = "import json, sys, jsonschema\n\
+        schema = json.load(open(sys.argv[1]))\n\
+        jsonschema.Draft202012Validator.check_schema(schema)\n\
+        errors = [e.message + ' at ' + e.json_path for e in jsonschema.Draft202012Validator(schema).iter_errors(json.load(sys.stdin))]\n\
+        print('\\n'.join(errors)); sys.exit(1 if errors else 0)\n";
+    let mut child = std::process::Command::new("/usr/bin/python3")
+        .args(["-c", check, dir.path().join("schema.json").to_str().expect("test fixture")])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3 with jsonschema (tests/peers/setup.sh installs python3-jsonschema)");
+    child.stdin.take().expect("test fixture").write_all(doc.to_string().as_bytes()).expect("test fixture");
+    let out = child.wait_with_output().expect("test fixture");
+    assert!(
+        out.status.success(),
+        "not valid against the results schema:\n{}\n{doc:#}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
+
+/// Every result document carries a summary whose exit code is the process's,
+/// and is valid against the published schema.
 fn assert_summary(out: &Output) -> Value {
     let doc = out.json();
+    assert_valid_results(&doc);
     assert_eq!(doc["summary"]["exit_code"], out.code, "{out:?}");
     let results = doc["results"].as_array().expect("results");
     let passed = results.iter().filter(|r| r["ok"] == true).count();
@@ -123,7 +152,12 @@ fn lifecycle_runs_auth_then_refresh_with_one_result_per_phase() {
         .run();
     assert_eq!(out.code, 0, "{out:?}");
     let doc = assert_summary(&out);
-    let flows: Vec<&str> = doc["results"].as_array().unwrap().iter().map(|r| r["flow"].as_str().unwrap()).collect();
+    let flows: Vec<&str> = doc["results"]
+        .as_array()
+        .expect("test fixture")
+        .iter()
+        .map(|r| r["flow"].as_str().expect("test fixture"))
+        .collect();
     assert_eq!(flows, ["auth", "refresh"]);
     assert_eq!(ids(&doc["results"][1]), ["renew"]);
     assert_eq!(server.count("/login"), 1);
@@ -142,8 +176,8 @@ fn lifecycle_fails_when_update_variables_forgets_the_rotated_refresh_token() {
     let doc = assert_summary(&out);
     let r = &doc["results"][1];
     assert_eq!(r["flow"], "refresh");
-    assert!(r["error"].as_str().unwrap().contains("`renew.body.refresh_token`"), "{r}");
-    assert!(r["hint"].as_str().unwrap().contains("login.body.data.refresh_token"), "{r}");
+    assert!(r["error"].as_str().expect("test fixture").contains("`renew.body.refresh_token`"), "{r}");
+    assert!(r["hint"].as_str().expect("test fixture").contains("login.body.data.refresh_token"), "{r}");
     // The text output says it too.
     let out = Conntest::new()
         .connector("rot", &rotating(&server.url, "rot", false))
@@ -253,13 +287,13 @@ fn scoped_variables_and_environments_in_their_order() {
             .connector("alpha", &form_connector(&a.url, "alpha"))
             .connector("beta", &form_connector(&b.url, "beta"));
         let envs = t.path().join("connectors/environments");
-        std::fs::create_dir_all(&envs).unwrap();
+        std::fs::create_dir_all(&envs).expect("test fixture");
         std::fs::write(
             envs.join("staging.yaml"),
             "variables: {region: env-all}\nconnectors: {beta: {variables: {region: env-beta}}}\n",
         )
-        .unwrap();
-        std::fs::write(envs.join("prod.yml"), "variables: {region: prod}\n").unwrap();
+        .expect("test fixture");
+        std::fs::write(envs.join("prod.yml"), "variables: {region: prod}\n").expect("test fixture");
         t.env("A_PW", "pw-a-long")
             .env("B_PW", "pw-b-long")
             .args(["--format", "json", "test", "auth", "alpha", "beta", "--input", "login.user=u"])
@@ -298,11 +332,13 @@ fn scoped_variables_and_environments_in_their_order() {
     let doc = out.json();
     assert_eq!(doc["results"], json!([]));
     assert_eq!(doc["summary"]["exit_code"], 2);
-    assert!(doc["error"]["hint"].as_str().unwrap().contains("prod, staging"), "{doc}");
+    assert_valid_results(&doc);
+    assert!(doc["error"]["hint"].as_str().expect("test fixture").contains("prod, staging"), "{doc}");
     // Files under environments/ are not connectors.
     let v = Conntest::new().connector("alpha", &form_connector(&a.url, "alpha"));
-    std::fs::create_dir_all(v.path().join("connectors/environments")).unwrap();
-    std::fs::write(v.path().join("connectors/environments/ci.yaml"), "variables: {region: ci}\n").unwrap();
+    std::fs::create_dir_all(v.path().join("connectors/environments")).expect("test fixture");
+    std::fs::write(v.path().join("connectors/environments/ci.yaml"), "variables: {region: ci}\n")
+        .expect("test fixture");
     let out = v.args(["--format", "json", "validate"]).run();
     assert_eq!(out.json()["results"].as_array().map(Vec::len), Some(1), "{out:?}");
     assert_eq!(out.code, 0, "{out:?}");
@@ -312,8 +348,8 @@ fn scoped_variables_and_environments_in_their_order() {
 fn a_broken_connector_and_a_server_down_exit_1_not_5() {
     let broken = Server::start(|_| Resp::json(500, json!({"error": "boom"})));
     let closed = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        format!("http://{}", l.local_addr().unwrap())
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("test fixture");
+        format!("http://{}", l.local_addr().expect("test fixture"))
     };
     let c = |url: &str, name: &str| {
         format!(
@@ -327,7 +363,12 @@ fn a_broken_connector_and_a_server_down_exit_1_not_5() {
         .run();
     assert_eq!(out.code, 1, "{out:?}");
     let doc = assert_summary(&out);
-    let codes: Vec<u64> = doc["results"].as_array().unwrap().iter().map(|r| r["exit_code"].as_u64().unwrap()).collect();
+    let codes: Vec<u64> = doc["results"]
+        .as_array()
+        .expect("test fixture")
+        .iter()
+        .map(|r| r["exit_code"].as_u64().expect("test fixture"))
+        .collect();
     assert_eq!(codes, [5, 1]);
     // Only transport failures: 5.
     let out = Conntest::new().connector("down", &c(&closed, "down")).args(["--no-cache", "test", "auth", "down"]).run();
@@ -357,7 +398,8 @@ fn json_mode_always_prints_one_document() {
         .run();
     assert_eq!(out.code, 2, "{out:?}");
     let doc = assert_summary(&out);
-    let bad = doc["results"].as_array().unwrap().iter().find(|r| r["connector"] == "bad").expect("bad").clone();
+    let bad =
+        doc["results"].as_array().expect("test fixture").iter().find(|r| r["connector"] == "bad").expect("bad").clone();
     let d = &bad["diagnostics"][0];
     assert!(d["line"].is_number() && d["message"].is_string(), "{bad}");
     // Missing inputs: exit 3 and the list, before any request.
@@ -368,6 +410,7 @@ fn json_mode_always_prints_one_document() {
     assert_eq!(out.code, 3, "{out:?}");
     let doc = out.json();
     assert_eq!(doc["summary"]["exit_code"], 3);
+    assert_valid_results(&doc);
     assert!(doc["error"]["message"].is_string() && doc["error"]["hint"].is_string(), "{doc}");
     assert_eq!(
         doc["missing_inputs"],
@@ -381,4 +424,85 @@ fn json_mode_always_prints_one_document() {
         .run();
     assert_eq!(out.code, 2, "{out:?}");
     assert_eq!(out.json()["error"]["message"].as_str().map(|m| m.contains("nope")), Some(true), "{out:?}");
+}
+
+#[test]
+fn har_pages_junit_lines_and_workflow_commands() {
+    let server = rotating_server();
+    let broken = Server::start(|req| match req.path_only() {
+        "/login" => Resp::json(200, json!({"access_token": "tok-canary-4411"})),
+        _ => Resp::json(500, json!({"error": "down for\nmaintenance"})),
+    });
+    let bad = format!(
+        "name: broken\nbase_url: {}\nauth_flow:\n  - {{id: login, type: api_request, request: {{method: POST, url: /login}}}}\ntest_api: {{request: {{url: /me}}}}\n",
+        broken.url
+    );
+    let t = Conntest::new()
+        .connector("rot", &rotating(&server.url, "rot", true))
+        .connector("broken", &bad)
+        .connector("invalid", "name: invalid\nauth_flow:\n  - {id: x, type: nope}\n")
+        .env("GITHUB_ACTIONS", "true");
+    let (har, junit) = (t.path().join("out/run.har"), t.path().join("out/junit.xml"));
+    // Kept alive: its temporary dir holds the report files.
+    let t = t.args(["--no-cache", "test", "lifecycle", "rot", "broken", "invalid", "--har"]).args([
+        har.to_str().expect("test fixture"),
+        "--junit",
+        junit.to_str().expect("test fixture"),
+    ]);
+    let out = t.run();
+    assert_eq!(out.code, 2, "{out:?}");
+    // HAR: one page per connector and flow; every entry names its page and step.
+    let har: Value = serde_json::from_str(&std::fs::read_to_string(&har).expect("test fixture")).expect("test fixture");
+    let pages: Vec<&str> = har["log"]["pages"]
+        .as_array()
+        .expect("test fixture")
+        .iter()
+        .map(|p| p["id"].as_str().expect("test fixture"))
+        .collect();
+    let mut sorted = pages.clone();
+    sorted.sort();
+    assert_eq!(sorted, ["broken/auth", "rot/auth", "rot/refresh"], "{har}");
+    let entries = har["log"]["entries"].as_array().expect("test fixture");
+    let tagged: Vec<(String, String)> = entries
+        .iter()
+        .map(|e| {
+            (
+                e["pageref"].as_str().expect("test fixture").to_string(),
+                e["comment"].as_str().expect("test fixture").to_string(),
+            )
+        })
+        .collect();
+    for want in [
+        ("rot/auth", "step login"),
+        ("rot/auth", "step test_api"),
+        ("rot/refresh", "step renew"),
+        ("rot/refresh", "step test_api"),
+    ] {
+        assert!(tagged.iter().any(|(p, c)| p == want.0 && c == want.1), "{want:?} in {tagged:?}");
+    }
+    // JUnit: the message is the error's first line; system-out holds the step lines, masked.
+    let xml = std::fs::read_to_string(&junit).expect("test fixture");
+    let case = &xml[xml.find("name=\"broken auth\"").expect("broken's testcase")..];
+    let case = &case[..case.find("</testcase>").expect("test fixture")];
+    let message = case.split("message=\"").nth(1).expect("test fixture").split('"').next().expect("test fixture");
+    assert!(message.starts_with("test API") && message.contains("→ 500") && !message.contains("hint:"), "{message}");
+    assert!(case.contains("<system-out>") && case.contains("login api_request POST"), "{case}");
+    assert!(!xml.contains("tok-canary-4411"), "{xml}");
+    assert!(xml.contains("name=\"rot refresh\""), "{xml}");
+    // Workflow commands for the invalid file (at its line) and the failed connector.
+    assert!(out.stderr.contains("::error file=connectors/invalid.yaml,line=3,col="), "{out:?}");
+    assert!(
+        out.stderr
+            .lines()
+            .any(|l| l.starts_with("::error file=connectors/broken.yaml,line=") && l.contains("broken auth%3A")
+                || l.starts_with("::error file=connectors/broken.yaml,line=") && l.contains("broken auth: ")),
+        "{out:?}"
+    );
+    assert!(!out.all().contains("tok-canary-4411"), "{out:?}");
+    // Not under another CI.
+    let out = Conntest::new()
+        .connector("invalid", "name: invalid\nauth_flow:\n  - {id: x, type: nope}\n")
+        .args(["validate"])
+        .run();
+    assert!(!out.all().contains("::error"), "{out:?}");
 }

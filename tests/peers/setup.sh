@@ -26,6 +26,8 @@ command -v dbus-daemon          >/dev/null 2>&1 || need_apt+=(dbus-daemon)
 command -v tmux                 >/dev/null 2>&1 || need_apt+=(tmux)
 command -v curl                 >/dev/null 2>&1 || need_apt+=(curl)
 command -v xmllint              >/dev/null 2>&1 || need_apt+=(libxml2-utils)
+# python3-jsonschema: test results checked against `conntest schema --results`.
+/usr/bin/python3 -c 'import jsonschema' >/dev/null 2>&1 || need_apt+=(python3-jsonschema)
 
 if ((${#need_apt[@]})); then
     log "installing Debian packages: ${need_apt[*]}"
