@@ -506,3 +506,107 @@ fn har_pages_junit_lines_and_workflow_commands() {
         .run();
     assert!(!out.all().contains("::error"), "{out:?}");
 }
+
+/// An authorization-code connector against the real oidc-provider (which
+/// rotates refresh tokens); `keep_rt` decides whether `update_variables`
+/// stores the rotated one.
+fn oidc_lifecycle(name: &str, client_id: &str, keep_rt: bool) -> String {
+    let rt = if keep_rt { "\n    login.refresh_token: \"{{ renew.body.refresh_token }}\"" } else { "" };
+    format!(
+        r#"
+name: {name}
+variables: {{issuer: "http://127.0.0.1:1", client_secret: ""}}
+auth_flow:
+  - id: login
+    type: oauth2
+    authorize_url: "{{{{ vars.issuer }}}}/auth"
+    token_url: "{{{{ vars.issuer }}}}/token"
+    client_id: {client_id}
+    client_secret: "{{{{ vars.client_secret }}}}"
+    scope: openid offline_access api
+    timeout_secs: 20
+refresh_flow:
+  steps:
+    - id: renew
+      type: api_request
+      request:
+        method: POST
+        url: "{{{{ login.token_url }}}}"
+        headers: {{Authorization: "Basic {{{{ (login.client_id ~ ':' ~ vars.client_secret) | base64_encode }}}}"}}
+        form: {{grant_type: refresh_token, refresh_token: "{{{{ login.refresh_token }}}}"}}
+  update_variables:
+    login.access_token: "{{{{ renew.body.access_token }}}}"{rt}
+request_parameters:
+  - {{name: Authorization, in: header, value: "Bearer {{{{ login.access_token }}}}"}}
+test_api:
+  name: me
+  request: {{url: "{{{{ vars.issuer }}}}/api/me"}}
+"#
+    )
+}
+
+#[test]
+fn lifecycle_against_oidc_provider_with_rotating_refresh_tokens() {
+    let get =
+        |k: &str| std::env::var(k).unwrap_or_else(|_| panic!("{k} is not set: run the suite with `bash tests/run.sh`"));
+    let url = get("CONNTEST_OIDC_URL");
+    let run = |keep_rt: bool| {
+        let client = format!("conf-basic.{}", crate::harness::unique("life").replace('-', "_"));
+        let out = Conntest::new()
+            .env("BROWSER", &get("CONNTEST_BROWSER"))
+            .env("BROWSER_MODE", "approve")
+            .env("BROWSER_USER", &get("CONNTEST_OIDC_USER"))
+            .env("BROWSER_PASSWORD", &get("CONNTEST_OIDC_PASSWORD"))
+            .env("CONNTEST_VAR_issuer", &url)
+            .env("CONNTEST_VAR_client_secret", &get("CONNTEST_OIDC_CLIENT_SECRET"))
+            .connector("life", &oidc_lifecycle("life", &client, keep_rt))
+            .args(["--no-cache", "--format", "json", "test", "lifecycle", "life"])
+            .run();
+        let stats: Value = serde_json::from_slice(
+            &std::process::Command::new("curl")
+                .args(["-fsS", "--max-time", "10", &format!("{url}/__stats?client_id={client}")])
+                .output()
+                .expect("curl")
+                .stdout,
+        )
+        .expect("stats JSON");
+        (out, stats)
+    };
+    let (out, stats) = run(true);
+    assert_eq!(out.code, 0, "{out:?}");
+    let doc = assert_summary(&out);
+    assert_eq!(doc["results"][1]["flow"], "refresh");
+    assert_eq!(stats["grants"]["refresh_token"], 1, "{stats}");
+    assert_eq!(stats["api_calls"], 2, "the test API before and after the refresh: {stats}");
+    assert!(!out.all().contains(&get("CONNTEST_OIDC_PASSWORD")), "{out:?}");
+
+    let (out, _) = run(false);
+    assert_eq!(out.code, 1, "{out:?}");
+    let doc = assert_summary(&out);
+    let r = &doc["results"][1];
+    assert!(r["error"].as_str().expect("error").contains("renew.body.refresh_token"), "{r}");
+    assert!(r["hint"].as_str().expect("hint").contains("login.refresh_token"), "{r}");
+}
+
+#[test]
+fn init_shows_an_environment_that_env_reads() {
+    let t = Conntest::new();
+    let run = |args: &[&str]| -> Output {
+        let mut cmd = t.command();
+        cmd.args(args);
+        cmd.output().expect("run").into()
+    };
+    assert_eq!(run(&["init", "acme"]).code, 0);
+    let env = std::fs::read_to_string(t.path().join("connectors/environments/local.yaml")).expect("written");
+    assert!(env.contains("connectors:\n  acme:\n    variables:\n      base_url:"), "{env}");
+    // Not a connector; and `--env local` reads it (the run fails on the network, not on usage).
+    let out = run(&["--format", "json", "validate"]);
+    assert_eq!(out.json()["results"].as_array().map(Vec::len), Some(1), "{out:?}");
+    let out =
+        run(&["--format", "json", "test", "auth", "acme", "--env", "local", "--input", "login_form.email=a@b.test"]);
+    assert_eq!(out.code, 3, "only the password is missing: {out:?}");
+    let out =
+        run(&["--format", "json", "test", "auth", "acme", "--env", "nope", "--input", "login_form.email=a@b.test"]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(out.json()["error"]["hint"].as_str().is_some_and(|h| h.contains("local")), "{out:?}");
+}
