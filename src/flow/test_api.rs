@@ -56,6 +56,19 @@ impl Session {
                     Some(list) => list.iter().map(u16::to_string).collect::<Vec<_>>().join(", "),
                     None => "2xx".into(),
                 };
+                if (300..400).contains(&resp.status)
+                    && let Some((_, location)) = resp.headers.iter().find(|(n, _)| n == "location")
+                {
+                    // The test API does not follow redirects by default: say where it went, and the flag.
+                    hint = Some(
+                        "a redirect often means a login page (the credentials did not work); if it is expected, set `test_api.request.follow_redirects: true`".to_string(),
+                    );
+                    return Err(format!(
+                        "{}: expected status {expected}, got a redirect to {} (the test API does not follow redirects unless `follow_redirects: true`)",
+                        report.summary,
+                        crate::output::printable(&crate::secret::masker().mask(location))
+                    ));
+                }
                 return Err(format!("{}: expected status {expected} ({})", report.summary, excerpt(&resp.body)));
             }
             // Every failed expectation, with expected and actual; the body excerpt once.

@@ -610,3 +610,22 @@ fn init_shows_an_environment_that_env_reads() {
     assert_eq!(out.code, 2, "{out:?}");
     assert!(out.json()["error"]["hint"].as_str().is_some_and(|h| h.contains("local")), "{out:?}");
 }
+
+#[test]
+fn a_test_api_redirect_names_its_location_and_the_flag() {
+    let server = Server::start(|req| match req.path_only() {
+        "/login" => Resp::json(200, json!({"access_token": "t-long-1"})),
+        _ => Resp::text(302, "").header("Location", "/sign-in?next=/me"),
+    });
+    let c = format!(
+        "name: redir\nbase_url: {}\nauth_flow:\n  - {{id: login, type: api_request, request: {{method: POST, url: /login}}}}\ntest_api: {{request: {{url: /me}}}}\n",
+        server.url
+    );
+    let out =
+        Conntest::new().connector("redir", &c).args(["--no-cache", "--format", "json", "test", "auth", "redir"]).run();
+    assert_eq!(out.code, 1, "{out:?}");
+    let r = &assert_summary(&out)["results"][0];
+    assert!(r["error"].as_str().expect("error").contains("redirect to /sign-in?next=/me"), "{r}");
+    assert!(r["hint"].as_str().expect("hint").contains("follow_redirects: true"), "{r}");
+    assert_eq!(server.count("/sign-in"), 0, "not followed");
+}
