@@ -347,6 +347,10 @@ pub struct TestArgs {
     #[arg(long, value_name = "FILE")]
     pub har: Option<PathBuf>,
 
+    /// Write a self-contained HTML report: each connector's steps and exchanges (masked)
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+
     /// Per-request timeout in seconds
     #[arg(long, value_name = "SECS", default_value_t = 30.0, allow_negative_numbers = true)]
     pub timeout: f64,

@@ -12,12 +12,14 @@ pub mod annotations;
 pub mod exchange;
 pub mod files;
 pub mod har;
+pub mod html;
 pub mod junit;
 pub mod lines;
 
 pub use exchange::print_exchange;
 pub use files::check_writable;
 pub use har::write_har;
+pub use html::write_html;
 pub use junit::write_junit;
 pub use lines::{human_duration, result_footer, result_header, step_line};
 

@@ -89,6 +89,9 @@ async fn run_all(g: &Global, flow: Flow, args: &TestArgs, auth_first: bool) -> R
     if let Some(p) = &args.har {
         report::check_writable("--har", p)?;
     }
+    if let Some(p) = &args.html {
+        report::check_writable("--html", p)?;
+    }
     // A connector named twice runs once.
     let mut unique = Vec::new();
     files.retain(|f| {
@@ -131,7 +134,7 @@ async fn run_all(g: &Global, flow: Flow, args: &TestArgs, auth_first: bool) -> R
     let exchanges: Arc<Mutex<Vec<Exchange>>> = Arc::new(Mutex::new(Vec::new()));
     let verbose = g.verbose;
     let har_log = exchanges.clone();
-    let keep_har = args.har.is_some();
+    let keep_har = args.har.is_some() || args.html.is_some();
     let har_bytes = std::sync::atomic::AtomicUsize::new(0);
     let options = Arc::new(Options {
         timeout,
@@ -280,9 +283,12 @@ async fn run_all(g: &Global, flow: Flow, args: &TestArgs, auth_first: bool) -> R
     if let Some(path) = &args.junit {
         report::write_junit(path, &results)?;
     }
+    let log = exchanges.lock().map(|mut l| std::mem::take(&mut *l)).unwrap_or_default();
     if let Some(path) = &args.har {
-        let log = exchanges.lock().map(|mut l| std::mem::take(&mut *l)).unwrap_or_default();
         report::write_har(path, &log)?;
+    }
+    if let Some(path) = &args.html {
+        report::write_html(path, &results, &log)?;
     }
     let code = crate::error::most_severe(results.iter().map(|r| r.exit_code));
     if code == 0 { Ok(()) } else { Err(Error::Reported { code }) }

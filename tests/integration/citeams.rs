@@ -629,3 +629,46 @@ fn a_test_api_redirect_names_its_location_and_the_flag() {
     assert!(r["hint"].as_str().expect("hint").contains("follow_redirects: true"), "{r}");
     assert_eq!(server.count("/sign-in"), 0, "not followed");
 }
+
+#[test]
+fn the_html_report_opens_in_a_headless_browser_and_holds_no_secret() {
+    let server = rotating_server();
+    let broken = Server::start(|req| match req.path_only() {
+        "/login" => Resp::json(200, json!({"access_token": "tok-canary-html-8812"})),
+        _ => Resp::json(500, json!({"error": "<script>alert(1)</script>"})),
+    });
+    let bad = format!(
+        "name: broken\nbase_url: {}\nauth_flow:\n  - {{id: login, type: api_request, request: {{method: POST, url: /login}}}}\ntest_api: {{request: {{url: /me}}}}\n",
+        broken.url
+    );
+    let t = Conntest::new().connector("rot", &rotating(&server.url, "rot", true)).connector("broken", &bad);
+    let html = t.path().join("reports/run.html");
+    let t = t.args(["--no-cache", "test", "lifecycle", "rot", "broken", "--html", html.to_str().expect("utf-8")]);
+    let out = t.run();
+    assert_eq!(out.code, 1, "{out:?}");
+    let text = std::fs::read_to_string(&html).expect("the report");
+    assert!(!text.contains("tok-canary-html-8812") && !text.contains("at-1\"") && !text.contains("rt-1\""), "{text}");
+    assert!(!text.contains(" src=") && !text.contains(" href=") && !text.contains("@import"), "no resource to load");
+    assert!(!text.contains("<script>alert"), "server text is escaped");
+    // A real browser: it loads, runs its script, and shows every connector and flow.
+    let profile = tempfile::tempdir().expect("profile dir");
+    let browser = std::process::Command::new("chromium")
+        .args(["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        .args(["--disable-component-update", "--disable-sync", "--no-first-run", "--enable-logging=stderr", "--v=0"])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .arg("--dump-dom")
+        .arg(format!("file://{}", html.display()))
+        .output()
+        .expect("chromium (tests/peers/setup.sh installs it)");
+    let dom = String::from_utf8_lossy(&browser.stdout);
+    let log = String::from_utf8_lossy(&browser.stderr);
+    assert!(browser.status.success(), "{log}");
+    assert!(dom.contains("data-ready=\"1\""), "the inline script ran:\n{dom}\n{log}");
+    assert!(!log.contains("Uncaught") && !log.contains("Refused to"), "console errors:\n{log}");
+    for id in ["rot/auth", "rot/refresh", "broken/auth"] {
+        assert!(dom.contains(&format!("id=\"{id}\"")), "section {id}:\n{dom}");
+    }
+    assert!(dom.contains("<details><summary>renew · POST") && dom.contains("test_api · GET"), "exchanges:\n{dom}");
+    assert!(dom.contains("PASS") && dom.contains("FAIL"), "{dom}");
+    assert!(!dom.contains("tok-canary-html-8812"), "{dom}");
+}
