@@ -672,3 +672,21 @@ fn the_html_report_opens_in_a_headless_browser_and_holds_no_secret() {
     assert!(dom.contains("PASS") && dom.contains("FAIL"), "{dom}");
     assert!(!dom.contains("tok-canary-html-8812"), "{dom}");
 }
+
+#[test]
+fn lifecycle_caches_the_rotated_tokens_at_the_end() {
+    if !crate::harness::keyring_ready() {
+        return;
+    }
+    let server = rotating_server();
+    let name = crate::harness::unique("life-cache");
+    let t = || Conntest::new().connector(&name, &rotating(&server.url, &name, true));
+    let out = t().args(["test", "lifecycle", &name]).run();
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stdout.contains("cached in the OS keyring"), "{out:?}");
+    // The server now accepts only rt-2: a refresh from the cache works only if the rotated token was cached.
+    let out = t().args(["--format", "json", "test", "refresh", &name]).run();
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(server.count("/login"), 1, "no second sign-in");
+    let _ = t().args(["cache", "clear", &name]).run();
+}

@@ -336,7 +336,8 @@ fn junit_report_names_the_failing_step() {
     let xml = std::fs::read_to_string(t.path().join("report.xml")).expect("junit written");
     assert!(xml.contains(r#"<testsuite name="conntest" tests="1" failures="1""#), "{xml}");
     assert!(xml.contains(r#"<testcase classname="conntest.token" name="token auth""#), "{xml}");
-    assert!(xml.contains(r#"<failure message="step login failed""#), "{xml}");
+    // Issue 20: the message is the error's first line, which names the step.
+    assert!(xml.contains(r#"<failure message="step `login`: POST "#), "{xml}");
     assert!(!xml.contains("wrong-password-canary"), "{xml}");
 }
 
