@@ -12,6 +12,7 @@
 //! - `refresh`: 401 → refresh → retry, update_variables, stored credentials
 //! - `oauth`: browser and token steps against a real authorization server (oidc-provider)
 //! - `js`: the sandboxed JavaScript step: transforms, limits, errors at file lines
+//! - `signals`: issue 22 items 12, 18 — signals end the run in every phase, the terminal restored, no core dumps
 //! - `signing`: OAuth 1.0a (oauthlib) and NTLM (pyspnego) steps and `sign_in`
 //! - `trust`: TLS with a private CA, exit 5, refresh_on, update_variables paths, the minimal cache
 //! - `keyring`: the cache against a real Secret Service (gnome-keyring)
@@ -46,6 +47,7 @@ mod oauth;
 mod pty;
 mod refresh;
 mod server;
+mod signals;
 mod signing;
 mod support;
 mod trust;
