@@ -46,10 +46,16 @@ pub fn for_connector(provided: &Provided, connector: &str) -> Provided {
     out
 }
 
-/// A scope (`NAME:`) must name a selected connector: a typo would send the value nowhere.
-fn check_scope(scope: &str, what: &str, names: &[&str]) -> Result<(), Error> {
+/// Whether a scope (`NAME:`) names a selected connector (`true`), or another
+/// connector of the dir (`false`: its values are not for this run, as with a
+/// team's shared `--inputs` file). Any other name is a typo that would send
+/// the value nowhere: an error.
+fn check_scope(scope: &str, what: &str, names: &[&str], dir: &std::path::Path) -> Result<bool, Error> {
     if names.contains(&scope) {
-        return Ok(());
+        return Ok(true);
+    }
+    if crate::connector::check::valid_name(scope) && crate::connector::load::resolve(scope, dir).is_ok() {
+        return Ok(false);
     }
     let mut hint = format!("selected connectors: {}", names.join(", "));
     if let Some(m) = crate::connector::diagnostic::did_you_mean(scope, names.iter().copied()) {
@@ -66,6 +72,7 @@ pub fn check_inputs<'a>(
     loaded: impl Iterator<Item = &'a Result<Arc<Connector>, crate::connector::diagnostic::Invalid>>,
     provided: &Provided,
     vars: &crate::vars::Overrides,
+    dir: &std::path::Path,
 ) -> Result<(), Error> {
     let loaded: Vec<_> = loaded.collect();
     let connectors: Vec<&Connector> = loaded.iter().filter_map(|c| c.as_deref().ok()).collect();
@@ -96,8 +103,10 @@ pub fn check_inputs<'a>(
         .collect();
     keys.sort();
     for (scope, key) in &keys {
-        if let Some(scope) = scope {
-            check_scope(scope, &format!("input `{scope}:{key}`"), &names)?;
+        if let Some(scope) = scope
+            && !check_scope(scope, &format!("input `{scope}:{key}`"), &names, dir)?
+        {
+            continue;
         }
         let candidates: Vec<&str> =
             fields.iter().filter(|(c, _, _)| scope.is_none_or(|s| s == *c)).map(|(_, f, _)| f.as_str()).collect();
@@ -154,8 +163,10 @@ pub fn check_inputs<'a>(
         }
     }
     for (scope, name, _) in &vars.flags {
-        if let Some(scope) = scope {
-            check_scope(scope, &format!("--var `{scope}:{name}`"), &names)?;
+        if let Some(scope) = scope
+            && !check_scope(scope, &format!("--var `{scope}:{name}`"), &names, dir)?
+        {
+            continue;
         }
         let known = declared(scope.as_deref());
         if known.contains(&name.as_str()) {

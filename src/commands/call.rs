@@ -48,7 +48,7 @@ pub async fn run(g: &Global, args: &CallArgs) -> Result<(), Error> {
     }
     let vars = crate::vars::Overrides { env: args.env.clone(), files, flags: crate::inputs::parse_vars(&args.vars)? };
     let loaded = [Ok(connector.clone())];
-    crate::inputs::check_inputs(loaded.iter(), &provided, &vars)?;
+    crate::inputs::check_inputs(loaded.iter(), &provided, &vars, &g.dir)?;
     let verbose = g.verbose;
     let options = Arc::new(Options {
         timeout,

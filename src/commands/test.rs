@@ -193,7 +193,7 @@ async fn run_all(g: &Global, flow: Flow, args: &TestArgs, auth_first: bool) -> R
     let in_shard: std::collections::HashSet<&std::path::PathBuf> = files.iter().collect();
     let other_shards: Vec<_> =
         selected.iter().filter(|f| !in_shard.contains(f)).map(|f| load::load(f).map(Arc::new)).collect();
-    check_inputs(loaded.iter().chain(&other_shards), &provided, &options.vars)?;
+    check_inputs(loaded.iter().chain(&other_shards), &provided, &options.vars, &g.dir)?;
     if let Some(why) = crate::prompt::why_not_interactive(g.non_interactive)
         && let Err(e) = check_missing(&loaded, &provided, flow, auth_first, why)
     {

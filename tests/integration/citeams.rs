@@ -273,10 +273,21 @@ fn an_unscoped_password_for_two_connectors_is_refused_before_any_request() {
     let sb = seen(&b);
     assert!(sb[before_b.len()..].contains("canary-file-beta-2") && !sb.contains("canary-file-alpha-1"), "{sb}");
 
-    // A scope that names no selected connector is a usage error with a did-you-mean.
+    // A scope that names no connector is a usage error with a did-you-mean.
     let out = t().args(["test", "auth", "alpha", "beta", "--input", "alpah:login.user=u"]).run();
     assert_eq!(out.code, 2, "{out:?}");
     assert!(out.stderr.contains("did you mean `alpha`"), "{out:?}");
+    // A team's shared inputs file: a block for a connector of the dir that is not selected
+    // is not for this run; its password never reaches the selected connector's server.
+    let before_a = seen(&a);
+    let shared = t().file(
+        "team.yaml",
+        "login: {user: u}\nalpha: {login: {password: canary-team-alpha-3}}\nbeta: {login: {password: canary-team-beta-4}}\n",
+    );
+    let out = shared.args(["test", "auth", "alpha", "--inputs", "team.yaml"]).run();
+    assert_eq!(out.code, 0, "{out:?}");
+    let sa = seen(&a);
+    assert!(sa[before_a.len()..].contains("canary-team-alpha-3") && !sa.contains("canary-team-beta-4"), "{sa}");
 }
 
 #[test]
