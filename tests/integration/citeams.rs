@@ -163,6 +163,14 @@ fn lifecycle_runs_auth_then_refresh_with_one_result_per_phase() {
     assert_eq!(server.count("/login"), 1);
     assert_eq!(server.count("/refresh"), 1);
     assert_eq!(server.count("/me"), 2, "the test API before and after the refresh");
+    // Without a keyring it caches nothing and says so, but the run passes.
+    let out = Conntest::new()
+        .connector("rot", &rotating(&server.url, "rot", true))
+        .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/bus")
+        .args(["test", "lifecycle", "rot"])
+        .run();
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stderr.contains("nothing was cached"), "{out:?}");
 }
 
 #[test]
