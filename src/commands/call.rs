@@ -19,6 +19,21 @@ use crate::report;
 use crate::secret::masker;
 
 pub async fn run(g: &Global, args: &CallArgs) -> Result<(), Error> {
+    let result = send(g, args).await;
+    if g.format == Format::Json
+        && let Err(e) = &result
+        && !matches!(e, Error::Reported { .. } | Error::Interrupted { .. })
+    {
+        // A script reading `--format json` still gets one document: no answer, and why.
+        report::print_json(&json!({
+            "status": null, "headers": {}, "body": null, "refreshed": false,
+            "error": {"message": e.to_string(), "hint": e.hint(), "exit_code": e.exit_code()},
+        }));
+    }
+    result
+}
+
+async fn send(g: &Global, args: &CallArgs) -> Result<(), Error> {
     let adhoc = adhoc(args)?;
     let timeout = Some(args.timeout)
         .filter(|s| *s > 0.0 && *s <= 86_400.0)

@@ -122,6 +122,9 @@ fn call_exit_codes() {
     let out = t().args(["--no-cache", "call", "acme", "/me"]).run();
     assert_eq!(out.code, 4, "nothing cached: {out:?}");
     assert!(out.stderr.contains("--auth-first"), "{out:?}");
+    let out = t().args(["--no-cache", "--format", "json", "call", "acme", "/me"]).run();
+    assert_eq!(out.code, 4, "{out:?}");
+    assert_eq!(out.json()["error"]["exit_code"], 4, "one JSON document: {out:?}");
     let out = t().args(["--no-cache", "call", "acme", "/me", "--data", "{nope", "--auth-first"]).run();
     assert_eq!(out.code, 2, "{out:?}");
     let closed = {
