@@ -124,8 +124,7 @@ pub fn check_inputs<'a>(
         let shown = scope.map(|s| format!("{s}:{key}")).unwrap_or_else(|| key.clone());
         return Err(Error::usage(format!("input `{shown}` names no form field"), Some(hint)));
     }
-    for (scope, key) in keys.iter().filter(|(scope, _)| scope.is_none()) {
-        let _ = scope;
+    for (_, key) in keys.iter().filter(|(scope, _)| scope.is_none()) {
         // Connectors that would receive this unscoped value as a password (no scoped value of their own).
         let receivers: Vec<&str> = fields
             .iter()
