@@ -85,11 +85,10 @@ impl Overrides {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, unix))]
 mod tests {
     use super::*;
 
-    #[cfg(unix)]
     #[test]
     fn scoped_values_beat_unscoped_ones_and_flags_beat_files() {
         let o = Overrides {

@@ -25,10 +25,17 @@
 //! - `hardening`: issue 9 — hostile environments, flag values, input files, report files, stdout
 //! - `fuzz`: connector files through load + validate and hostile templates through the
 //!   renderer, via the library API (`tests/fuzz.sh` runs them for as long as asked)
+//! - `strict`: issues 18 and 23 — origin-form request lines and `Host` with its port for every
+//!   step type, and peers that refuse anything else as real servers do
+//! - `pinned`: issue 23 — the values themselves: js limits, the refresh margin, defaults, word
+//!   lists, the masked `Cookie` form, `--shard`'s table, OAuth 1.0a over https on a port, exit 5
 //! - `support`: issue 11 — `list`/`cache show` for support staff, network errors, help examples,
 //!   `init`, `man`, `demo --print`, `--shard` in a matrix, JUnit against a published schema
 
+// The `#[cfg(unix)]` modules test Unix behaviour (file modes, inodes, symlinks,
+// signals, expectrl's Unix pty); the rest compile for Windows too (scripts/cross.sh).
 mod architecture;
+#[cfg(unix)]
 mod cache_safety;
 mod call;
 mod citeams;
@@ -37,6 +44,7 @@ mod django;
 mod faults;
 mod flows;
 mod fuzz;
+#[cfg(unix)]
 mod hardening;
 mod harness;
 mod hostile;
@@ -44,11 +52,15 @@ mod js;
 mod keyring;
 mod masking;
 mod oauth;
+#[cfg(unix)]
+mod pinned;
+#[cfg(unix)]
 mod pty;
 mod refresh;
 mod server;
 mod signals;
 mod signing;
+mod strict;
 mod support;
 mod trust;
 mod validate;
