@@ -223,7 +223,7 @@ async fn run_all(g: &Global, flow: Flow, args: &TestArgs, auth_first: bool) -> R
                 if g.format == Format::Text {
                     crate::commands::validate::print_invalid(&inv, false);
                 } else {
-                    report::annotations::invalid(&inv);
+                    report::annotations::invalid(&inv, false);
                 }
                 let name = inv.connector.clone().unwrap_or_else(|| file.display().to_string());
                 let n = inv.diagnostics.len();
@@ -279,7 +279,7 @@ async fn run_all(g: &Global, flow: Flow, args: &TestArgs, auth_first: bool) -> R
             }
         }
     }
-    report::annotations::failed(&results);
+    report::annotations::failed(&results, g.format == Format::Text);
     if let Some(path) = &args.junit {
         report::write_junit(path, &results)?;
     }

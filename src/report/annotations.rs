@@ -1,6 +1,7 @@
 //! GitHub Actions workflow commands (`::error file=F,line=L,col=C::message`)
 //! for validation errors and failed connectors, so they show on the pull
-//! request; only when `GITHUB_ACTIONS=true`, on stderr (stdout may be JSON).
+//! request; only when `GITHUB_ACTIONS=true`. The runner reads them on either
+//! stream: on stdout in text mode, on stderr when stdout holds a JSON document.
 
 use crate::connector::diagnostic::Invalid;
 use crate::outcome::RunResult;
@@ -25,21 +26,25 @@ fn error(file: &str, line: usize, col: usize, message: &str) -> String {
     format!("::error file={},line={line},col={col}::{}", property(file), data(&masker().mask(message)))
 }
 
+fn print(stdout: bool, line: &str) {
+    if stdout { crate::output::out(line) } else { crate::output::err(line) }
+}
+
 /// One command per diagnostic of an invalid file.
-pub fn invalid(inv: &Invalid) {
+pub fn invalid(inv: &Invalid, stdout: bool) {
     if !enabled() {
         return;
     }
     let file = inv.file.display().to_string();
     for d in &inv.diagnostics {
         let message = if d.hint.is_empty() { d.message.clone() } else { format!("{} (hint: {})", d.message, d.hint) };
-        crate::output::err(&error(&file, d.line, d.column, &message));
+        print(stdout, &error(&file, d.line, d.column, &message));
     }
 }
 
 /// One command per failed result, at the failing step's `id:` line when the
 /// file shows one (else line 1).
-pub fn failed(results: &[RunResult]) {
+pub fn failed(results: &[RunResult], stdout: bool) {
     if !enabled() {
         return;
     }
@@ -50,7 +55,7 @@ pub fn failed(results: &[RunResult]) {
         if let Some(hint) = &r.hint {
             message = format!("{message} (hint: {hint})");
         }
-        crate::output::err(&error(&r.file, line, col, &message));
+        print(stdout, &error(&r.file, line, col, &message));
     }
 }
 

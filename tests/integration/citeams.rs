@@ -510,14 +510,20 @@ fn har_pages_junit_lines_and_workflow_commands() {
     assert!(xml.contains("name=\"rot refresh\""), "{xml}");
     // Workflow commands for the invalid file (at its line) and the failed connector.
     assert!(out.stderr.contains("::error file=connectors/invalid.yaml,line=3,col="), "{out:?}");
-    assert!(
-        out.stderr
-            .lines()
-            .any(|l| l.starts_with("::error file=connectors/broken.yaml,line=") && l.contains("broken auth%3A")
-                || l.starts_with("::error file=connectors/broken.yaml,line=") && l.contains("broken auth: ")),
-        "{out:?}"
-    );
+    // In text mode on stdout; with --format json on stderr, so stdout stays one JSON document.
+    let broken_line = |text: &str| {
+        text.lines()
+            .any(|l| l.starts_with("::error file=connectors/broken.yaml,line=") && l.contains("::broken auth: "))
+    };
+    assert!(broken_line(&out.stdout), "{out:?}");
     assert!(!out.all().contains("tok-canary-4411"), "{out:?}");
+    let out = Conntest::new()
+        .connector("broken", &bad)
+        .env("GITHUB_ACTIONS", "true")
+        .args(["--no-cache", "--format", "json", "test", "auth", "broken"])
+        .run();
+    assert_eq!(out.json()["summary"]["exit_code"], 1, "{out:?}");
+    assert!(broken_line(&out.stderr), "{out:?}");
     // Not under another CI.
     let out = Conntest::new()
         .connector("invalid", "name: invalid\nauth_flow:\n  - {id: x, type: nope}\n")
