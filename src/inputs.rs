@@ -76,10 +76,6 @@ pub fn check_inputs<'a>(
 ) -> Result<(), Error> {
     let loaded: Vec<_> = loaded.collect();
     let connectors: Vec<&Connector> = loaded.iter().filter_map(|c| c.as_deref().ok()).collect();
-    if connectors.len() < loaded.len() {
-        // An invalid file may be the one the value was meant for.
-        return Ok(());
-    }
     let names: Vec<&str> = connectors.iter().map(|c| c.name.as_str()).collect();
     // (connector, "step.field", is a password)
     let mut fields: Vec<(&str, String, bool)> = Vec::new();
@@ -102,6 +98,29 @@ pub fn check_inputs<'a>(
         })
         .collect();
     keys.sort();
+    for (_, key) in keys.iter().filter(|(scope, _)| scope.is_none()) {
+        // Connectors that would receive this unscoped value as a password (no scoped value of their own).
+        let receivers: Vec<&str> = fields
+            .iter()
+            .filter(|(c, f, password)| *password && f == key && !keys.iter().any(|(s, k)| *s == Some(*c) && k == key))
+            .map(|(c, _, _)| *c)
+            .collect();
+        if receivers.len() >= 2 {
+            let spelled: Vec<String> = receivers.iter().map(|c| format!("--input-env {c}:{key}=ENV_NAME")).collect();
+            return Err(Error::usage(
+                format!(
+                    "the password `{key}` would be sent to {} connectors ({}): a password reaches exactly one connector",
+                    receivers.len(),
+                    receivers.join(", ")
+                ),
+                Some(format!("scope it to one connector each: {}", spelled.join(" "))),
+            ));
+        }
+    }
+    if connectors.len() < loaded.len() {
+        // An invalid file may be the one a name was meant for: only the password rule holds.
+        return Ok(());
+    }
     for (scope, key) in &keys {
         if let Some(scope) = scope
             && !check_scope(scope, &format!("input `{scope}:{key}`"), &names, dir)?
@@ -123,25 +142,6 @@ pub fn check_inputs<'a>(
         }
         let shown = scope.map(|s| format!("{s}:{key}")).unwrap_or_else(|| key.clone());
         return Err(Error::usage(format!("input `{shown}` names no form field"), Some(hint)));
-    }
-    for (_, key) in keys.iter().filter(|(scope, _)| scope.is_none()) {
-        // Connectors that would receive this unscoped value as a password (no scoped value of their own).
-        let receivers: Vec<&str> = fields
-            .iter()
-            .filter(|(c, f, password)| *password && f == key && !keys.iter().any(|(s, k)| *s == Some(*c) && k == key))
-            .map(|(c, _, _)| *c)
-            .collect();
-        if receivers.len() >= 2 {
-            let spelled: Vec<String> = receivers.iter().map(|c| format!("--input-env {c}:{key}=ENV_NAME")).collect();
-            return Err(Error::usage(
-                format!(
-                    "the password `{key}` would be sent to {} connectors ({}): a password reaches exactly one connector",
-                    receivers.len(),
-                    receivers.join(", ")
-                ),
-                Some(format!("scope it to one connector each: {}", spelled.join(" "))),
-            ));
-        }
     }
     let declared = |scope: Option<&str>| -> Vec<&str> {
         connectors

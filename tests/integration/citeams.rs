@@ -242,6 +242,25 @@ fn an_unscoped_password_for_two_connectors_is_refused_before_any_request() {
     assert!(out.stderr.contains("alpha:login.password"), "the scoped spelling: {out:?}");
     assert!(!out.all().contains("canary-pw-7731"), "{out:?}");
     assert_eq!(a.requests().len() + b.requests().len(), 0, "nothing was sent");
+    // Also when a third selected file is invalid (the other checks wait for it to be fixed).
+    let out = t()
+        .connector("broken", "name: broken\nauth_flow:\n  - {id: x, type: nope}\n")
+        .env("PW", "canary-pw-7731")
+        .args([
+            "test",
+            "auth",
+            "alpha",
+            "beta",
+            "broken",
+            "--input",
+            "login.user=u",
+            "--input-env",
+            "login.password=PW",
+        ])
+        .run();
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(out.stderr.contains("alpha:login.password"), "{out:?}");
+    assert_eq!(a.requests().len() + b.requests().len(), 0, "nothing was sent");
 
     // Scoped: each password reaches its own connector only; a scoped user beats the unscoped one.
     let out = t()
