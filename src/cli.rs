@@ -59,7 +59,9 @@ fn examples(list: &[(&str, &str)], exit_codes: &[(&str, &str)]) -> StyledStr {
         for (code, meaning) in exit_codes {
             text.push_str(&format!("  {code:<width$}  {meaning}\n"));
         }
-        text.push_str("  With several connectors, the highest code seen.\n");
+        text.push_str(
+            "  With several connectors, the most severe: 2, 1, 3, 4, 5, 0 (a broken connector beats a server down).\n",
+        );
     }
     StyledStr::from(text.trim_end().to_string())
 }

@@ -79,7 +79,7 @@ pub enum Error {
     #[error("prompt failed: {0}")]
     Prompt(String),
 
-    /// The result of several runs: the highest exit code seen, already reported.
+    /// The result of several runs: the most severe exit code seen, already reported.
     #[error("")]
     Reported { code: u8 },
 }
