@@ -81,6 +81,23 @@ row_pair "cache show (keyring read)" ms "${MED[cache-show]:-}" "secret-tool look
 row_pair "test api from cache: peak RSS" kb "${RSS[api-cached]:-}" "secret-tool lookup" "${RSS[secret-tool-lookup]:-}"
 secret-tool clear "${ST[@]}" 2>/dev/null
 
+# 2b. conntest call from the cache vs what a script does without it: read the
+# entry with secret-tool lookup, then curl with the token [≤ 0.7×] (issue 20).
+tok="$(secret-tool lookup service conntest account "$NAME" 2>/dev/null | python3 -c \
+    'import json, sys; print(json.load(sys.stdin)["outputs"]["token"]["body"]["access_token"])' 2>/dev/null)"
+if [ -n "$tok" ] && command -v curl >/dev/null 2>&1; then
+    peer="$BENCH_TMP/lookup-curl.sh"
+    printf '%s\n' "secret-tool lookup service conntest account $NAME >/dev/null || exit 1" \
+        "exec curl -fsS -o /dev/null -H 'Authorization: Bearer $tok' '$BASE/me'" >"$peer"
+    MED=() RSS=()
+    paired "keyring-call" \
+        ::: call-cached "$BIN" call "$Y" /me --var "base_url=$BASE" \
+        ::: lookup-curl sh "$peer"
+    row_pair "call from cache (1 req + read)" ms "${MED[call-cached]:-}" "secret-tool lookup + curl" "${MED[lookup-curl]:-}" ratio 0.7
+else
+    row "call from cache" "skipped: the cached token could not be read (or no curl)" "" "" "" "n/a"
+fi
+
 # 3. The 401 case: expire every access token before each run; conntest should
 # refresh, retry, and write the rotated tokens back.
 expire="python3 -c 'import sys, urllib.request; urllib.request.urlopen(urllib.request.Request(sys.argv[1] + \"/_expire\", method=\"POST\"), timeout=5)' $BASE"

@@ -26,7 +26,8 @@
 #             as a generated .hurl file (captures) run by hurl, on bench/server.py.
 #             Median of both, conntest/hurl [≤ 1.0×], per request (median / N),
 #             conntest per-request(400)/per-request(50) [≤ 1.2×], peak RSS
-#             [400 steps: ≤ hurl's].
+#             [400 steps: ≤ hurl's]. `test lifecycle` of bench/chain.yaml vs
+#             bench/lifecycle.hurl (the same 5 requests) [≤ 0.6×].
 #   validate  `conntest validate --dir` over 1,000 and 10,000 generated
 #             connectors [1,000 ≤ 150 ms; 10,000 ≤ 10× the 1,000 figure].
 #   version   `conntest --version` vs `xh --version` vs `hurl --version` [≤ 3 ms].
@@ -64,7 +65,8 @@
 #   keyring   inside tests/keyring-session.sh (private gnome-keyring): `test auth`
 #             with the cache vs `secret-tool store` of an entry of the same size
 #             (and the write cost: cached minus --no-cache), `test api` from the
-#             cache [≤ 5 ms] and `cache show` vs `secret-tool lookup`, `test api`
+#             cache [≤ 5 ms] and `cache show` vs `secret-tool lookup`, `call` from
+#             the cache vs `secret-tool lookup` + curl [≤ 0.7×], `test api`
 #             after a 401 (refresh + retry). See bench/keyring-inner.sh.
 #
 # Tools. hurl and xh: $HURL / $XH if set, else PATH, else target/bench-tools/bin,
@@ -343,6 +345,14 @@ if want flows; then
         else
             row "per request: 400 steps / 50 steps" "n/a (needs N = 50 and 400)" "" "—" "ratio ≤ 1.2×" "n/a"
         fi
+        # test lifecycle (issue 20): auth, test API, refresh, test API — the same 5
+        # requests as bench/lifecycle.hurl [≤ 0.6× hurl].
+        cmds=(::: lifecycle "$BIN" --no-cache test lifecycle "$BENCH/chain.yaml" --var "base_url=$BASE_URL" --non-interactive)
+        [ -n "$HURL" ] && cmds+=(::: hurl "$HURL" --no-output --variable "base_url=$BASE_URL"
+              --variable username=bench --variable password=bench-password "$BENCH/lifecycle.hurl")
+        MED=() RSS=()
+        paired "lifecycle" "${cmds[@]}"
+        row_pair "test lifecycle (5 req)" ms "${MED[lifecycle]:-}" "$(peer_or_why hurl "$HURL")" "${MED[hurl]:-}" ratio 0.6
     fi
 fi
 

@@ -6,6 +6,9 @@ use std::path::PathBuf;
 use clap::builder::StyledStr;
 use clap::{Args, CommandFactory as _, FromArgMatches as _, Parser, Subcommand, ValueEnum};
 
+mod call;
+pub use call::CallArgs;
+
 /// Test multistep-authentication API connectors: run their sign-in flows,
 /// refresh them, cache the results in the OS keyring and call their test API.
 #[derive(Debug, Parser)]
@@ -56,7 +59,9 @@ fn examples(list: &[(&str, &str)], exit_codes: &[(&str, &str)]) -> StyledStr {
         for (code, meaning) in exit_codes {
             text.push_str(&format!("  {code:<width$}  {meaning}\n"));
         }
-        text.push_str("  With several connectors, the highest code seen.\n");
+        text.push_str(
+            "  With several connectors, the most severe: 2, 1, 3, 4, 5, 0 (a broken connector beats a server down).\n",
+        );
     }
     StyledStr::from(text.trim_end().to_string())
 }
@@ -149,7 +154,22 @@ pub enum Command {
         ("renew the cached sign-in, then call the test API", "conntest test refresh acme"),
         ("call the test API with what is cached (refreshes on 401)", "conntest test api acme"),
     ], EXIT_CODES))]
-    Test(TestCommand),
+    Test(Box<TestCommand>),
+    /// Send one request with a connector's cached auth applied (refreshes on 401)
+    #[command(after_help = examples(&[
+        ("GET a path below the connector's base_url with the cached sign-in", "conntest call acme /v1/users/me"),
+        ("POST JSON, with a header", "conntest call acme POST /v1/items -H 'X-Trace: 1' --data '{\"name\": \"x\"}'"),
+        ("in CI without a keyring: sign in first, in memory", "conntest call acme /v1/me --auth-first --no-cache --inputs inputs.yaml"),
+        ("status, headers and body as JSON", "conntest call acme /v1/me --format json"),
+    ], &[
+        ("0", "the answer was 2xx"),
+        ("1", "another status, or the refresh failed"),
+        ("2", "usage error, or the connector file is invalid"),
+        ("3", "--auth-first needed an input that cannot be asked for"),
+        ("4", "nothing cached (sign in with `conntest test auth`, or pass --auth-first), keyring unreachable"),
+        ("5", "the server could not be reached"),
+    ]))]
+    Call(Box<CallArgs>),
     /// Inspect or clear cached auth in the OS keyring
     #[command(subcommand, after_help = examples(&[
         ("what is cached for a connector: tokens, expiry, cookies (secrets masked)", "conntest cache show acme"),
@@ -160,8 +180,14 @@ pub enum Command {
     #[command(after_help = examples(&[
         ("save it beside the connectors; editors read it through the first line\n  # `# yaml-language-server: $schema=./connector.schema.json`",
          "conntest schema > connectors/connector.schema.json"),
+        ("the schema of `conntest test … --format json` results, for a CI step that reads them",
+         "conntest schema --results > results.schema.json"),
     ], &[]))]
-    Schema,
+    Schema {
+        /// Print the schema of the JSON test results instead
+        #[arg(long)]
+        results: bool,
+    },
     /// Print a shell completion script
     #[command(after_help = examples(&[
         ("bash: loaded on demand by bash-completion", "conntest completions bash > ~/.local/share/bash-completion/completions/conntest"),
@@ -240,11 +266,12 @@ pub enum TestCommand {
     #[command(after_help = examples(&[
         ("renew the cached sign-in (refresh token, or the auth flow again)", "conntest test refresh acme"),
         ("in CI, where nothing is cached yet: sign in first", "conntest test refresh acme --auth-first --inputs inputs.yaml"),
+        ("in CI without a keyring: the auth outputs stay in memory", "conntest test refresh acme --auth-first --no-cache --inputs inputs.yaml"),
     ], EXIT_CODES))]
     Refresh {
         #[command(flatten)]
         args: TestArgs,
-        /// Run the auth flow first when nothing is cached
+        /// Run the auth flow first when nothing is cached (in memory with --no-cache or no keyring)
         #[arg(long)]
         auth_first: bool,
     },
@@ -252,8 +279,21 @@ pub enum TestCommand {
     #[command(after_help = examples(&[
         ("do the cached credentials still work?", "conntest test api acme"),
         ("every connector, each HTTP exchange shown (secrets masked)", "conntest test api --all -v"),
+        ("in CI without a keyring: sign in first, keep the outputs in memory", "conntest test api acme --auth-first --no-cache --inputs inputs.yaml"),
     ], EXIT_CODES))]
-    Api(TestArgs),
+    Api {
+        #[command(flatten)]
+        args: TestArgs,
+        /// Run the auth flow first when nothing is cached (in memory with --no-cache or no keyring)
+        #[arg(long)]
+        auth_first: bool,
+    },
+    /// Auth flow, test API, refresh flow, update_variables, test API again: one run
+    #[command(after_help = examples(&[
+        ("prove sign-in and refresh both work, then cache the result", "conntest test lifecycle acme --inputs inputs.yaml"),
+        ("in CI without a keyring", "conntest test lifecycle --all --no-cache --format json > results.json"),
+    ], EXIT_CODES))]
+    Lifecycle(TestArgs),
     /// Anything else where the flow belongs (`conntest test acme`): answered
     /// with the command that was probably meant.
     #[command(external_subcommand)]
@@ -278,21 +318,29 @@ pub struct TestArgs {
     #[arg(long, value_name = "K/N", value_parser = parse_shard)]
     pub shard: Option<(u32, u32)>,
 
-    /// A Form value: STEP.FIELD=VALUE
-    #[arg(long = "input", value_name = "STEP.FIELD=VALUE")]
+    /// A Form value, for one connector with CONNECTOR: (a password needs it when several run)
+    #[arg(long = "input", value_name = "[CONNECTOR:]STEP.FIELD=VALUE")]
     pub inputs: Vec<String>,
 
-    /// A Form value from an environment variable: STEP.FIELD=ENV_NAME
-    #[arg(long = "input-env", value_name = "STEP.FIELD=ENV_NAME")]
+    /// A Form value from an environment variable, for one connector with CONNECTOR:
+    #[arg(long = "input-env", value_name = "[CONNECTOR:]STEP.FIELD=ENV_NAME")]
     pub input_envs: Vec<String>,
 
-    /// Form values from a YAML file (`-` for stdin): `step: {field: value}`
+    /// Form values from a YAML file (`-` for stdin): `step: {field: value}`, or under `CONNECTOR:`
     #[arg(long = "inputs", value_name = "FILE")]
     pub inputs_file: Option<PathBuf>,
 
-    /// Override a connector variable: NAME=VALUE
-    #[arg(long = "var", value_name = "NAME=VALUE")]
+    /// Override a connector variable, for one connector with CONNECTOR:
+    #[arg(long = "var", value_name = "[CONNECTOR:]NAME=VALUE")]
     pub vars: Vec<String>,
+
+    /// Variables from DIR/environments/NAME.yaml (`variables:`, `connectors: {C: {variables:}}`)
+    #[arg(long, value_name = "NAME")]
+    pub env: Option<String>,
+
+    /// Variables from a file shaped like an environment's
+    #[arg(long = "vars", value_name = "FILE")]
+    pub vars_file: Option<PathBuf>,
 
     /// Write a JUnit XML report
     #[arg(long, value_name = "FILE")]
@@ -301,6 +349,10 @@ pub struct TestArgs {
     /// Write every HTTP exchange as HAR 1.2 (secrets masked)
     #[arg(long, value_name = "FILE")]
     pub har: Option<PathBuf>,
+
+    /// Write a self-contained HTML report: each connector's steps and exchanges (masked)
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
 
     /// Per-request timeout in seconds
     #[arg(long, value_name = "SECS", default_value_t = 30.0, allow_negative_numbers = true)]

@@ -1,6 +1,7 @@
 //! One module per subcommand; this file only dispatches.
 
 pub mod cache;
+pub mod call;
 pub mod completions;
 pub mod demo;
 pub mod init;
@@ -16,24 +17,28 @@ use crate::flow::Flow;
 
 pub fn run(cli: Cli) -> Result<(), Error> {
     let g = cli.global;
-    let uses_cache =
-        matches!(cli.command, Command::List | Command::Test(_) | Command::Cache(_) | Command::Demo { print: false });
+    let uses_cache = matches!(
+        cli.command,
+        Command::List | Command::Test(_) | Command::Call(_) | Command::Cache(_) | Command::Demo { print: false }
+    );
     if uses_cache && !g.no_cache {
         crate::cache::check_env().map_err(|e| Error::usage(e, Some("fix or unset the variable".to_string())))?;
     }
     let result = match cli.command {
         Command::Validate { connectors } => validate::run(&g, &connectors),
-        Command::Schema => schema::run(),
+        Command::Schema { results } => schema::run(results),
         Command::Completions { shell } => completions::run(shell),
         Command::Man => man::run(),
         Command::Init { name, kind } => init::run(&g, &name, kind),
         Command::List => block_on(list::run(&g)),
-        Command::Test(TestCommand::Auth(args)) => block_on(test::run(&g, Flow::Auth, &args, false)),
-        Command::Test(TestCommand::Refresh { args, auth_first }) => {
-            block_on(test::run(&g, Flow::Refresh, &args, auth_first))
-        }
-        Command::Test(TestCommand::Api(args)) => block_on(test::run(&g, Flow::Api, &args, false)),
-        Command::Test(TestCommand::Other(words)) => Err(not_a_flow(&g, &words)),
+        Command::Test(t) => match *t {
+            TestCommand::Auth(args) => block_on(test::run(&g, Flow::Auth, &args, false)),
+            TestCommand::Refresh { args, auth_first } => block_on(test::run(&g, Flow::Refresh, &args, auth_first)),
+            TestCommand::Api { args, auth_first } => block_on(test::run(&g, Flow::Api, &args, auth_first)),
+            TestCommand::Lifecycle(args) => block_on(test::run(&g, Flow::Lifecycle, &args, false)),
+            TestCommand::Other(words) => Err(not_a_flow(&g, &words)),
+        },
+        Command::Call(args) => block_on(call::run(&g, &args)),
         Command::Cache(CacheCommand::Show { connector }) => block_on(cache::show(&g, &connector)),
         Command::Cache(CacheCommand::Clear { connectors, all }) => block_on(cache::clear(&g, &connectors, all)),
         Command::Demo { print: true } => demo::print(),
@@ -54,7 +59,7 @@ pub fn run(cli: Cli) -> Result<(), Error> {
 /// connector name given without its flow, so the answer is the command that
 /// was probably meant.
 fn not_a_flow(g: &crate::cli::Global, words: &[String]) -> Error {
-    const FLOWS: [&str; 3] = ["auth", "refresh", "api"];
+    const FLOWS: [&str; 4] = ["auth", "refresh", "api", "lifecycle"];
     let word = words.first().map(String::as_str).unwrap_or_default();
     // Names only: the other arguments may hold a secret (`--input x.password=…`).
     let names: Vec<&str> = words.iter().map(String::as_str).take_while(|w| !w.starts_with('-')).collect();

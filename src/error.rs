@@ -22,6 +22,15 @@ pub const EXIT_INTERRUPTED: u8 = 130;
 /// Ended by SIGTERM: 128 + 15.
 pub const EXIT_TERMINATED: u8 = 143;
 
+/// The exit code of a run of several connectors: the most severe seen, in the
+/// order 2, 1, 3, 4, 5, 0 — one broken connector (1) and one server down (5)
+/// is 1, so a CI job retries on 5 only when every failure was a transport one.
+pub fn most_severe(codes: impl IntoIterator<Item = u8>) -> u8 {
+    const ORDER: [u8; 6] = [EXIT_USAGE, EXIT_FAILED, EXIT_NEEDS_INPUT, EXIT_ENVIRONMENT, EXIT_UNREACHABLE, EXIT_OK];
+    let rank = |c: u8| ORDER.iter().position(|o| *o == c).unwrap_or(0);
+    codes.into_iter().min_by_key(|c| rank(*c)).unwrap_or(EXIT_OK)
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("{message}")]
@@ -48,6 +57,11 @@ pub enum Error {
     #[error("{message}")]
     NeedsPerson { message: String, hint: Option<String> },
 
+    /// Required Form values no flag gives, in a non-interactive run: each as
+    /// (connector, step, field).
+    #[error("{message}")]
+    MissingInputs { message: String, hint: Option<String>, missing: Vec<(String, String, String)> },
+
     #[error("{message}")]
     Failed { message: String },
 
@@ -65,7 +79,7 @@ pub enum Error {
     #[error("prompt failed: {0}")]
     Prompt(String),
 
-    /// The result of several runs: the highest exit code seen, already reported.
+    /// The result of several runs: the most severe exit code seen, already reported.
     #[error("")]
     Reported { code: u8 },
 }
@@ -87,7 +101,10 @@ impl Error {
     pub fn exit_code(&self) -> u8 {
         match self {
             Error::Usage { .. } | Error::ConnectorNotFound { .. } => EXIT_USAGE,
-            Error::NeedsInput { .. } | Error::NeedsPerson { .. } | Error::InputEnded { .. } => EXIT_NEEDS_INPUT,
+            Error::NeedsInput { .. }
+            | Error::NeedsPerson { .. }
+            | Error::MissingInputs { .. }
+            | Error::InputEnded { .. } => EXIT_NEEDS_INPUT,
             Error::Interrupted { signal } => {
                 if *signal == "SIGTERM" {
                     EXIT_TERMINATED
@@ -108,6 +125,7 @@ impl Error {
             Error::Usage { hint, .. }
             | Error::Environment { hint, .. }
             | Error::NeedsPerson { hint, .. }
+            | Error::MissingInputs { hint, .. }
             | Error::Unreachable { hint, .. } => hint.clone(),
             Error::ConnectorNotFound { available, dir, .. } => Some(if available.is_empty() {
                 format!("no connectors in {}; pass a path to a .yaml file or use --dir", dir.display())
@@ -119,5 +137,20 @@ impl Error {
             }
             _ => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_most_severe_code_follows_2_1_3_4_5_0() {
+        assert_eq!(most_severe([5, 1]), 1);
+        assert_eq!(most_severe([1, 2, 5]), 2);
+        assert_eq!(most_severe([5, 3, 4]), 3);
+        assert_eq!(most_severe([0, 5, 4]), 4);
+        assert_eq!(most_severe([0, 5]), 5);
+        assert_eq!(most_severe([]), 0);
     }
 }

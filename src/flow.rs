@@ -17,9 +17,12 @@ use crate::steps::catalogue::{Step, StepDef};
 use crate::steps::dispatch::StepCx;
 use crate::template::render_json;
 
+mod call;
+mod lifecycle;
 mod paths;
 mod test_api;
 
+pub use call::{AdHoc, Called};
 use paths::*;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,6 +30,8 @@ pub enum Flow {
     Auth,
     Refresh,
     Api,
+    /// `test lifecycle`: auth, then refresh, in one process (see [`Session::lifecycle`]).
+    Lifecycle,
 }
 
 impl Flow {
@@ -35,13 +40,14 @@ impl Flow {
             Flow::Auth => "auth",
             Flow::Refresh => "refresh",
             Flow::Api => "api",
+            Flow::Lifecycle => "lifecycle",
         }
     }
 }
 
 pub struct Options {
     pub timeout: Duration,
-    pub vars: Vec<(String, String)>,
+    pub vars: crate::vars::Overrides,
     pub on_exchange: Option<ExchangeHook>,
     /// Told what the run does as it goes (the report layer's lines and spinners).
     pub on_event: Option<EventHook>,
@@ -66,19 +72,21 @@ pub struct Session {
     pub prompter: Prompter,
     base_url: Option<String>,
     options: Arc<Options>,
+    /// The flow reports name this run after (HAR pages `CONNECTOR/FLOW`):
+    /// set by `execute`, or by the caller when one result spans two flows.
+    pub page: Option<&'static str>,
+    current: &'static str,
 }
 
-/// The variables of a connector: file, then `CONNTEST_VAR_*`, then `--var`.
-fn variables(connector: &Connector, overrides: &[(String, String)]) -> Map<String, Value> {
+/// The variables of a connector: file, then `--vars`/`--env`, `CONNTEST_VAR_*`
+/// and `--var` (see [`crate::vars::Overrides::for_connector`]).
+fn variables(connector: &Connector, overrides: &crate::vars::Overrides) -> Map<String, Value> {
     let mut vars = Map::new();
     for (k, v) in &connector.variables {
         vars.insert(k.clone(), Value::String(v.clone()));
     }
-    for (name, v) in crate::vars::from_env() {
-        vars.insert(name.clone(), Value::String(v.clone()));
-    }
-    for (k, v) in overrides {
-        vars.insert(k.clone(), Value::String(v.clone()));
+    for (k, v) in overrides.for_connector(&connector.name) {
+        vars.insert(k, Value::String(v));
     }
     for (k, v) in &vars {
         if is_secret_name(k)
@@ -100,7 +108,17 @@ impl Session {
             Some(t) => Some(t.render(&ctx).map_err(|e| Error::failed(format!("base_url: {e}")))?),
             None => None,
         };
-        Ok(Session { connector, http, ctx, form_values: Map::new(), prompter, base_url, options })
+        Ok(Session {
+            connector,
+            http,
+            ctx,
+            form_values: Map::new(),
+            prompter,
+            base_url,
+            options,
+            page: None,
+            current: Flow::Auth.name(),
+        })
     }
 
     /// Puts cached outputs, Form values and cookies back.
@@ -168,6 +186,7 @@ impl Session {
         for def in steps {
             let started = Instant::now();
             let person = def.kind.waits_for_person();
+            self.http.set_source(format!("{}/{}", self.connector.name, self.current), &def.id);
             let connector = self.connector.name.as_str();
             self.event(if person { Event::Waiting { connector } } else { Event::Busy { connector, label: &def.id } });
             let cx = StepCx {
@@ -286,12 +305,15 @@ impl Session {
     /// Runs `flow` for this connector; the caller has restored the cache for refresh/api.
     pub async fn execute(&mut self, flow: Flow) -> RunResult {
         let started = Instant::now();
+        self.current = self.page.unwrap_or(flow.name());
         let mut steps = Vec::new();
         let mut refreshed = false;
         let mut refresh_reason = None;
         let outcome: Result<Option<TestApiReport>, Error> = async {
             match flow {
-                Flow::Auth => self.run_steps(&self.connector.clone().auth_flow, "auth", &mut steps).await?,
+                Flow::Auth | Flow::Lifecycle => {
+                    self.run_steps(&self.connector.clone().auth_flow, "auth", &mut steps).await?
+                }
                 Flow::Refresh => {
                     self.refresh(&mut steps).await?;
                     refreshed = true;
@@ -332,6 +354,7 @@ impl Session {
             file: self.connector.file.display().to_string(),
             duration: Duration::ZERO,
             hint: None,
+            diagnostics: None,
             cached: None,
         };
         match outcome {

@@ -13,7 +13,7 @@ use url::Url;
 pub use ledger::{CookieRecord, Ledger};
 pub use message::{
     Body, Exchange, ExchangeHook, MAX_BODY_BYTES, MAX_REDIRECTS, MAX_RUN_BYTES, NtlmAuth, Request, Response, SendError,
-    is_credential_header, is_form_encoded, learn_request_secrets, learn_url_secrets, parse_body, parse_form,
+    Source, is_credential_header, is_form_encoded, learn_request_secrets, learn_url_secrets, parse_body, parse_form,
     parse_response_body, wire_body,
 };
 
@@ -190,6 +190,7 @@ impl Http {
             response_headers: Vec::new(),
             response_body: None,
             error: None,
+            source: None,
         };
         let result = self.read(builder).await;
         record.duration = clock.elapsed();
@@ -378,6 +379,11 @@ impl Http {
             return SendError::failed(format!("{what}: {inner}"));
         };
         SendError::unreachable(message, hint)
+    }
+
+    /// Tags the exchanges sent from now on with a HAR page and step id.
+    pub fn set_source(&self, page: String, step: &str) {
+        self.ledger.set_source(Source { page, step: step.to_string() });
     }
 
     /// Hands one exchange to `-v` and HAR.

@@ -10,6 +10,7 @@ pub mod commands;
 pub mod connector;
 pub mod context;
 pub mod demo;
+pub mod environments;
 pub mod error;
 pub mod flagfile;
 pub mod flow;

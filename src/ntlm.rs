@@ -185,6 +185,7 @@ async fn round(
         response_headers: Vec::new(),
         response_body: None,
         error: None,
+        source: None,
     };
     conn.ready().await.map_err(|e| format!("{what}: the connection closed during the NTLM handshake ({e})"))?;
     let result = async {

@@ -61,12 +61,14 @@ pub struct RunResult {
     pub steps: Vec<StepReport>,
     pub test_api: Option<TestApiReport>,
     pub error: Option<String>,
-    #[serde(skip)]
     pub file: String,
     #[serde(skip)]
     pub duration: Duration,
-    #[serde(skip)]
+    /// What to do about the failure (null when there is nothing to say).
     pub hint: Option<String>,
+    /// An invalid connector file's diagnostics (the objects of `validate`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub diagnostics: Option<Value>,
     /// Where a successful run's outputs were cached, when they were.
     #[serde(skip)]
     pub cached: Option<String>,

@@ -257,7 +257,10 @@ fn dialog_failed(e: dialoguer::Error, step: &str, field: &str) -> Error {
     }
 }
 
-/// Parses `--input`, `--input-env` and `--inputs FILE` into values by (step, field).
+/// Parses `--input`, `--input-env` and `--inputs FILE` into values by (step, field);
+/// a value scoped to one connector (`CONNECTOR:STEP.FIELD`, or under a
+/// connector's key in the file) has the step `CONNECTOR:STEP` (step ids hold
+/// no `:`); `crate::inputs::for_connector` picks each connector's values.
 pub fn collect_inputs(
     inputs: &[String],
     input_envs: &[String],
@@ -285,17 +288,24 @@ pub fn collect_inputs(
         })?;
         for (step, fields) in doc {
             for (field, value) in fields {
-                let text = match value {
-                    serde_yaml::Value::String(s) => s,
-                    serde_yaml::Value::Number(n) => n.to_string(),
-                    serde_yaml::Value::Bool(b) => b.to_string(),
+                let scalar = |step: &str, field: &str, value: serde_yaml::Value| match value {
+                    serde_yaml::Value::String(s) => Ok(s),
+                    serde_yaml::Value::Number(n) => Ok(n.to_string()),
+                    serde_yaml::Value::Bool(b) => Ok(b.to_string()),
                     _ => {
-                        return Err(Error::usage(
-                            format!("--inputs {}: {step}.{field} must be a scalar", path.display()),
-                            None,
-                        ));
+                        Err(Error::usage(format!("--inputs {}: {step}.{field} must be a scalar", path.display()), None))
                     }
                 };
+                if let serde_yaml::Value::Mapping(inner) = value {
+                    // `CONNECTOR: {step: {field: value}}`: scoped to that connector.
+                    for (key, value) in inner {
+                        let serde_yaml::Value::String(key) = key else { continue };
+                        let text = scalar(&field, &key, value)?;
+                        out.insert((format!("{step}:{field}"), key), Secret::unlearned(text));
+                    }
+                    continue;
+                }
+                let text = scalar(&step, &field, value)?;
                 out.insert((step.clone(), field), Secret::unlearned(text));
             }
         }
@@ -303,10 +313,16 @@ pub fn collect_inputs(
     for (flag, raw) in input_envs.iter().map(|v| ("--input-env", v)).chain(inputs.iter().map(|v| ("--input", v))) {
         // Without `=` there is no telling the name from the value, so the argument is not quoted.
         let (target, value) = raw.split_once('=').ok_or_else(|| {
-            Error::usage(format!("an {flag} argument has no `=`"), Some(format!("write {flag} STEP.FIELD=…")))
+            Error::usage(
+                format!("an {flag} argument has no `=`"),
+                Some(format!("write {flag} [CONNECTOR:]STEP.FIELD=…")),
+            )
         })?;
         let (step, field) = target.split_once('.').ok_or_else(|| {
-            Error::usage(format!("{flag} `{target}` is not STEP.FIELD"), Some(format!("write {flag} STEP.FIELD=…")))
+            Error::usage(
+                format!("{flag} `{target}` is not [CONNECTOR:]STEP.FIELD"),
+                Some(format!("write {flag} STEP.FIELD=… or {flag} CONNECTOR:STEP.FIELD=…")),
+            )
         })?;
         let value = if flag == "--input-env" {
             std::env::var(value).map_err(|_| {

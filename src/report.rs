@@ -8,15 +8,18 @@ use crate::outcome::{Event, EventHook, RunResult};
 use crate::output::{out, raw_out, spinner_bar};
 use crate::secret::masker;
 
+pub mod annotations;
 pub mod exchange;
 pub mod files;
 pub mod har;
+pub mod html;
 pub mod junit;
 pub mod lines;
 
 pub use exchange::print_exchange;
 pub use files::check_writable;
 pub use har::write_har;
+pub use html::write_html;
 pub use junit::write_junit;
 pub use lines::{human_duration, result_footer, result_header, step_line};
 
@@ -123,9 +126,48 @@ pub fn summary(results: &[RunResult]) -> String {
 }
 
 /// The JSON document of `test` commands (SPEC §1), masked.
-pub fn json_results(results: &[RunResult]) -> Value {
-    let value = json!({ "results": results });
+/// The JSON document of a run: each result (with the `--env` it ran in), then
+/// a summary whose `exit_code` is the process's.
+pub fn json_results(results: &[RunResult], env: Option<&str>) -> Value {
+    let list: Vec<Value> = results
+        .iter()
+        .map(|r| {
+            let mut v = serde_json::to_value(r).unwrap_or(Value::Null);
+            if let Value::Object(m) = &mut v {
+                m.insert("env".into(), env.map_or(Value::Null, |e| Value::String(e.to_string())));
+            }
+            v
+        })
+        .collect();
+    let value = json!({ "results": list, "summary": json_summary(results) });
     masker().mask_json(&value)
+}
+
+/// The JSON document of a run that stopped before any connector ran (a usage
+/// error, missing inputs): no results, a summary, the error and its hint.
+pub fn json_error(e: &crate::error::Error) -> Value {
+    let mut doc = json!({
+        "results": [],
+        "summary": {"passed": 0, "failed": 0, "exit_code": e.exit_code()},
+        "error": {"message": e.to_string(), "hint": e.hint()},
+    });
+    if let crate::error::Error::MissingInputs { missing, .. } = e {
+        doc["missing_inputs"] = missing
+            .iter()
+            .map(|(connector, step, field)| json!({"connector": connector, "step": step, "field": field}))
+            .collect();
+    }
+    doc
+}
+
+/// `{"passed", "failed", "exit_code"}` of a run's results.
+pub fn json_summary(results: &[RunResult]) -> Value {
+    let passed = results.iter().filter(|r| r.ok).count();
+    json!({
+        "passed": passed,
+        "failed": results.len() - passed,
+        "exit_code": crate::error::most_severe(results.iter().map(|r| r.exit_code)),
+    })
 }
 
 pub fn print_json(value: &Value) {

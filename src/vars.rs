@@ -45,9 +45,65 @@ fn select(env: impl Iterator<Item = (OsString, OsString)>) -> (Vec<(String, Stri
     (vars, skipped)
 }
 
+/// Variable values from outside the connector file, by source, each for
+/// every selected connector (`None`) or for one (`Some(name)`).
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    /// `--env NAME`: the environment's name, as JSON results report it.
+    pub env: Option<String>,
+    /// `--vars FILE` and `--env NAME` files, in the order given.
+    pub files: Vec<(Option<String>, String, String)>,
+    /// `--var [CONNECTOR:]NAME=VALUE`.
+    pub flags: Vec<(Option<String>, String, String)>,
+}
+
+impl Overrides {
+    /// What overrides `connector`'s file `variables`, lowest first: files (all
+    /// connectors), files (this one), `CONNTEST_VAR_*`, `--var` (all), `--var`
+    /// (this one) — a later entry of the same name wins.
+    pub fn for_connector(&self, connector: &str) -> Vec<(String, String)> {
+        let layer = |list: &[(Option<String>, String, String)], scoped: bool| {
+            list.iter()
+                .filter(move |(scope, _, _)| match scope {
+                    Some(s) => scoped && s == connector,
+                    None => !scoped,
+                })
+                .map(|(_, k, v)| (k.clone(), v.clone()))
+                .collect::<Vec<_>>()
+        };
+        let mut out = layer(&self.files, false);
+        out.extend(layer(&self.files, true));
+        out.extend(from_env().iter().cloned());
+        out.extend(layer(&self.flags, false));
+        out.extend(layer(&self.flags, true));
+        out
+    }
+
+    /// Whether `--var` sets `name` for `connector`.
+    pub fn flag_sets(&self, connector: &str, name: &str) -> bool {
+        self.flags.iter().any(|(scope, k, _)| k == name && scope.as_deref().is_none_or(|s| s == connector))
+    }
+}
+
 #[cfg(all(test, unix))]
 mod tests {
     use super::*;
+
+    #[test]
+    fn scoped_values_beat_unscoped_ones_and_flags_beat_files() {
+        let o = Overrides {
+            env: None,
+            files: vec![(Some("a".into()), "x".into(), "file-a".into()), (None, "x".into(), "file-all".into())],
+            flags: vec![(Some("a".into()), "y".into(), "flag-a".into()), (None, "y".into(), "flag-all".into())],
+        };
+        let last = |c: &str, k: &str| {
+            o.for_connector(c).into_iter().rev().find(|(n, _)| n == k).map(|(_, v)| v).unwrap_or_default()
+        };
+        assert_eq!(last("a", "x"), "file-a");
+        assert_eq!(last("b", "x"), "file-all");
+        assert_eq!(last("a", "y"), "flag-a");
+        assert_eq!(last("b", "y"), "flag-all");
+    }
 
     #[test]
     fn non_unicode_values_and_names_are_skipped_by_name_only() {

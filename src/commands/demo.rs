@@ -47,7 +47,10 @@ pub async fn run(g: &Global) -> Result<(), Error> {
     let live = g.format == Format::Text;
     let options = Arc::new(Options {
         timeout: Duration::from_secs(10),
-        vars: vec![("base_url".into(), server.url.clone())],
+        vars: crate::vars::Overrides {
+            flags: vec![(None, "base_url".into(), server.url.clone())],
+            ..Default::default()
+        },
         on_exchange: g.verbose.then(|| Arc::new(report::print_exchange) as crate::http::ExchangeHook),
         on_event: Some(report::Live::new(true, live, false).hook()),
         spinner: false,
@@ -122,8 +125,8 @@ pub async fn run(g: &Global) -> Result<(), Error> {
 
 fn finish(g: &Global, results: &[RunResult]) -> Result<(), Error> {
     if g.format == Format::Json {
-        report::print_json(&report::json_results(results));
+        report::print_json(&report::json_results(results, None));
     }
-    let code = results.iter().map(|r| r.exit_code).max().unwrap_or(0);
+    let code = crate::error::most_severe(results.iter().map(|r| r.exit_code));
     if code == 0 { Ok(()) } else { Err(Error::Reported { code }) }
 }

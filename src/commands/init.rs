@@ -39,6 +39,11 @@ pub fn run(g: &Global, name: &str, kind: Starter) -> Result<(), Error> {
     // The file's first line points editors at ./connector.schema.json: give them one.
     let schema = g.dir.join("connector.schema.json");
     let schema_written = write_new(&schema, &format!("{}\n", crate::commands::schema::text())).is_ok();
+    // An environment to copy for staging, production…: the first init shows the shape.
+    let envs = g.dir.join(load::ENVIRONMENTS);
+    let environment = envs.join("local.yaml");
+    let env_written =
+        std::fs::create_dir_all(&envs).is_ok() && write_new(&environment, &environment_text(&connector)).is_ok();
 
     let steps: Vec<&str> = connector.auth_flow.iter().map(|s| s.kind.type_name()).collect();
     match g.format {
@@ -47,6 +52,7 @@ pub fn run(g: &Global, name: &str, kind: Starter) -> Result<(), Error> {
             "connector": name,
             "steps": steps,
             "schema": schema_written.then(|| schema.display().to_string()),
+            "environment": env_written.then(|| environment.display().to_string()),
         })),
         Format::Text => {
             output::out(&format!(
@@ -61,6 +67,14 @@ pub fn run(g: &Global, name: &str, kind: Starter) -> Result<(), Error> {
                     style("✔").green(),
                     schema.display(),
                     style("(editors read it through the file's first line)").dim()
+                ));
+            }
+            if env_written {
+                output::out(&format!(
+                    "{} wrote {} {}",
+                    style("✔").green(),
+                    environment.display(),
+                    style("(variables for `--env local`; copy it for staging, production…)").dim()
                 ));
             }
             let dir =
@@ -85,4 +99,31 @@ fn write_new(path: &Path, text: &str) -> std::io::Result<()> {
     let mut f = std::fs::OpenOptions::new().write(true).create_new(true).open(path)?;
     f.write_all(text.as_bytes())?;
     f.sync_all()
+}
+
+/// `environments/local.yaml` for a new connector: its non-secret variables
+/// under its name, the shape every `--env NAME` file has.
+fn environment_text(connector: &crate::connector::validated::Connector) -> String {
+    let mut text = String::from(
+        "# Variables for `conntest test … --env local` (copy this file to staging.yaml, prod.yaml…).\n\
+         # `variables:` reach every connector; `connectors: {NAME: {variables: …}}` one.\n\
+         # Precedence, lowest first: the connector file's variables, this file (all connectors),\n\
+         # this file (that connector), CONNTEST_VAR_*, --var. Keep secrets out of it:\n\
+         # pass them with --input-env or CONNTEST_VAR_* from your secret store.\n\
+         variables: {}\n\
+         connectors:\n",
+    );
+    text.push_str(&format!("  {}:\n    variables:", connector.name));
+    let vars: Vec<&(String, String)> =
+        connector.variables.iter().filter(|(k, _)| !crate::secret::is_secret_name(k)).collect();
+    if vars.is_empty() {
+        text.push_str(" {}\n");
+    }
+    for (k, v) in vars {
+        text.push_str(&format!("\n      {k}: {}", serde_json::Value::String(v.clone())));
+    }
+    if !text.ends_with('\n') {
+        text.push('\n');
+    }
+    text
 }

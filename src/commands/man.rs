@@ -112,7 +112,7 @@ pub fn run() -> Result<(), Error> {
     for (code, meaning) in crate::cli::EXIT_CODES {
         page.push_str(&format!(".TP\n\\fB{}\\fR\n{}\n", escape(code), escape(meaning)));
     }
-    page.push_str(".PP\nWith several connectors, the highest code seen.\n");
+    page.push_str(".PP\nWith several connectors, the most severe code seen, in the order 2, 1, 3, 4, 5, 0: a broken connector (1) and a server that is down (5) exit 1.\n");
     page.push_str(&format!(".SH EXAMPLES\n.nf\n{}\n.fi\n", escape(examples(&cmd).join("\n").trim_end())));
     page.push_str(&section(|w| man.render_version_section(w))?);
     crate::output::raw_out(page.trim_end());

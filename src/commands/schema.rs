@@ -1,4 +1,5 @@
-//! `conntest schema`: the JSON Schema (2020-12) of the connector format.
+//! `conntest schema`: the JSON Schema (2020-12) of the connector format, or
+//! with `--results` of the result document a `--format json` test run prints.
 
 use crate::error::Error;
 
@@ -11,7 +12,10 @@ pub fn text() -> String {
     serde_json::to_string_pretty(&schema).unwrap_or_default()
 }
 
-pub fn run() -> Result<(), Error> {
-    crate::output::raw_out(&text());
+/// The JSON Schema of the result document of `test … --format json`.
+pub const RESULTS: &str = include_str!("../report/results.schema.json");
+
+pub fn run(results: bool) -> Result<(), Error> {
+    crate::output::raw_out(&if results { RESULTS.trim_end().to_string() } else { text() });
     Ok(())
 }

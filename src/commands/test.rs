@@ -13,7 +13,7 @@ use crate::connector::validated::Connector;
 use crate::error::{EXIT_ENVIRONMENT, EXIT_FAILED, EXIT_USAGE, Error};
 use crate::flow::{Flow, Options, RunResult, Session};
 use crate::http::Exchange;
-use crate::inputs::{check_inputs, check_missing, parse_vars};
+use crate::inputs::{check_inputs, check_missing, for_connector, parse_vars};
 use crate::output;
 use crate::prompt::{Prompter, can_prompt, collect_inputs};
 use crate::report;
@@ -35,7 +35,8 @@ fn warn_keyring_once(message: &str) {
 fn failed_result(name: String, file: String, flow: Flow, code: u8, error: String, hint: Option<String>) -> RunResult {
     RunResult {
         connector: name,
-        flow: flow.name(),
+        // A lifecycle that could not start failed in its first phase.
+        flow: if flow == Flow::Lifecycle { Flow::Auth.name() } else { flow.name() },
         ok: false,
         exit_code: code,
         refreshed: false,
@@ -46,6 +47,7 @@ fn failed_result(name: String, file: String, flow: Flow, code: u8, error: String
         file,
         duration: Duration::ZERO,
         hint,
+        diagnostics: None,
         cached: None,
     }
 }
@@ -71,6 +73,18 @@ fn crashed_result(name: String, file: String, flow: Flow, e: tokio::task::JoinEr
 }
 
 pub async fn run(g: &Global, flow: Flow, args: &TestArgs, auth_first: bool) -> Result<(), Error> {
+    let result = run_all(g, flow, args, auth_first).await;
+    if g.format == Format::Json
+        && let Err(e) = &result
+        && !matches!(e, Error::Reported { .. } | Error::Interrupted { .. })
+    {
+        // A CI job that reads `--format json > results.json` still gets one document.
+        report::print_json(&report::json_error(e));
+    }
+    result
+}
+
+async fn run_all(g: &Global, flow: Flow, args: &TestArgs, auth_first: bool) -> Result<(), Error> {
     // Duration::from_secs_f64 panics past u64 seconds; a day is longer than any request should take.
     let timeout = Some(args.timeout)
         .filter(|s| *s > 0.0 && *s <= MAX_TIMEOUT_SECS)
@@ -95,6 +109,9 @@ pub async fn run(g: &Global, flow: Flow, args: &TestArgs, auth_first: bool) -> R
     if let Some(p) = &args.har {
         report::check_writable("--har", p)?;
     }
+    if let Some(p) = &args.html {
+        report::check_writable("--html", p)?;
+    }
     // A connector named twice runs once.
     let mut unique = Vec::new();
     files.retain(|f| {
@@ -110,7 +127,7 @@ pub async fn run(g: &Global, flow: Flow, args: &TestArgs, auth_first: bool) -> R
         files.retain(|f| shard_of(f, n) == k);
         if files.is_empty() {
             match g.format {
-                Format::Json => report::print_json(&serde_json::json!({"results": []})),
+                Format::Json => report::print_json(&report::json_results(&[], args.env.as_deref())),
                 Format::Text => {
                     output::out(&format!("shard {k}/{n}: no connector falls in this shard; nothing to run"))
                 }
@@ -125,7 +142,11 @@ pub async fn run(g: &Global, flow: Flow, args: &TestArgs, auth_first: bool) -> R
         cache::prewarm();
     }
     let provided = collect_inputs(&args.inputs, &args.input_envs, args.inputs_file.as_deref())?;
-    let vars = parse_vars(&args.vars)?;
+    let vars = crate::vars::Overrides {
+        env: args.env.clone(),
+        files: variable_files(g, args)?,
+        flags: parse_vars(&args.vars)?,
+    };
     let interactive = can_prompt(g.non_interactive);
     let single = files.len() == 1;
     let live = single && g.format == Format::Text;
@@ -133,7 +154,7 @@ pub async fn run(g: &Global, flow: Flow, args: &TestArgs, auth_first: bool) -> R
     let exchanges: Arc<Mutex<Vec<Exchange>>> = Arc::new(Mutex::new(Vec::new()));
     let verbose = g.verbose;
     let har_log = exchanges.clone();
-    let keep_har = args.har.is_some();
+    let keep_har = args.har.is_some() || args.html.is_some();
     let har_bytes = std::sync::atomic::AtomicUsize::new(0);
     let options = Arc::new(Options {
         timeout,
@@ -194,7 +215,7 @@ pub async fn run(g: &Global, flow: Flow, args: &TestArgs, auth_first: bool) -> R
     let in_shard: std::collections::HashSet<&std::path::PathBuf> = files.iter().collect();
     let other_shards: Vec<_> =
         selected.iter().filter(|f| !in_shard.contains(f)).map(|f| load::load(f).map(Arc::new)).collect();
-    check_inputs(loaded.iter().chain(&other_shards), &provided, &options.vars)?;
+    check_inputs(loaded.iter().chain(&other_shards), &provided, &options.vars, &g.dir)?;
     if let Some(why) = crate::prompt::why_not_interactive(g.non_interactive)
         && let Err(e) = check_missing(&loaded, &provided, flow, auth_first, why)
     {
@@ -223,10 +244,12 @@ pub async fn run(g: &Global, flow: Flow, args: &TestArgs, auth_first: bool) -> R
             Err(inv) => {
                 if g.format == Format::Text {
                     crate::commands::validate::print_invalid(&inv, false);
+                } else {
+                    report::annotations::invalid(&inv, false);
                 }
                 let name = inv.connector.clone().unwrap_or_else(|| file.display().to_string());
                 let n = inv.diagnostics.len();
-                let result = failed_result(
+                let mut result = failed_result(
                     name,
                     file.display().to_string(),
                     flow,
@@ -234,7 +257,8 @@ pub async fn run(g: &Global, flow: Flow, args: &TestArgs, auth_first: bool) -> R
                     format!("connector file is invalid ({n} problem(s))"),
                     Some(format!("run `conntest validate {}`", file.display())),
                 );
-                tasks.spawn(async move { (index, result) });
+                result.diagnostics = serde_json::to_value(&inv.diagnostics).ok();
+                tasks.spawn(async move { (index, vec![result]) });
                 continue;
             }
         };
@@ -246,7 +270,7 @@ pub async fn run(g: &Global, flow: Flow, args: &TestArgs, auth_first: bool) -> R
             ));
         }
         let options = options.clone();
-        let provided = provided.clone();
+        let provided = for_connector(&provided, &connector.name);
         let semaphore = semaphore.clone();
         let no_cache = g.no_cache;
         let crashed = (index, connector.name.clone(), file.display().to_string());
@@ -256,12 +280,12 @@ pub async fn run(g: &Global, flow: Flow, args: &TestArgs, auth_first: bool) -> R
         });
         running.insert(task.id(), crashed);
     }
-    let mut results: Vec<(usize, RunResult)> = Vec::new();
+    let mut results: Vec<(usize, Vec<RunResult>)> = Vec::new();
     while let Some(joined) = tasks.join_next().await {
         match joined {
             Ok(r) => results.push(r),
             Err(e) => match running.remove(&e.id()) {
-                Some((index, name, file)) => results.push((index, crashed_result(name, file, flow, e))),
+                Some((index, name, file)) => results.push((index, vec![crashed_result(name, file, flow, e)])),
                 None => return Err(Error::failed(format!("a connector run crashed: {e}"))),
             },
         }
@@ -272,10 +296,10 @@ pub async fn run(g: &Global, flow: Flow, args: &TestArgs, auth_first: bool) -> R
         );
     }
     results.sort_by_key(|(i, _)| *i);
-    let results: Vec<RunResult> = results.into_iter().map(|(_, r)| r).collect();
+    let results: Vec<RunResult> = results.into_iter().flat_map(|(_, r)| r).collect();
 
     match g.format {
-        Format::Json => report::print_json(&report::json_results(&results)),
+        Format::Json => report::print_json(&report::json_results(&results, args.env.as_deref())),
         Format::Text => {
             for r in &results {
                 for line in display.block(r) {
@@ -287,21 +311,25 @@ pub async fn run(g: &Global, flow: Flow, args: &TestArgs, auth_first: bool) -> R
             }
         }
     }
+    report::annotations::failed(&results, g.format == Format::Text);
     if let Some(path) = &args.junit {
         report::write_junit(path, &results)?;
     }
+    let log = exchanges.lock().map(|mut l| std::mem::take(&mut *l)).unwrap_or_default();
     if let Some(path) = &args.har {
-        let log = exchanges.lock().map(|mut l| std::mem::take(&mut *l)).unwrap_or_default();
         report::write_har(path, &log)?;
     }
-    let code = results.iter().map(|r| r.exit_code).max().unwrap_or(0);
+    if let Some(path) = &args.html {
+        report::write_html(path, &results, &log)?;
+    }
+    let code = crate::error::most_severe(results.iter().map(|r| r.exit_code));
     if code == 0 { Ok(()) } else { Err(Error::Reported { code }) }
 }
 
 /// Where a connector's `base_url` comes from, in words, for the hint of a
 /// request that finds no server: the variable and which of its sources won
 /// (`--var`, `CONNTEST_VAR_*`, the file), or the file when it is written there.
-fn base_url_origin(connector: &Connector, overrides: &[(String, String)]) -> Option<String> {
+fn base_url_origin(connector: &Connector, overrides: &crate::vars::Overrides) -> Option<String> {
     let source = connector.base_url.as_ref()?.source();
     let file = connector.file.display();
     let var = crate::template::references(source)
@@ -311,7 +339,7 @@ fn base_url_origin(connector: &Connector, overrides: &[(String, String)]) -> Opt
     let Some(var) = var else {
         return Some(format!("`base_url` is set in {file}"));
     };
-    Some(if overrides.iter().any(|(k, _)| *k == var) {
+    Some(if overrides.flag_sets(&connector.name, &var) {
         format!("`base_url` comes from `vars.{var}`, set by `--var {var}=…` on this command line")
     } else if crate::vars::from_env().iter().any(|(k, _)| *k == var) {
         format!(
@@ -320,6 +348,21 @@ fn base_url_origin(connector: &Connector, overrides: &[(String, String)]) -> Opt
     } else {
         format!("`base_url` comes from `vars.{var}` (`variables.{var}` in {file}); override it with `--var {var}=…`")
     })
+}
+
+/// `--env NAME` and `--vars FILE`, read in that order (a `--vars` value wins).
+fn variable_files(g: &Global, args: &TestArgs) -> Result<Vec<(Option<String>, String, String)>, Error> {
+    let mut files = Vec::new();
+    if let Some(name) = &args.env {
+        let path = crate::environments::resolve(&g.dir, name)?;
+        files.extend(crate::environments::read("--env", &path)?);
+    }
+    if let Some(path) = &args.vars_file {
+        files.extend(crate::environments::read("--vars", path)?);
+    }
+    // A connector's own values come after every file's values for all connectors.
+    files.sort_by_key(|(scope, _, _)| scope.is_some());
+    Ok(files)
 }
 
 fn body_bytes(e: &Exchange) -> usize {
@@ -341,13 +384,13 @@ async fn run_one(
     prompter: Prompter,
     no_cache: bool,
     auth_first: bool,
-) -> RunResult {
+) -> Vec<RunResult> {
     let file = connector.file.display().to_string();
     let name = connector.name.clone();
     let origin = base_url_origin(&connector, &options.vars);
     let mut session = match Session::new(connector.clone(), options, prompter) {
         Ok(s) => s,
-        Err(e) => return failed_result(name, file, flow, e.exit_code(), e.to_string(), e.hint()),
+        Err(e) => return vec![failed_result(name, file, flow, e.exit_code(), e.to_string(), e.hint())],
     };
     if let (Some(origin), Some(base)) = (origin, connector.base_url.as_ref().and_then(|t| t.render(&session.ctx).ok()))
     {
@@ -355,33 +398,51 @@ async fn run_one(
     }
     if flow == Flow::Refresh && connector.refresh.is_none() {
         let hint = Some("add a `refresh_flow:` to the connector file, or use `test auth`".to_string());
-        return failed_result(
+        return vec![failed_result(
             name.clone(),
             file,
             flow,
             EXIT_USAGE,
             format!("connector `{name}` has no refresh_flow"),
             hint,
-        );
+        )];
     }
+    if flow == Flow::Lifecycle {
+        let mut results = session.lifecycle().await;
+        if results.iter().all(|r| r.ok) && !no_cache {
+            save(&session, None, results.last_mut()).await;
+        }
+        return results;
+    }
+    // One result, one HAR page: `--auth-first`'s sign-in belongs to this flow's page.
+    session.page = Some(flow.name());
     let mut run_flow = flow;
     let mut stale = false;
     // What the cache held, to skip rewriting an entry that did not change.
     let mut loaded = None;
     if flow != Flow::Auth {
         let missing = |why: String, hint: String| {
-            failed_result(name.clone(), file.clone(), flow, EXIT_ENVIRONMENT, why, Some(hint))
+            vec![failed_result(name.clone(), file.clone(), flow, EXIT_ENVIRONMENT, why, Some(hint))]
         };
-        if no_cache {
+        if no_cache && !auth_first {
             return missing(
                 "nothing to read: --no-cache was given".into(),
-                format!("run without --no-cache after `conntest test auth {name}`"),
+                format!(
+                    "pass --auth-first to sign in first and keep the outputs in memory, or run without --no-cache after `conntest test auth {name}`"
+                ),
             );
         }
-        let cached = match cache::load(&name).await {
+        let cached = match if no_cache { Ok(None) } else { cache::load(&name).await } {
             Ok(entry) => entry,
             Err(CacheError::Corrupt(why)) => {
                 output::warn(&format!("{why}; treating it as not cached"));
+                None
+            }
+            Err(CacheError::Unavailable(why)) if auth_first => {
+                // A CI runner without a keyring: sign in and keep the outputs in memory.
+                warn_keyring_once(&format!(
+                    "cannot read the cache ({why}): --auth-first signs in and keeps the outputs in memory"
+                ));
                 None
             }
             Err(CacheError::Unavailable(why)) => {
@@ -404,20 +465,17 @@ async fn run_one(
                 loaded = Some((entry.outputs.clone(), entry.cookies.clone()));
                 session.restore(entry.outputs, entry.inputs, &entry.cookies);
             }
-            None if flow == Flow::Refresh && auth_first => run_flow = Flow::Auth,
+            None if auth_first => run_flow = Flow::Auth,
             None => {
                 return missing(
                     format!("nothing cached for `{name}`"),
-                    format!(
-                        "run `conntest test auth {name}` first{}",
-                        if flow == Flow::Refresh { " (or pass --auth-first)" } else { "" }
-                    ),
+                    format!("run `conntest test auth {name}` first (or pass --auth-first)"),
                 );
             }
         }
     }
     let mut result = session.execute(run_flow).await;
-    if run_flow != flow && result.ok {
+    if run_flow != flow && flow == Flow::Refresh && result.ok {
         // --auth-first: the auth flow ran; now the refresh flow proper.
         let first_steps = std::mem::take(&mut result.steps);
         result = session.execute(Flow::Refresh).await;
@@ -438,23 +496,38 @@ async fn run_one(
     // A refresh that succeeded is saved even when the test API then fails: the
     // provider may have rotated (and revoked) the refresh token the cache holds.
     if (result.ok || result.refreshed) && !no_cache {
-        let entry = session.cache_entry();
-        let unchanged = loaded.is_some_and(|(outputs, cookies)| outputs == entry.outputs && cookies == entry.cookies);
-        if !unchanged {
-            match cache::save(entry).await {
-                Ok(()) if !result.ok => {
-                    result.cached = Some(format!(
-                        "the refreshed outputs were cached in the OS keyring (service conntest, account {name}): a rotated refresh token is kept"
-                    ))
-                }
-                Ok(()) => {
-                    result.cached = Some(format!(
+        save(&session, loaded, Some(&mut result)).await;
+    }
+    vec![result]
+}
+
+/// Caches what the session's outputs are now, unless they equal what the
+/// cache `loaded`; a keyring that cannot be written is a warning.
+async fn save(
+    session: &Session,
+    loaded: Option<(serde_json::Map<String, serde_json::Value>, Vec<crate::http::CookieRecord>)>,
+    result: Option<&mut RunResult>,
+) {
+    let name = &session.connector.name;
+    let entry = session.cache_entry();
+    let unchanged = loaded.is_some_and(|(outputs, cookies)| outputs == entry.outputs && cookies == entry.cookies);
+    if unchanged {
+        return;
+    }
+    match cache::save(entry).await {
+        Ok(()) => {
+            if let Some(result) = result {
+                result.cached = Some(if result.ok {
+                    format!(
                         "cached in the OS keyring (service conntest, account {name}); next: `conntest test api {name}`, `conntest cache show {name}`"
-                    ))
-                }
-                Err(e) => warn_keyring_once(&format!("nothing was cached: {e}")),
+                    )
+                } else {
+                    format!(
+                        "the refreshed outputs were cached in the OS keyring (service conntest, account {name}): a rotated refresh token is kept"
+                    )
+                });
             }
         }
+        Err(e) => warn_keyring_once(&format!("nothing was cached: {e}")),
     }
-    result
 }

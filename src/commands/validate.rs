@@ -19,6 +19,7 @@ pub fn targets(g: &Global, args: &[String]) -> Result<Vec<PathBuf>, Error> {
 
 /// Prints one invalid file's diagnostics as `file:line:col: message` with a hint.
 pub fn print_invalid(inv: &Invalid, stdout: bool) {
+    crate::report::annotations::invalid(inv, stdout);
     let print = if stdout { output::out } else { output::err };
     for d in &inv.diagnostics {
         print(&format!("{} {}:{}:{}: {}", style("✘").red(), inv.file.display(), d.line, d.column, d.message));
@@ -75,6 +76,9 @@ pub fn run(g: &Global, args: &[String]) -> Result<(), Error> {
     let invalid = loaded.iter().filter(|r| r.is_err()).count();
     match g.format {
         Format::Json => {
+            for inv in loaded.iter().filter_map(|r| r.as_ref().err()) {
+                crate::report::annotations::invalid(inv, false);
+            }
             let results: Vec<_> = files
                 .iter()
                 .zip(&loaded)

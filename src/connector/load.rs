@@ -52,6 +52,9 @@ pub fn discover(dir: &FsPath) -> Result<Vec<PathBuf>, Error> {
     Ok(files)
 }
 
+/// The folder under the connector dir that holds `--env NAME` files.
+pub const ENVIRONMENTS: &str = "environments";
+
 /// Subdirectories searched below the connector dir, at most.
 const MAX_DIR_DEPTH: usize = 16;
 
@@ -61,7 +64,12 @@ fn walk(entries: std::fs::ReadDir, depth: usize, files: &mut Vec<PathBuf>, seen:
     for p in entries.filter_map(|e| e.ok().map(|e| e.path())) {
         let hidden = p.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.'));
         let named_like_one = matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml"));
-        if p.is_dir() && !hidden && !named_like_one {
+        // DIR/environments holds `--env` files, not connectors.
+        let environments = depth == 0 && p.file_name().is_some_and(|n| n == ENVIRONMENTS);
+        if p.is_dir() && (hidden || environments) {
+            continue;
+        }
+        if p.is_dir() && !named_like_one {
             let Ok(real) = p.canonicalize() else { continue };
             if depth < MAX_DIR_DEPTH && !seen.contains(&real) {
                 seen.push(real);

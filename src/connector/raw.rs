@@ -151,6 +151,9 @@ pub struct RawParameter {
 #[serde(deny_unknown_fields)]
 pub struct RawTestApi {
     pub name: Option<String>,
+    /// The test API's request. Unlike a step's, it does not follow redirects
+    /// unless `follow_redirects: true` (default false here): a redirect usually
+    /// means a login page, i.e. the credentials did not work.
     pub request: RawRequest,
     pub expect: Option<RawExpect>,
 }

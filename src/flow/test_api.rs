@@ -15,6 +15,7 @@ impl Session {
     pub async fn call_test_api(&self) -> Option<TestApiReport> {
         let test = self.connector.test_api.as_ref()?;
         let started = Instant::now();
+        self.http.set_source(format!("{}/{}", self.connector.name, self.current), "test_api");
         self.event(Event::Busy { connector: &self.connector.name, label: &test.name });
         let ctx = &self.ctx;
         let mut report = TestApiReport {
@@ -33,17 +34,7 @@ impl Session {
         let mut expired = false;
         let outcome = async {
             let mut req = prepare(&test.request, ctx, self.base_url.as_deref()).map_err(|e| format!("request.{e}"))?;
-            for p in &self.connector.request_parameters {
-                let value =
-                    render_str(p.value.source(), ctx).map_err(|e| format!("request parameter `{}`: {e}", p.name))?;
-                if p.location == crate::connector::model::Location::Header
-                    && let Some(why) = crate::http::message::header_value_problem(&value)
-                {
-                    return Err(format!("request parameter `{}` (`{}`): {why}", p.name, p.value.source()));
-                }
-                req.add(p.location, &p.name, &value);
-            }
-            self.sign(&mut req, ctx).map_err(|e| format!("sign_in: {e}"))?;
+            self.apply_auth(&mut req)?;
             report.summary = req.summary();
             let resp = self.http.send(req).await.map_err(|e| {
                 unreachable = e.unreachable;
@@ -65,6 +56,19 @@ impl Session {
                     Some(list) => list.iter().map(u16::to_string).collect::<Vec<_>>().join(", "),
                     None => "2xx".into(),
                 };
+                if (300..400).contains(&resp.status)
+                    && let Some((_, location)) = resp.headers.iter().find(|(n, _)| n == "location")
+                {
+                    // The test API does not follow redirects by default: say where it went, and the flag.
+                    hint = Some(
+                        "a redirect often means a login page (the credentials did not work); if it is expected, set `test_api.request.follow_redirects: true`".to_string(),
+                    );
+                    return Err(format!(
+                        "{}: expected status {expected}, got a redirect to {} (the test API does not follow redirects unless `follow_redirects: true`)",
+                        report.summary,
+                        crate::output::printable(&crate::secret::masker().mask(location))
+                    ));
+                }
                 return Err(format!("{}: expected status {expected} ({})", report.summary, excerpt(&resp.body)));
             }
             // Every failed expectation, with expected and actual; the body excerpt once.
@@ -111,6 +115,23 @@ impl Session {
             Err(e) => report.error = Some(e),
         }
         Some(report)
+    }
+
+    /// Applies `request_parameters`, then `sign_in`, to a resource call (the
+    /// test API, `conntest call`).
+    pub(super) fn apply_auth(&self, req: &mut crate::http::Request) -> Result<(), String> {
+        let ctx = &self.ctx;
+        for p in &self.connector.request_parameters {
+            let value =
+                render_str(p.value.source(), ctx).map_err(|e| format!("request parameter `{}`: {e}", p.name))?;
+            if p.location == crate::connector::model::Location::Header
+                && let Some(why) = crate::http::message::header_value_problem(&value)
+            {
+                return Err(format!("request parameter `{}` (`{}`): {why}", p.name, p.value.source()));
+            }
+            req.add(p.location, &p.name, &value);
+        }
+        self.sign(req, ctx).map_err(|e| format!("sign_in: {e}"))
     }
 
     /// Applies `sign_in` to a resource call: an OAuth 1.0a signature over the

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use url::Url;
 
-use super::message::{Exchange, ExchangeHook, MAX_RUN_BYTES, Request};
+use super::message::{Exchange, ExchangeHook, MAX_RUN_BYTES, Request, Source};
 use crate::connector::model::CookiePolicy;
 use crate::secret::{Secret, masker};
 
@@ -38,6 +38,8 @@ pub struct Ledger {
     /// Response body bytes received so far in this run (see [`MAX_RUN_BYTES`]).
     received: AtomicUsize,
     on_exchange: Option<ExchangeHook>,
+    /// What the session is running now, for the exchanges it sends.
+    source: Mutex<Option<Source>>,
 }
 
 impl Ledger {
@@ -48,6 +50,7 @@ impl Ledger {
             double_submit_value: Mutex::new(None),
             received: AtomicUsize::new(0),
             on_exchange,
+            source: Mutex::new(None),
         }
     }
 
@@ -77,9 +80,19 @@ impl Ledger {
     }
 
     /// Hands one exchange to `-v` and HAR (also NTLM's, sent outside reqwest).
-    pub fn record(&self, ex: Exchange) {
+    pub fn record(&self, mut ex: Exchange) {
         if let Some(f) = &self.on_exchange {
+            if ex.source.is_none() {
+                ex.source = self.source.lock().ok().and_then(|s| s.clone());
+            }
             f(&ex);
+        }
+    }
+
+    /// Tags the exchanges sent from now on (see [`Source`]).
+    pub fn set_source(&self, source: Source) {
+        if let Ok(mut s) = self.source.lock() {
+            *s = Some(source);
         }
     }
 

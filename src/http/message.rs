@@ -127,6 +127,16 @@ pub struct Exchange {
     pub response_headers: Vec<(String, String)>,
     pub response_body: Option<String>,
     pub error: Option<String>,
+    /// Which connector, flow and step sent it (HAR pages); filled by the ledger.
+    pub source: Option<Source>,
+}
+
+/// Where an exchange belongs in a report: the HAR page `CONNECTOR/FLOW` and
+/// the step id (`test_api` for the test API).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Source {
+    pub page: String,
+    pub step: String,
 }
 
 /// Who signs in with NTLM, and from which workstation name.

@@ -44,7 +44,7 @@ pub fn write_har(path: &Path, exchanges: &[Exchange]) -> Result<(), Error> {
             }
             let body = e.response_body.clone().unwrap_or_default();
             let time_ms = e.duration.as_secs_f64() * 1000.0;
-            json!({
+            let mut entry = json!({
                 "startedDateTime": rfc3339(e.started),
                 "time": time_ms,
                 "request": request,
@@ -57,10 +57,26 @@ pub fn write_har(path: &Path, exchanges: &[Exchange]) -> Result<(), Error> {
                 },
                 "cache": {},
                 "timings": {"send": 0, "wait": time_ms, "receive": 0},
-            })
+            });
+            if let Some(source) = &e.source {
+                entry["pageref"] = json!(source.page);
+                entry["comment"] = json!(format!("step {}", source.step));
+            }
+            entry
         })
         .collect();
-    let har = json!({"log": {"version": "1.2", "creator": {"name": "conntest", "version": env!("CARGO_PKG_VERSION")}, "entries": entries}});
+    // One page per connector and flow, in the order their first exchange started.
+    let mut pages: Vec<Value> = Vec::new();
+    for e in exchanges {
+        let Some(source) = &e.source else { continue };
+        if !pages.iter().any(|p| p["id"] == source.page.as_str()) {
+            pages.push(json!({
+                "startedDateTime": rfc3339(e.started), "id": source.page, "title": source.page,
+                "pageTimings": {"onContentLoad": -1, "onLoad": -1},
+            }));
+        }
+    }
+    let har = json!({"log": {"version": "1.2", "creator": {"name": "conntest", "version": env!("CARGO_PKG_VERSION")}, "pages": pages, "entries": entries}});
     let text = serde_json::to_string_pretty(&har).unwrap_or_default();
     write_private(path, &text)
 }

@@ -44,10 +44,14 @@ pub fn write_junit(path: &Path, results: &[RunResult]) -> Result<(), Error> {
             r.flow,
             r.duration.as_secs_f64()
         ));
+        let out = system_out(r);
         if r.ok {
-            xml.push_str("/>\n");
+            xml.push_str(&format!(">\n{out}  </testcase>\n"));
             continue;
         }
+        // The first line of the error: what a CI summary shows next to the test name.
+        let first =
+            masker().mask(r.error.as_deref().unwrap_or("failed")).lines().next().unwrap_or_default().to_string();
         let mut message = masker().mask(r.error.as_deref().unwrap_or("failed"));
         if let Some(hint) = &r.hint {
             message = format!("{message}\nhint: {}", masker().mask(hint));
@@ -55,8 +59,8 @@ pub fn write_junit(path: &Path, results: &[RunResult]) -> Result<(), Error> {
         if r.exit_code == 1 {
             let step = r.steps.iter().find(|s| !s.ok).map(|s| s.id.clone()).unwrap_or_else(|| "test_api".into());
             xml.push_str(&format!(
-                ">\n    <failure message=\"step {} failed\" type=\"{}\">{}</failure>\n  </testcase>\n",
-                xml_escape(&step),
+                ">\n    <failure message=\"{}\" type=\"{}\">{}</failure>\n{out}  </testcase>\n",
+                xml_escape(&first),
                 xml_escape(&step),
                 xml_escape(&message)
             ));
@@ -69,13 +73,28 @@ pub fn write_junit(path: &Path, results: &[RunResult]) -> Result<(), Error> {
                 _ => "interrupted",
             };
             xml.push_str(&format!(
-                ">\n    <error message=\"{} (exit {})\" type=\"{kind}\">{}</error>\n  </testcase>\n",
-                xml_escape(r.error.as_deref().map(|e| masker().mask(e)).as_deref().unwrap_or(kind)),
-                r.exit_code,
+                ">\n    <error message=\"{}\" type=\"{kind}\">{}</error>\n{out}  </testcase>\n",
+                xml_escape(&first),
                 xml_escape(&message)
             ));
         }
     }
     xml.push_str("</testsuite>\n");
     write_private(path, &xml)
+}
+
+/// A testcase's `system-out`: its step and test API lines as text mode
+/// prints them, uncoloured and masked (empty when nothing ran).
+fn system_out(r: &RunResult) -> String {
+    let mut lines: Vec<String> = r.steps.iter().map(super::lines::step_line).collect();
+    if let Some(t) = &r.test_api {
+        let what = t.error.clone().unwrap_or_else(|| t.summary.clone());
+        let mark = if t.ok { "✔" } else { "✘" };
+        lines.push(format!("  {mark} {} test API {what} {}", t.name, super::lines::human_duration(t.duration_ms)));
+    }
+    if lines.is_empty() {
+        return String::new();
+    }
+    let text = console::strip_ansi_codes(&lines.join("\n")).into_owned();
+    format!("    <system-out>{}</system-out>\n", xml_escape(&masker().mask(&text)))
 }

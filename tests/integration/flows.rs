@@ -152,7 +152,13 @@ fn every_missing_input_of_every_connector_in_one_message_before_any_request() {
     assert_eq!(out.code, 3, "{out:?}");
     assert!(out.all().contains("one: creds.email, creds.password"), "{out:?}");
     assert!(out.all().contains("two: creds.email, creds.password"), "{out:?}");
-    assert!(out.all().contains("--input creds.email=… --input-env creds.password=CREDS_PASSWORD"), "{out:?}");
+    // Issue 20: a password reaches one connector, so with two the flags are scoped.
+    assert!(
+        out.all().contains(
+            "--input creds.email=… --input-env one:creds.password=ONE_CREDS_PASSWORD --input-env two:creds.password=TWO_CREDS_PASSWORD"
+        ),
+        "{out:?}"
+    );
     assert_eq!(server.requests().len(), 0, "nothing was sent");
 }
 
@@ -330,7 +336,8 @@ fn junit_report_names_the_failing_step() {
     let xml = std::fs::read_to_string(t.path().join("report.xml")).expect("junit written");
     assert!(xml.contains(r#"<testsuite name="conntest" tests="1" failures="1""#), "{xml}");
     assert!(xml.contains(r#"<testcase classname="conntest.token" name="token auth""#), "{xml}");
-    assert!(xml.contains(r#"<failure message="step login failed""#), "{xml}");
+    // Issue 20: the message is the error's first line, which names the step.
+    assert!(xml.contains(r#"<failure message="step `login`: POST "#), "{xml}");
     assert!(!xml.contains("wrong-password-canary"), "{xml}");
 }
 

@@ -17,6 +17,9 @@
 //! - `trust`: TLS with a private CA, exit 5, refresh_on, update_variables paths, the minimal cache
 //! - `keyring`: the cache against a real Secret Service (gnome-keyring)
 //! - `cache_safety`: issue 9 — kill -9 loops, concurrent split saves, `cache clear` by search, the private lock dir
+//! - `citeams`: issue 20 — `--auth-first` in memory, `test lifecycle`, scoped inputs, environments,
+//!   the exit-code order, the JSON document a CI job reads
+//! - `call`: issue 20 — `conntest call`: auth applied, refresh-and-retry, output, exit codes
 //! - `commands`: demo, schema, completions, list, --help
 //! - `hostile`: issue 9 — redirects, echoed secrets, terminal escapes, template/YAML/masking bounds, run byte budget
 //! - `hardening`: issue 9 — hostile environments, flag values, input files, report files, stdout
@@ -36,6 +39,8 @@
 mod architecture;
 #[cfg(unix)]
 mod cache_safety;
+mod call;
+mod citeams;
 mod commands;
 mod django;
 mod faults;

@@ -158,7 +158,11 @@ fn junit_failure_text_is_masked() {
     let out = t.run();
     assert_eq!(out.code, 1, "{out:?}");
     let junit = std::fs::read_to_string(t.path().join("out.xml")).expect("junit written for a failing run");
-    assert!(junit.contains("<failure message=\"step test_api failed\""), "{junit}");
+    // Issue 20: the message is the error's first line (masked), not a generic "step failed".
+    assert!(
+        junit.contains("<failure message=\"test API `GET /me`: `$.detail` is &quot;bad password ****&quot;"),
+        "{junit}"
+    );
     assert!(junit.contains("bad password ****"), "the failure text is there, masked:\n{junit}");
     assert!(!junit.contains(PASSWORD), "password leaked to JUnit:\n{junit}");
     assert!(!out.all().contains(PASSWORD), "{out:?}");

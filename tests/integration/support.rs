@@ -518,7 +518,9 @@ fn junit_reports_validate_against_the_published_schema() {
     let password = "junit-canary-7731";
     let (out, xml) = run("a", password, "reports/fail.xml");
     assert_eq!(out.code, 1, "{out:?}");
-    assert!(xml.contains("<failure message=\"step token failed\""), "names the failing step:\n{xml}");
+    // Issue 20: the message is the error's first line, which names the failing step.
+    assert!(xml.contains("<failure message=\"step `token`: POST "), "names the failing step:\n{xml}");
+    assert!(xml.contains("<system-out>") && xml.contains("a_login form given password"), "the step lines:\n{xml}");
     assert!(xml.contains("bad password") && !xml.contains(password), "the message, masked:\n{xml}");
 
     let (out, xml) = run("down", "pw-a", "reports/down.xml");

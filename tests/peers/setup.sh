@@ -3,7 +3,8 @@
 #   - Debian packages: gnome-keyring (Secret Service daemon), libsecret-tools
 #     (secret-tool), dbus + dbus-user-session (dbus-run-session, dbus-send),
 #     tmux (interactive-prompt tests), curl (readiness probes), libxml2-utils
-#     (xmllint: the JUnit report checked against a published schema).
+#     (xmllint: the JUnit report checked against a published schema), chromium (the
+#     HTML report in a headless browser), python3-jsonschema (JSON results vs. their schema).
 #   - A Python venv at target/peers-venv (relative to the repo root) with Django 5.2.x
 #     and dbus-next.
 # Works as root with no stdin; apt is skipped when the binaries are present,
@@ -26,6 +27,10 @@ command -v dbus-daemon          >/dev/null 2>&1 || need_apt+=(dbus-daemon)
 command -v tmux                 >/dev/null 2>&1 || need_apt+=(tmux)
 command -v curl                 >/dev/null 2>&1 || need_apt+=(curl)
 command -v xmllint              >/dev/null 2>&1 || need_apt+=(libxml2-utils)
+# chromium: the --html report opened in a headless browser.
+command -v chromium             >/dev/null 2>&1 || need_apt+=(chromium)
+# python3-jsonschema: test results checked against `conntest schema --results`.
+/usr/bin/python3 -c 'import jsonschema' >/dev/null 2>&1 || need_apt+=(python3-jsonschema)
 
 if ((${#need_apt[@]})); then
     log "installing Debian packages: ${need_apt[*]}"
