@@ -96,14 +96,20 @@ pub fn check_missing(
             c.refresh.as_ref().map(|r| &r.mode),
             Some(RefreshMode::SameAsAuth { use_stored_credentials: false })
         );
+        // A refresh that reuses stored Form values still asks for `store: false` fields.
+        let reuses_stored = matches!(
+            c.refresh.as_ref().map(|r| &r.mode),
+            Some(RefreshMode::SameAsAuth { use_stored_credentials: true })
+        );
         let asks = match flow {
             Flow::Auth => true,
-            Flow::Refresh => reruns_auth || auth_first,
+            Flow::Refresh => reruns_auth || auth_first || reuses_stored,
             Flow::Api => false,
         };
         if !asks {
             continue;
         }
+        let only_unstored = matches!(flow, Flow::Refresh) && reuses_stored && !auth_first;
         let mut fields = Vec::new();
         for def in &c.auth_flow {
             let crate::steps::catalogue::Step::Form(form) = &def.kind else { continue };
@@ -124,7 +130,7 @@ pub fn check_missing(
                     ));
                 }
                 let given = value.is_some();
-                if f.required && f.default.is_none() && !given {
+                if f.required && f.default.is_none() && !given && (!only_unstored || !f.store) {
                     let key = format!("{}.{}", def.id, f.key);
                     let flag = if f.kind == crate::steps::form::config::FieldKind::Password {
                         let env = format!("{}_{}", def.id, f.key).to_ascii_uppercase().replace('-', "_");

@@ -7,6 +7,10 @@ use std::sync::{OnceLock, RwLock};
 
 use serde_json::Value;
 
+pub mod fingerprint;
+
+pub use fingerprint::Fingerprints;
+
 pub const MASK: &str = "****";
 
 /// Values shorter than this are masked by name only: masking every "a" in the
@@ -97,6 +101,8 @@ struct Known {
     /// Bit `(b0 << 8) | b1` is set when some secret starts with bytes b0 b1.
     starts: Vec<u64>,
     by_prefix: HashMap<[u8; 3], Bucket>,
+    /// Secrets known only by fingerprint (from a cache entry), by entry key.
+    prints: Vec<(String, fingerprint::Matcher)>,
 }
 
 /// Secrets that start with the same three bytes.
@@ -129,6 +135,29 @@ impl Known {
     /// Byte ranges of `text` covered by some secret, merged where they overlap.
     fn ranges(&self, text: &str) -> Vec<(usize, usize)> {
         let b = text.as_bytes();
+        let mut ranges: Vec<(usize, usize)> = Vec::new();
+        if b.len() < MIN_MASK_LEN {
+            return ranges;
+        }
+        if !self.prints.is_empty() {
+            let mut found: Vec<(usize, usize)> = self.exact_ranges(b);
+            for (_, m) in &self.prints {
+                m.ranges(b, &mut found);
+            }
+            found.sort_unstable();
+            for (start, end) in found {
+                match ranges.last_mut() {
+                    Some(last) if start < last.1 => last.1 = last.1.max(end),
+                    _ => ranges.push((start, end)),
+                }
+            }
+            return ranges;
+        }
+        self.exact_ranges(b)
+    }
+
+    /// Byte ranges covered by a secret known by value, merged where they overlap.
+    fn exact_ranges(&self, b: &[u8]) -> Vec<(usize, usize)> {
         let mut ranges: Vec<(usize, usize)> = Vec::new();
         if self.all.is_empty() || b.len() < MIN_MASK_LEN {
             return ranges;
@@ -198,6 +227,17 @@ impl Masker {
         known.insert(value);
         for form in &forms {
             known.insert(form);
+        }
+    }
+
+    /// Masks, from now on, every secret a cache entry knows only by fingerprint.
+    pub fn learn_prints(&self, prints: &Fingerprints) {
+        let Ok(mut known) = self.known.write() else { return };
+        if prints.prints.is_empty() || known.prints.iter().any(|(k, _)| *k == prints.key) {
+            return;
+        }
+        if let Some(m) = fingerprint::Matcher::new(prints) {
+            known.prints.push((prints.key.clone(), m));
         }
     }
 

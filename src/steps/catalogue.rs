@@ -62,6 +62,24 @@ impl RawStep {
             RawStep::Ntlm(r) => &r.id,
         }
     }
+
+    /// The step's `secret_outputs` paths, as written.
+    pub fn secret_outputs(&self) -> &[String] {
+        match self {
+            RawStep::Form(r) => &r.secret_outputs,
+            RawStep::ApiRequest(r) => &r.secret_outputs,
+            RawStep::BasicAuth(r) => &r.secret_outputs,
+            RawStep::Totp(r) => &r.secret_outputs,
+            RawStep::Oauth2(r) | RawStep::Oauth2Pkce(r) => &r.secret_outputs,
+            RawStep::Oauth2ClientCredentials(r) => &r.secret_outputs,
+            RawStep::JwtBearer(r) => &r.secret_outputs,
+            RawStep::Callback(r) => &r.secret_outputs,
+            RawStep::SsoToken(r) => &r.secret_outputs,
+            RawStep::Js(r) => &r.secret_outputs,
+            RawStep::Oauth1(r) => &r.secret_outputs,
+            RawStep::Ntlm(r) => &r.secret_outputs,
+        }
+    }
 }
 
 /// A validated step.
@@ -69,6 +87,8 @@ impl RawStep {
 pub struct StepDef {
     pub id: String,
     pub kind: Step,
+    /// `secret_outputs`: paths (segments) into the outputs whose values are secret.
+    pub secret_outputs: Vec<Vec<String>>,
 }
 
 #[derive(Debug)]

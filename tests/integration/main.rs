@@ -1,6 +1,7 @@
 //! The one integration-test binary: drives the real `conntest` binary.
 //!
 //! - `architecture`: issue 17 — the layers of `src/` hold: imports point down, no circle, no file over 500 lines
+//! - `authflows`: issue 19 — step `expect`, `store: false`, `in: body`, `secret_outputs`, "rejected"
 //! - `harness`: the `Conntest` builder (args, env, stdin → code, stdout, stderr)
 //! - `server`: an in-process HTTP server for fault injection and request capture
 //! - `validate`: diagnostics of invalid connectors (insta snapshots), example connectors
@@ -25,6 +26,7 @@
 //!   `init`, `man`, `demo --print`, `--shard` in a matrix, JUnit against a published schema
 
 mod architecture;
+mod authflows;
 mod cache_safety;
 mod commands;
 mod django;

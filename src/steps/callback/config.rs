@@ -16,6 +16,9 @@ use crate::template::Template;
 pub struct Raw {
     /// Unique step id, `[a-z_][a-z0-9_]*`.
     pub id: String,
+    /// Output paths whose values are secret (masked by value), e.g. `signature`.
+    #[serde(default)]
+    pub secret_outputs: Vec<String>,
     /// Opened as written; put `{{ redirect_uri }}` where the provider wants it.
     pub authorize_url: String,
     /// Loopback port of the redirect listener; 0 (default) = any free port.

@@ -20,6 +20,9 @@ use crate::template::Template;
 pub struct Raw {
     /// Unique step id, `[a-z_][a-z0-9_]*`.
     pub id: String,
+    /// Output paths whose values are secret (masked by value), e.g. `signature`.
+    #[serde(default)]
+    pub secret_outputs: Vec<String>,
     /// The provider's authorization endpoint; conntest adds `response_type`,
     /// `client_id`, `redirect_uri`, `scope`, `state` (and the PKCE challenge).
     pub authorize_url: String,

@@ -1,0 +1,263 @@
+//! Issue 19: auth flows as real providers run them — step `expect`, `store:
+//! false` one-time codes, `in: body` never dropped, `secret_outputs`, and the
+//! words for a rejected call. Against a Clerk-like in-process server.
+
+use std::sync::{Arc, Mutex};
+
+use serde_json::json;
+
+use crate::harness::{Conntest, Keyring, unique};
+use crate::server::{Resp, Server};
+
+/// A Clerk-like sign-in: a password attempt that needs a second factor, then an
+/// SMS code; `/me` takes the session token. Every code sent is recorded.
+fn clerk(codes: Arc<Mutex<Vec<String>>>, second_factor: bool) -> Server {
+    Server::start(move |req| match req.path_only() {
+        "/v1/sign_ins" if second_factor => Resp::json(200, json!({"id": "sia_1", "status": "needs_second_factor"})),
+        "/v1/sign_ins" => {
+            Resp::json(200, json!({"id": "sia_1", "status": "complete", "session_token": "sess-clerk-77a1"}))
+        }
+        "/v1/sign_ins/sia_1/attempt_second_factor" => {
+            let code = req.body.strip_prefix("code=").unwrap_or_default().to_string();
+            codes.lock().expect("lock").push(code);
+            Resp::json(200, json!({"status": "complete", "session_token": "sess-clerk-77a1"}))
+        }
+        "/v1/me" if req.header("authorization") == Some("Bearer sess-clerk-77a1") => {
+            Resp::json(200, json!({"id": "user_1"}))
+        }
+        _ => Resp::json(401, json!({"errors": [{"code": "unauthenticated"}]})),
+    })
+}
+
+fn second_factor_connector(name: &str, url: &str, expect: &str) -> String {
+    format!(
+        r#"
+name: {name}
+base_url: {url}
+auth_flow:
+  - {{id: creds, type: form, fields: [{{key: identifier}}, {{key: password, type: password}}]}}
+  - id: sign_in
+    type: api_request
+    request: {{method: POST, url: /v1/sign_ins, form: {{identifier: "{{{{ creds.identifier }}}}", password: "{{{{ creds.password }}}}"}}}}
+    expect: {expect}
+test_api: {{request: {{url: /v1/me, headers: {{Authorization: "Bearer {{{{ sign_in.body.session_token }}}}"}}}}}}
+"#
+    )
+}
+
+#[test]
+fn a_step_expect_stops_a_second_factor_login_at_that_step_listing_every_failure() {
+    let server = clerk(Arc::default(), true);
+    let name = unique("expect");
+    let yaml = second_factor_connector(
+        &name,
+        &server.url,
+        r#"{status: [200], json: [{path: "$.status", equals: complete}, {path: "$.session_token", exists: true}]}"#,
+    );
+    let out = Conntest::new()
+        .connector(&name, &yaml)
+        .args([
+            "--no-cache",
+            "test",
+            "auth",
+            &name,
+            "--input",
+            "creds.identifier=ann",
+            "--input",
+            "creds.password=pw-1",
+        ])
+        .run();
+    assert_eq!(out.code, 1, "{out:?}");
+    let all = out.all();
+    assert!(all.contains("✘ sign_in"), "the step fails, not the test API: {all}");
+    assert!(all.contains(r#"`$.status` is "needs_second_factor", expected "complete""#), "{all}");
+    assert!(all.contains("`$.session_token` matched nothing"), "every failed assertion: {all}");
+    assert_eq!(server.count("/v1/me"), 0, "the run stopped at the step");
+}
+
+#[test]
+fn a_step_expect_that_holds_passes_and_a_listed_status_is_accepted() {
+    let server = clerk(Arc::default(), false);
+    let name = unique("expect-ok");
+    let yaml = second_factor_connector(&name, &server.url, r#"{json: [{path: "$.status", equals: complete}]}"#);
+    let out = Conntest::new()
+        .connector(&name, &yaml)
+        .args([
+            "--no-cache",
+            "test",
+            "auth",
+            &name,
+            "--input",
+            "creds.identifier=ann",
+            "--input",
+            "creds.password=pw-1",
+        ])
+        .run();
+    assert_eq!(out.code, 0, "{out:?}");
+    // A status the step lists passes even at 400 and above.
+    let yaml = format!(
+        "base_url: {}\nauth_flow:\n  - {{id: probe, type: api_request, request: {{url: /nowhere}}, expect: {{status: [401]}}}}\n",
+        server.url
+    );
+    let out = Conntest::new().connector("probe", &yaml).args(["--no-cache", "test", "auth", "probe"]).run();
+    assert_eq!(out.code, 0, "{out:?}");
+}
+
+fn otp_connector(name: &str, url: &str) -> String {
+    format!(
+        r#"
+name: {name}
+base_url: {url}
+auth_flow:
+  - {{id: creds, type: form, fields: [{{key: identifier}}, {{key: password, type: password}}]}}
+  - id: sign_in
+    type: api_request
+    request: {{method: POST, url: /v1/sign_ins, form: {{identifier: "{{{{ creds.identifier }}}}", password: "{{{{ creds.password }}}}"}}}}
+    expect: {{json: [{{path: "$.status", equals: needs_second_factor}}]}}
+  - {{id: sms, type: form, fields: [{{key: code, label: SMS code, store: false}}]}}
+  - id: factor
+    type: api_request
+    request: {{method: POST, url: "/v1/sign_ins/{{{{ sign_in.body.id }}}}/attempt_second_factor", form: {{code: "{{{{ sms.code }}}}"}}}}
+refresh_flow: {{same_as_auth: true, use_stored_credentials: true}}
+request_parameters:
+  - {{name: Authorization, in: header, value: "Bearer {{{{ factor.body.session_token }}}}"}}
+test_api: {{request: {{url: /v1/me}}}}
+"#
+    )
+}
+
+#[test]
+fn a_store_false_code_never_reaches_the_keyring_and_a_refresh_asks_again() {
+    let k = Keyring::shared();
+    let codes = Arc::new(Mutex::new(Vec::new()));
+    let server = clerk(codes.clone(), true);
+    let name = unique("otp");
+    let yaml = otp_connector(&name, &server.url);
+    let t = || k.conntest(Conntest::new().connector(&name, &yaml));
+    let auth = t()
+        .args(["test", "auth", &name, "--input", "creds.identifier=ann", "--input", "creds.password=pw-otp-1"])
+        .args(["--input", "sms.code=481516"])
+        .run();
+    assert_eq!(auth.code, 0, "{auth:?}");
+    let stored =
+        k.secret_tool().args(["search", "--all", "--unlock", "service", "conntest"]).output().expect("secret-tool");
+    let stored = String::from_utf8_lossy(&stored.stdout).into_owned() + &String::from_utf8_lossy(&stored.stderr);
+    assert!(stored.contains(&name), "the entry is there: {stored}");
+    assert!(stored.contains("pw-otp-1"), "the password is kept for use_stored_credentials");
+    assert!(!stored.contains("481516"), "the one-time code is in the keyring: {stored}");
+    // Non-interactive, no flag: the code is a missing input, named up front, before any request.
+    let before = server.requests().len();
+    let refresh = t().args(["test", "refresh", &name]).run();
+    assert_eq!(refresh.code, 3, "{refresh:?}");
+    assert!(refresh.all().contains("sms.code"), "{refresh:?}");
+    assert!(!refresh.all().contains("creds.password"), "stored values are not asked for: {refresh:?}");
+    assert_eq!(server.requests().len(), before, "no request before the missing input is reported");
+    // Given by flag, the refresh sends the new code, the stored password with it.
+    let refresh = t().args(["test", "refresh", &name, "--input", "sms.code=623342"]).run();
+    assert_eq!(refresh.code, 0, "{refresh:?}");
+    assert_eq!(*codes.lock().expect("lock"), vec!["481516".to_string(), "623342".to_string()]);
+    let _ = t().args(["cache", "clear", &name]).run();
+}
+
+#[test]
+fn a_body_parameter_on_a_get_test_api_is_a_validation_error() {
+    let yaml = "base_url: http://127.0.0.1:9\nauth_flow: []\nrequest_parameters:\n  - {name: api_token, in: body, value: x}\ntest_api: {request: {url: /me}}\n";
+    let out = Conntest::new().connector("getbody", yaml).args(["validate"]).run();
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(out.all().contains("getbody.yaml:4:"), "{out:?}");
+    assert!(out.all().contains("`api_token` is `in: body` but the test API is a GET request"), "{out:?}");
+}
+
+#[test]
+fn a_body_parameter_is_sent_in_a_form_body_or_is_a_step_error_never_dropped() {
+    let server = Server::start(|req| match req.path_only() {
+        "/login" => Resp::json(200, json!({"items": [1, 2]})),
+        _ => Resp::json(200, json!({"ok": true})),
+    });
+    // A body-less POST gets a form body carrying the parameter.
+    let yaml = format!(
+        "base_url: {}\nauth_flow: []\nrequest_parameters:\n  - {{name: tenant, in: body, value: acme}}\ntest_api: {{request: {{method: POST, url: /me}}}}\n",
+        server.url
+    );
+    let out = Conntest::new().connector("formbody", &yaml).args(["--no-cache", "test", "auth", "formbody"]).run();
+    assert_eq!(out.code, 0, "{out:?}");
+    let sent = server.requests().into_iter().find(|r| r.path_only() == "/me").expect("sent");
+    assert_eq!(sent.body, "tenant=acme");
+    // A JSON body known only at run time that is not an object: a step error.
+    let yaml = format!(
+        "base_url: {}\nauth_flow:\n  - {{id: login, type: api_request, request: {{method: POST, url: /login}}}}\nrequest_parameters:\n  - {{name: tenant, in: body, value: acme}}\ntest_api: {{request: {{method: POST, url: /list, json: \"{{{{ login.body.items }}}}\"}}}}\n",
+        server.url
+    );
+    let out = Conntest::new().connector("listbody", &yaml).args(["--no-cache", "test", "auth", "listbody"]).run();
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(out.all().contains("`tenant` is `in: body` but this POST request's body is neither"), "{out:?}");
+    assert_eq!(server.count("/list"), 0, "nothing sent without the parameter");
+}
+
+#[test]
+fn a_js_value_listed_in_secret_outputs_is_masked_by_value() {
+    let server = Server::start(|req| Resp::json(200, json!({"echo": req.header("x-signature")})));
+    let yaml = format!(
+        r#"
+base_url: {}
+variables: {{seed: plain-seed}}
+auth_flow:
+  - id: derive
+    type: js
+    params: {{seed: "{{{{ vars.seed }}}}"}}
+    code: "return {{sig: 'derived-' + params.seed + '-9c1e'}}"
+    secret_outputs: [sig]
+request_parameters:
+  - {{name: X-Signature, in: header, value: "{{{{ derive.sig }}}}"}}
+test_api: {{request: {{url: /me}}}}
+"#,
+        server.url
+    );
+    let out = Conntest::new()
+        .connector("derive", &yaml)
+        .args(["--no-cache", "-v", "--format", "json", "test", "auth", "derive"])
+        .run();
+    assert_eq!(out.code, 0, "{out:?}");
+    let sent = server.requests().into_iter().next().expect("sent");
+    assert_eq!(sent.header("x-signature"), Some("derived-plain-seed-9c1e"), "the value really travels");
+    assert!(!out.all().contains("derived-plain-seed-9c1e"), "{out:?}");
+    assert_eq!(out.json()["results"][0]["steps"][0]["outputs"]["sig"], "****", "{out:?}");
+}
+
+#[test]
+fn a_secret_outputs_path_the_step_does_not_have_is_a_validation_error() {
+    let yaml = "auth_flow:\n  - {id: t, type: totp, secret: JBSWY3DPEHPK3PXP, secret_outputs: [cod]}\n";
+    let out = Conntest::new().connector("badpath", yaml).args(["validate"]).run();
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(out.all().contains("the step has no output `cod`"), "{out:?}");
+    assert!(out.all().contains("did you mean `code`?"), "{out:?}");
+}
+
+#[test]
+fn rejected_again_after_a_refresh_says_rejected_and_what_was_sent() {
+    let server = Server::start(|req| match req.path_only() {
+        "/login" => Resp::json(200, json!({"token": "tok-rejected-3f"})),
+        "/refresh" => Resp::json(200, json!({"token": "tok-rejected-4a"})),
+        _ => Resp::json(401, json!({"detail": "Invalid token."})),
+    });
+    let yaml = format!(
+        r#"
+base_url: {}
+auth_flow: [{{id: login, type: api_request, request: {{method: POST, url: /login}}}}]
+refresh_flow:
+  steps: [{{id: renew, type: api_request, request: {{method: POST, url: /refresh}}}}]
+  update_variables: {{login.body.token: "{{{{ renew.body.token }}}}"}}
+request_parameters:
+  - {{name: Authorization, in: header, value: "Token {{{{ login.body.token }}}}"}}
+test_api: {{request: {{url: /me}}}}
+"#,
+        server.url
+    );
+    let out = Conntest::new().connector("words", &yaml).args(["--no-cache", "test", "auth", "words"]).run();
+    assert_eq!(out.code, 1, "{out:?}");
+    let all = out.all();
+    assert!(all.contains("401: the credentials were rejected: refreshing and retrying once"), "{all}");
+    assert!(!all.contains("expired"), "nothing had a known expiry: {all}");
+    assert!(all.contains("sent `Authorization: Token ****`"), "{all}");
+    assert!(!all.contains("tok-rejected"), "{all}");
+}
