@@ -196,7 +196,7 @@ fn a_body_parameter_is_sent_in_a_form_body_or_is_a_step_error_never_dropped() {
 
 #[test]
 fn a_js_value_listed_in_secret_outputs_is_masked_by_value() {
-    let server = Server::start(|req| Resp::json(200, json!({"echo": req.header("x-signature")})));
+    let server = Server::start(|req| Resp::json(200, json!({"echo": req.header("x-proof")})));
     let yaml = format!(
         r#"
 base_url: {}
@@ -208,7 +208,7 @@ auth_flow:
     code: "return {{sig: 'derived-' + params.seed + '-9c1e'}}"
     secret_outputs: [sig]
 request_parameters:
-  - {{name: X-Signature, in: header, value: "{{{{ derive.sig }}}}"}}
+  - {{name: X-Proof, in: header, value: "{{{{ derive.sig }}}}"}}
 test_api: {{request: {{url: /me}}}}
 "#,
         server.url
@@ -219,7 +219,7 @@ test_api: {{request: {{url: /me}}}}
         .run();
     assert_eq!(out.code, 0, "{out:?}");
     let sent = server.requests().into_iter().next().expect("sent");
-    assert_eq!(sent.header("x-signature"), Some("derived-plain-seed-9c1e"), "the value really travels");
+    assert_eq!(sent.header("x-proof"), Some("derived-plain-seed-9c1e"), "the value really travels");
     assert!(!out.all().contains("derived-plain-seed-9c1e"), "{out:?}");
     assert_eq!(out.json()["results"][0]["steps"][0]["outputs"]["sig"], "****", "{out:?}");
 }
