@@ -76,9 +76,13 @@ impl Listener {
         timeout: Duration,
         connector: &str,
         judge: impl Fn(&Callback) -> Result<(), String>,
+        stop: impl Fn() -> Option<Error>,
     ) -> Result<(Callback, Result<(), String>), Error> {
         let deadline = Instant::now() + timeout;
         loop {
+            if let Some(e) = stop() {
+                return Err(e);
+            }
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
                 return Err(Error::failed(format!(
@@ -148,11 +152,13 @@ pub async fn through_browser(
     w: &Wait<'_>,
     judge: impl Fn(&Callback) -> Result<(), String> + Send + 'static,
 ) -> Result<Callback, Error> {
-    crate::output::err(&format!("{}: sign in to {} in a browser:\n  {url}", w.step, w.connector));
+    // In full, never masked: the URL is meant for the person's browser.
+    crate::output::err_unmasked(&format!("{}: sign in to {} in a browser:\n  {url}", w.step, w.connector));
     let opened = if w.no_browser { Err("--no-browser was given".to_string()) } else { crate::browser::open(url) };
     match &opened {
-        Ok(program) => crate::output::err(&format!(
-            "  (opened with {program}; waiting for the redirect to {})",
+        Ok(o) => crate::output::err(&format!(
+            "  (opened with {}; waiting for the redirect to {})",
+            o.program,
             listener.redirect_uri()
         )),
         Err(why) if !w.interactive => {
@@ -169,7 +175,23 @@ pub async fn through_browser(
     let spinner =
         w.spinner.then(|| crate::output::spinner(&format!("{}: {}: waiting for the browser", w.connector, w.step)));
     let (timeout, connector) = (w.timeout, w.connector.to_string());
-    let waited = tokio::task::spawn_blocking(move || listener.wait(timeout, &connector, judge))
+    // An opener that fails soon after starting: CI ends at once (exit 3), a
+    // person is told once and the wait goes on.
+    let (interactive, told) = (w.interactive, std::sync::atomic::AtomicBool::new(false));
+    let stop = move || {
+        let why = opened.as_ref().ok()?.failure()?;
+        if !interactive {
+            return Some(Error::NeedsPerson {
+                message: format!("it needs a person to sign in in a browser, and {why}"),
+                hint: Some("fix BROWSER (it gets the URL as its one argument), or run it interactively".into()),
+            });
+        }
+        if !told.swap(true, std::sync::atomic::Ordering::Relaxed) {
+            crate::output::err(&format!("  ({why}: open the URL above yourself; still waiting)"));
+        }
+        None
+    };
+    let waited = tokio::task::spawn_blocking(move || listener.wait(timeout, &connector, judge, stop))
         .await
         .map_err(|e| Error::failed(format!("the callback listener stopped: {e}")))?;
     drop(spinner);

@@ -30,8 +30,17 @@ pub struct StepDone {
     pub summary: String,
 }
 
+/// Browser steps of a run of several connectors take turns: two connectors
+/// with the same `redirect_port` never collide, and one person signs in once
+/// at a time.
+static BROWSER_TURN: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 impl Step {
     pub async fn run(&self, cx: &StepCx<'_>) -> Result<StepDone, Error> {
+        let _turn = match self {
+            Step::OAuth2(_) | Step::Callback(_) | Step::OAuth1(_) => Some(BROWSER_TURN.lock().await),
+            _ => None,
+        };
         match self {
             Step::Form(s) => s.run(cx).await,
             Step::ApiRequest(s) => s.run(cx).await,

@@ -261,3 +261,88 @@ test_api: {{request: {{url: /me}}}}
     assert!(all.contains("sent `Authorization: Token ****`"), "{all}");
     assert!(!all.contains("tok-rejected"), "{all}");
 }
+
+/// An oauth2 connector against the in-process `server` (token endpoint), its
+/// browser coming back on `port`.
+fn browser_connector(name: &str, url: &str, port: u16) -> String {
+    format!(
+        r#"
+name: {name}
+auth_flow:
+  - id: login
+    type: oauth2
+    authorize_url: {url}/authorize
+    token_url: {url}/token
+    client_id: app
+    redirect_port: {port}
+    timeout_secs: 60
+"#
+    )
+}
+
+#[test]
+fn a_browser_program_that_fails_ends_a_ci_run_at_once_with_exit_3() {
+    let name = unique("badbrowser");
+    let started = std::time::Instant::now();
+    let out = Conntest::new()
+        .connector(&name, &browser_connector(&name, "http://127.0.0.1:9", 0))
+        .env("BROWSER", "false")
+        .args(["--no-cache", "test", "auth", &name])
+        .run();
+    assert_eq!(out.code, 3, "{out:?}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(10), "it waited {:?}", started.elapsed());
+    assert!(out.all().contains("false failed (exit status: 1)"), "{out:?}");
+    assert!(out.stderr.contains("http://127.0.0.1:9/authorize?response_type=code"), "the URL is printed: {out:?}");
+}
+
+#[test]
+fn browser_steps_of_several_connectors_take_turns_on_one_redirect_port() {
+    let server = Server::start(|req| match req.path_only() {
+        "/token" => Resp::json(200, json!({"access_token": "at-turns-1", "token_type": "Bearer"})),
+        _ => Resp::json(404, json!({})),
+    });
+    let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("port");
+    // A browser that comes straight back with a code and the state it was given.
+    let script = "#!/bin/sh\nexec python3 -c 'import sys,urllib.parse as u,urllib.request as r\nq=dict(u.parse_qsl(u.urlsplit(sys.argv[1]).query))\nr.urlopen(q[\"redirect_uri\"]+\"?code=c0de&state=\"+q[\"state\"]).read()' \"$1\"\n";
+    let t = Conntest::new()
+        .connector("turn-a", &browser_connector("turn-a", &server.url, port))
+        .connector("turn-b", &browser_connector("turn-b", &server.url, port))
+        .file("browser.sh", script);
+    let browser = t.path().join("browser.sh");
+    std::process::Command::new("chmod").arg("+x").arg(&browser).status().expect("chmod");
+    let out = t
+        .env("BROWSER", &browser.display().to_string())
+        .args(["--no-cache", "--format", "json", "test", "auth", "--all", "--jobs", "2"])
+        .run();
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(server.count("/token"), 2);
+}
+
+#[test]
+fn the_oauth1_url_to_open_is_printed_in_full() {
+    let server = Server::start(|req| match req.path_only() {
+        "/request_token" => Resp::text(
+            200,
+            "oauth_token=rt-open-me-5521&oauth_token_secret=rts-hidden-8812&oauth_callback_confirmed=true",
+        )
+        .header("Content-Type", "application/x-www-form-urlencoded"),
+        _ => Resp::json(404, json!({})),
+    });
+    let yaml = format!(
+        r#"
+auth_flow:
+  - id: o1
+    type: oauth1
+    consumer_key: ck
+    consumer_secret: cs-secret-1
+    request_token_url: {0}/request_token
+    authorize_url: {0}/authorize
+    access_token_url: {0}/access_token
+"#,
+        server.url
+    );
+    let out = Conntest::new().connector("o1", &yaml).args(["--no-cache", "test", "auth", "o1", "--no-browser"]).run();
+    assert_eq!(out.code, 3, "{out:?}");
+    assert!(out.stderr.contains("/authorize?oauth_token=rt-open-me-5521"), "{out:?}");
+    assert!(!out.all().contains("rts-hidden-8812"), "{out:?}");
+}
