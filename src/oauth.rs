@@ -83,6 +83,34 @@ impl Client<'_> {
     }
 }
 
+/// OIDC discovery: the provider's metadata at `ISSUER/.well-known/openid-configuration`.
+pub async fn discover(http: &Http, issuer: &url::Url) -> Result<Map<String, Value>, Error> {
+    let base = issuer.as_str().trim_end_matches('/');
+    let url = url::Url::parse(&format!("{base}/.well-known/openid-configuration"))
+        .map_err(|e| Error::failed(format!("issuer `{issuer}`: {e}")))?;
+    let mut req = Request::new("GET", url.clone());
+    req.headers.push(("Accept".into(), "application/json".into()));
+    let resp = http.send(req).await.map_err(Error::from)?;
+    match &resp.body {
+        Value::Object(doc) if resp.status == 200 => Ok(doc.clone()),
+        body => Err(Error::failed(format!(
+            "OIDC discovery: GET {url} → {}: not a metadata document: {}",
+            resp.status,
+            excerpt(body)
+        ))),
+    }
+}
+
+/// The returned `id_token` must carry the `nonce` that was sent (OIDC Core §3.1.3.7).
+pub fn check_nonce(outputs: &Map<String, Value>, sent: &str) -> Result<(), String> {
+    let Some(claims) = outputs.get("id_token_claims") else { return Ok(()) };
+    match claims.get("nonce").and_then(Value::as_str) {
+        Some(n) if n == sent => Ok(()),
+        Some(_) => Err("the id_token's `nonce` is not the one sent: a replayed or forged id_token".into()),
+        None => Err("the id_token has no `nonce`, but one was sent: a replayed or forged id_token".into()),
+    }
+}
+
 /// A token endpoint's answer as outputs: the standard fields (with
 /// `expires_in` as a number even when sent as a string, and `expires_at` in
 /// absolute Unix seconds) plus the whole answer under `body`.
@@ -120,6 +148,10 @@ pub fn read_token_response(status: u16, body: &Value) -> Result<Map<String, Valu
         if let Some(v) = field(name) {
             out.insert(name.into(), Value::String(v.to_string()));
         }
+    }
+    // The id_token's payload, decoded but not signature-checked.
+    if let Some(claims) = field("id_token").and_then(crate::steps::sso_token::config::jwt_payload) {
+        out.insert("id_token_claims".into(), claims);
     }
     out.insert("body".into(), body.clone());
     Ok(out)

@@ -346,3 +346,32 @@ auth_flow:
     assert!(out.stderr.contains("/authorize?oauth_token=rt-open-me-5521"), "{out:?}");
     assert!(!out.all().contains("rts-hidden-8812"), "{out:?}");
 }
+
+/// A browser that comes straight back to the listener with a code and the state it was given.
+fn quick_browser(t: Conntest) -> Conntest {
+    let script = "#!/bin/sh\nexec python3 -c 'import sys,urllib.parse as u,urllib.request as r\nq=dict(u.parse_qsl(u.urlsplit(sys.argv[1]).query))\nr.urlopen(q[\"redirect_uri\"]+\"?code=c0de&state=\"+q[\"state\"]).read()' \"$1\"\n";
+    let t = t.file("quick-browser.sh", script);
+    let browser = t.path().join("quick-browser.sh");
+    std::process::Command::new("chmod").arg("+x").arg(&browser).status().expect("chmod");
+    let browser = browser.display().to_string();
+    t.env("BROWSER", &browser)
+}
+
+#[test]
+fn an_id_token_with_another_nonce_fails_the_step() {
+    use base64::Engine as _;
+    let payload = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(br#"{"sub":"ann","nonce":"forged-nonce-1"}"#);
+    let id_token = format!("eyJhbGciOiJub25lIn0.{payload}.");
+    let server = Server::start(move |req| match req.path_only() {
+        "/token" => {
+            Resp::json(200, json!({"access_token": "at-nonce-1", "token_type": "Bearer", "id_token": id_token}))
+        }
+        _ => Resp::json(404, json!({})),
+    });
+    let name = unique("nonce");
+    let yaml = format!("{}    scope: openid profile\n", browser_connector(&name, &server.url, 0));
+    let out = quick_browser(Conntest::new().connector(&name, &yaml)).args(["--no-cache", "test", "auth", &name]).run();
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(out.all().contains("the id_token's `nonce` is not the one sent"), "{out:?}");
+    assert!(out.stderr.contains("&nonce="), "a nonce was sent: {out:?}");
+}

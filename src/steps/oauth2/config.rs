@@ -24,10 +24,13 @@ pub struct Raw {
     #[serde(default)]
     pub secret_outputs: Vec<String>,
     /// The provider's authorization endpoint; conntest adds `response_type`,
-    /// `client_id`, `redirect_uri`, `scope`, `state` (and the PKCE challenge).
-    pub authorize_url: String,
-    /// The provider's token endpoint.
-    pub token_url: String,
+    /// `client_id`, `redirect_uri`, `scope`, `state` (and the PKCE challenge,
+    /// and a `nonce` when `scope` holds `openid`). Optional with `issuer`.
+    pub authorize_url: Option<String>,
+    /// The provider's token endpoint. Optional with `issuer`.
+    pub token_url: Option<String>,
+    /// OIDC issuer: endpoints not given come from `ISSUER/.well-known/openid-configuration`.
+    pub issuer: Option<String>,
     pub client_id: Scalar,
     /// Omit for a public client.
     pub client_secret: Option<Scalar>,
@@ -76,8 +79,7 @@ impl Redirect {
 
 #[derive(Debug)]
 pub struct OAuth2 {
-    pub(super) authorize_url: Template,
-    pub(super) token_url: Template,
+    pub(super) endpoints: Endpoints,
     pub(super) client_id: Template,
     pub(super) client_secret: Option<Template>,
     pub(super) scope: Option<Template>,
@@ -97,9 +99,9 @@ impl OAuth2 {
                 "write `type: oauth2_pkce` to use PKCE, or remove the key",
             );
         }
+        let given = [("authorize_url", raw.authorize_url.as_ref()), ("token_url", raw.token_url.as_ref())];
         OAuth2 {
-            authorize_url: ck.template(&path.key("authorize_url"), &raw.authorize_url),
-            token_url: ck.template(&path.key("token_url"), &raw.token_url),
+            endpoints: Endpoints::build(path, ck, raw.issuer.as_ref(), &given),
             client_id: ck.scalar(&path.key("client_id"), &raw.client_id),
             client_secret: raw.client_secret.as_ref().map(|s| ck.scalar(&path.key("client_secret"), s)),
             scope: raw.scope.as_ref().map(|s| ck.template(&path.key("scope"), s)),
@@ -119,6 +121,41 @@ impl OAuth2 {
     }
 }
 
+/// A step's OAuth endpoints: each given, or discovered from `issuer`.
+#[derive(Debug, Default)]
+pub struct Endpoints {
+    pub issuer: Option<Template>,
+    /// By name (`authorize_url`, `token_url`, `device_authorization_url`): the given ones.
+    pub given: Vec<(&'static str, Template)>,
+    /// Every endpoint the step uses.
+    pub needed: Vec<&'static str>,
+}
+
+impl Endpoints {
+    /// Checks that every endpoint the step needs is given, or that `issuer` is.
+    pub fn build(
+        path: &Path,
+        ck: &mut Checker,
+        issuer: Option<&String>,
+        needed: &[(&'static str, Option<&String>)],
+    ) -> Self {
+        let issuer = issuer.map(|i| ck.template(&path.key("issuer"), i));
+        let mut given = Vec::new();
+        for (name, value) in needed {
+            match value {
+                Some(v) => given.push((*name, ck.template(&path.key(*name), v))),
+                None if issuer.is_none() => ck.invalid(
+                    path,
+                    format!("missing `{name}` (or `issuer` to discover it)"),
+                    format!("add `{name}: https://…`, or `issuer: https://…` for OIDC discovery"),
+                ),
+                None => {}
+            }
+        }
+        Endpoints { issuer, given, needed: needed.iter().map(|(n, _)| *n).collect() }
+    }
+}
+
 /// How the client proves itself to the token endpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
@@ -130,7 +167,7 @@ pub enum ClientAuth {
 }
 
 /// Output names of a token response, for `validate`'s reference checks.
-pub const TOKEN_OUTPUTS: [&str; 11] = [
+pub const TOKEN_OUTPUTS: [&str; 12] = [
     "access_token",
     "token_type",
     "expires_in",
@@ -138,6 +175,7 @@ pub const TOKEN_OUTPUTS: [&str; 11] = [
     "refresh_token",
     "scope",
     "id_token",
+    "id_token_claims",
     "body",
     "client_id",
     "client_secret",

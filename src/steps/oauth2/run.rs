@@ -21,6 +21,48 @@ impl Redirect {
     }
 }
 
+/// A step's endpoints as URLs, by name.
+pub struct Resolved(Vec<(&'static str, url::Url)>);
+
+impl Resolved {
+    pub fn get(&self, name: &str) -> Result<url::Url, Error> {
+        self.0.iter().find(|(n, _)| *n == name).map(|(_, u)| u.clone()).ok_or_else(|| {
+            Error::failed(format!("no `{name}`: it is not given and the issuer's discovery document has none"))
+        })
+    }
+}
+
+impl Endpoints {
+    /// The given endpoints, and from OIDC discovery (`issuer`) those not given.
+    pub async fn resolve(&self, cx: &StepCx<'_>, ctx: &crate::context::Context) -> Result<Resolved, Error> {
+        let render = |t: &Template, what: &str| t.render(ctx).map_err(|e| Error::failed(format!("{what}: {e}")));
+        let mut out = Vec::new();
+        for (name, t) in &self.given {
+            out.push((*name, crate::steps::dispatch::absolute(cx, &render(t, name)?)?));
+        }
+        if let Some(issuer) = &self.issuer
+            && self.needed.len() > out.len()
+        {
+            let issuer = crate::steps::dispatch::absolute(cx, &render(issuer, "issuer")?)?;
+            let doc = crate::oauth::discover(cx.http, &issuer).await?;
+            for (name, key) in [
+                ("authorize_url", "authorization_endpoint"),
+                ("token_url", "token_endpoint"),
+                ("device_authorization_url", "device_authorization_endpoint"),
+            ] {
+                if !out.iter().any(|(n, _)| *n == name)
+                    && let Some(u) = doc.get(key).and_then(|v| v.as_str())
+                {
+                    let u = url::Url::parse(u)
+                        .map_err(|e| Error::failed(format!("discovery: `{key}` is not a URL ({e}): {u}")))?;
+                    out.push((name, u));
+                }
+            }
+        }
+        Ok(Resolved(out))
+    }
+}
+
 impl OAuth2 {
     pub async fn run(&self, cx: &StepCx<'_>) -> Result<StepDone, Error> {
         let listener = Listener::bind(self.redirect.port, &self.redirect.path)?;
@@ -32,19 +74,30 @@ impl OAuth2 {
             Some(t) => Some(Secret::new(render(t, "client_secret")?)),
             None => None,
         };
-        let token_url = crate::steps::dispatch::absolute(cx, &render(&self.token_url, "token_url")?)?;
-        let mut url = crate::steps::dispatch::absolute(cx, &render(&self.authorize_url, "authorize_url")?)?;
+        let endpoints = self.endpoints.resolve(cx, &scx).await?;
+        let token_url = endpoints.get("token_url")?;
+        let mut url = endpoints.get("authorize_url")?;
         let state = random_token(16);
+        let scope = match &self.scope {
+            Some(s) => Some(render(s, "scope")?),
+            None => None,
+        };
+        // OIDC: a fresh nonce the id_token must carry back (replay protection).
+        let nonce =
+            scope.as_deref().is_some_and(|s| s.split_whitespace().any(|w| w == "openid")).then(|| random_token(16));
         let verifier = self.pkce.map(|_| Secret::new(random_token(32)));
         {
             let mut q = url.query_pairs_mut();
             q.append_pair("response_type", "code");
             q.append_pair("client_id", &client_id);
             q.append_pair("redirect_uri", &redirect_uri);
-            if let Some(scope) = &self.scope {
-                q.append_pair("scope", &render(scope, "scope")?);
+            if let Some(scope) = &scope {
+                q.append_pair("scope", scope);
             }
             q.append_pair("state", &state);
+            if let Some(nonce) = &nonce {
+                q.append_pair("nonce", nonce);
+            }
             if let (Some(method), Some(verifier)) = (self.pkce, &verifier) {
                 let s256 = method == ChallengeMethod::S256;
                 q.append_pair("code_challenge", &code_challenge(verifier.expose(), s256));
@@ -91,6 +144,9 @@ impl OAuth2 {
             auth: self.client_auth,
         };
         let (outputs, summary) = client.token(cx.http, params).await?;
+        if let Some(nonce) = &nonce {
+            crate::oauth::check_nonce(&outputs, nonce).map_err(|e| Error::failed(format!("{summary}: {e}")))?;
+        }
         let how = if self.pkce.is_some() { "browser sign-in with PKCE" } else { "browser sign-in" };
         Ok(StepDone { outputs, summary: format!("{how}, {summary}") })
     }
