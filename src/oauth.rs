@@ -46,9 +46,32 @@ impl Client<'_> {
     pub async fn token(
         &self,
         http: &Http,
-        mut params: Vec<(String, String)>,
+        params: Vec<(String, String)>,
     ) -> Result<(Map<String, Value>, String), Error> {
-        let mut req = Request::new("POST", self.token_url.clone());
+        let req = self.request(self.token_url, params);
+        let summary = format!("POST {}", self.token_url);
+        let resp = http.send(req).await.map_err(Error::from)?;
+        let summary = format!("{summary} → {}", resp.outcome());
+        let outputs =
+            read_token_response(resp.status, &resp.body).map_err(|e| Error::failed(format!("{summary}: {e}")))?;
+        Ok((self.with_client(outputs), summary))
+    }
+
+    /// The client's own fields added to token outputs (what a refresh flow reads).
+    pub fn with_client(&self, mut outputs: Map<String, Value>) -> Map<String, Value> {
+        if !self.client_id.is_empty() {
+            outputs.insert("client_id".into(), Value::String(self.client_id.to_string()));
+        }
+        if let Some(secret) = self.client_secret {
+            outputs.insert("client_secret".into(), Value::String(secret.expose().to_string()));
+        }
+        outputs.insert("token_url".into(), Value::String(self.token_url.to_string()));
+        outputs
+    }
+
+    /// A form POST to one of the provider's endpoints, with client authentication.
+    pub fn request(&self, url: &url::Url, mut params: Vec<(String, String)>) -> Request {
+        let mut req = Request::new("POST", url.clone());
         match (self.auth, self.client_secret) {
             (ClientAuth::Basic, Some(secret)) => {
                 let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
@@ -67,19 +90,7 @@ impl Client<'_> {
         req.headers.push(("Accept".into(), "application/json".into()));
         req.body = Body::Form(params);
         req.follow_redirects = false;
-        let summary = format!("POST {}", self.token_url);
-        let resp = http.send(req).await.map_err(Error::from)?;
-        let summary = format!("{summary} → {}", resp.outcome());
-        let mut outputs =
-            read_token_response(resp.status, &resp.body).map_err(|e| Error::failed(format!("{summary}: {e}")))?;
-        if !self.client_id.is_empty() {
-            outputs.insert("client_id".into(), Value::String(self.client_id.to_string()));
-        }
-        if let Some(secret) = self.client_secret {
-            outputs.insert("client_secret".into(), Value::String(secret.expose().to_string()));
-        }
-        outputs.insert("token_url".into(), Value::String(self.token_url.to_string()));
-        Ok((outputs, summary))
+        req
     }
 }
 

@@ -375,3 +375,73 @@ fn an_id_token_with_another_nonce_fails_the_step() {
     assert!(out.all().contains("the id_token's `nonce` is not the one sent"), "{out:?}");
     assert!(out.stderr.contains("&nonce="), "a nonce was sent: {out:?}");
 }
+
+/// A device-flow provider: the token endpoint answers `script` in turn (the
+/// last answer repeats); every poll's time is recorded.
+fn device_server(script: Vec<serde_json::Value>, polls: Arc<Mutex<Vec<std::time::Instant>>>) -> Server {
+    Server::start(move |req| match req.path_only() {
+        "/device" => Resp::json(
+            200,
+            json!({"device_code": "dc-secret-0aa1", "user_code": "WDJB-MJHT", "verification_uri": "https://id.example/device",
+                   "verification_uri_complete": "https://id.example/device?user_code=WDJB-MJHT", "expires_in": 60, "interval": 1}),
+        ),
+        "/token" => {
+            assert!(
+                req.body.contains("grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Adevice_code"),
+                "{}",
+                req.body
+            );
+            assert!(req.body.contains("device_code=dc-secret-0aa1"), "{}", req.body);
+            let mut p = polls.lock().expect("lock");
+            p.push(std::time::Instant::now());
+            let answer = script[(p.len() - 1).min(script.len() - 1)].clone();
+            Resp::json(if answer.get("error").is_some() { 400 } else { 200 }, answer)
+        }
+        _ => Resp::json(404, json!({})),
+    })
+}
+
+fn device_connector(url: &str) -> String {
+    format!(
+        "auth_flow:\n  - {{id: dev, type: oauth2_device, device_authorization_url: {url}/device, token_url: {url}/token, client_id: cli, timeout_secs: 30}}\n"
+    )
+}
+
+#[test]
+fn a_device_flow_polls_through_pending_and_slow_down_in_ci() {
+    let polls = Arc::new(Mutex::new(Vec::new()));
+    let server = device_server(
+        vec![
+            json!({"error": "authorization_pending"}),
+            json!({"error": "slow_down"}),
+            json!({"access_token": "at-device-77", "token_type": "Bearer", "expires_in": 600}),
+        ],
+        polls.clone(),
+    );
+    let out = Conntest::new()
+        .connector("dev", &device_connector(&server.url))
+        .env("BROWSER", "true")
+        .args(["--no-cache", "--format", "json", "test", "auth", "dev"])
+        .run();
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stderr.contains("open https://id.example/device and enter the code WDJB-MJHT"), "{out:?}");
+    assert!(!out.all().contains("dc-secret-0aa1") && !out.all().contains("at-device-77"), "{out:?}");
+    let p = polls.lock().expect("lock").clone();
+    assert_eq!(p.len(), 3);
+    let gap = |i: usize| p[i + 1].duration_since(p[i]);
+    assert!(gap(0) >= std::time::Duration::from_millis(950), "interval 1 s: {:?}", gap(0));
+    // slow_down: the interval grows by 5 s, to 6 s.
+    assert!(gap(1) >= std::time::Duration::from_millis(5950), "after slow_down: {:?}", gap(1));
+    assert_eq!(out.json()["results"][0]["steps"][0]["type"], "oauth2_device");
+}
+
+#[test]
+fn a_denied_device_request_fails_the_step() {
+    let server = device_server(vec![json!({"error": "access_denied"})], Arc::default());
+    let out = Conntest::new()
+        .connector("dev", &device_connector(&server.url))
+        .args(["--no-cache", "test", "auth", "dev", "--no-browser"])
+        .run();
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(out.all().contains("the person denied the request"), "{out:?}");
+}
