@@ -103,7 +103,27 @@ impl Listener {
                 let _ = request.respond(tiny_http::Response::from_string("not found").with_status_code(404));
                 continue;
             }
-            let callback = Callback { query: query.to_string() };
+            let mut request = request;
+            let query = match request.method() {
+                // The page below sends the fragment back: its parameters, read like a query's.
+                tiny_http::Method::Post => {
+                    use std::io::Read as _;
+                    let mut body = String::new();
+                    let _ = request.as_reader().take(MAX_FRAGMENT_BYTES).read_to_string(&mut body);
+                    body
+                }
+                // No query: the answer may be in the fragment, which browsers never send.
+                _ if query.is_empty() => {
+                    let mut resp = tiny_http::Response::from_string(FRAGMENT_PAGE);
+                    if let Ok(h) = tiny_http::Header::from_bytes("Content-Type", "text/html; charset=utf-8") {
+                        resp.add_header(h);
+                    }
+                    let _ = request.respond(resp);
+                    continue;
+                }
+                _ => query.to_string(),
+            };
+            let callback = Callback { query };
             let verdict = judge(&callback);
             let (status, page) = match &verdict {
                 Ok(()) => (
@@ -121,6 +141,18 @@ impl Listener {
         }
     }
 }
+
+/// The most of a fragment the page may send back.
+const MAX_FRAGMENT_BYTES: u64 = 64 * 1024;
+
+/// Served for a redirect without a query: sends `location.hash` back to the
+/// same path as a form POST (a token in the fragment, `response_type: token`).
+const FRAGMENT_PAGE: &str = "<!doctype html><html><head><meta charset=\"utf-8\"><title>conntest</title></head>\
+<body style=\"font-family:sans-serif;margin:3em\"><p id=\"m\">Finishing sign-in…</p><script>\
+fetch(location.pathname,{method:'POST',headers:{'Content-Type':'application/x-www-form-urlencoded'},\
+body:location.hash.replace(/^#/,'')}).then(function(r){return r.text()}).then(function(t){\
+document.open();document.write(t);document.close()}).catch(function(e){\
+document.getElementById('m').textContent='Could not reach conntest: '+e})</script></body></html>";
 
 /// A small self-contained HTML page for the browser tab.
 fn page(title: &str, text: &str) -> String {

@@ -445,3 +445,46 @@ fn a_denied_device_request_fails_the_step() {
     assert_eq!(out.code, 1, "{out:?}");
     assert!(out.all().contains("the person denied the request"), "{out:?}");
 }
+
+/// The implicit grant: the "provider" answers in the fragment, and the
+/// scripted browser does what the listener's page does — loads the redirect
+/// (the fragment stays in the browser), then POSTs `location.hash` back.
+#[test]
+fn an_implicit_grant_answer_in_the_fragment_is_read_through_the_page() {
+    let script = r#"#!/bin/sh
+exec python3 - "$1" <<'PY'
+import sys, urllib.parse as u, urllib.request as r
+q = dict(u.parse_qsl(u.urlsplit(sys.argv[1]).query))
+assert q["response_type"] == "token", q
+page = r.urlopen(q["redirect_uri"]).read().decode()
+assert "location.hash" in page, page
+fragment = u.urlencode({"access_token": "at-frag-3c9d", "token_type": "Bearer", "expires_in": "60", "state": q["state"]})
+r.urlopen(r.Request(q["redirect_uri"], data=fragment.encode(), headers={"Content-Type": "application/x-www-form-urlencoded"})).read()
+PY
+"#;
+    let server = Server::start(|req| {
+        Resp::json(if req.header("authorization") == Some("Bearer at-frag-3c9d") { 200 } else { 401 }, json!({}))
+    });
+    let yaml = format!(
+        r#"
+auth_flow:
+  - {{id: login, type: oauth2, authorize_url: "{0}/authorize", client_id: spa, response_type: token, timeout_secs: 30}}
+request_parameters:
+  - {{name: Authorization, in: header, value: "Bearer {{{{ login.access_token }}}}"}}
+test_api: {{request: {{url: "{0}/me"}}}}
+"#,
+        server.url
+    );
+    let t = Conntest::new().connector("implicit", &yaml).file("frag-browser.sh", script);
+    let browser = t.path().join("frag-browser.sh");
+    std::process::Command::new("chmod").arg("+x").arg(&browser).status().expect("chmod");
+    let out = t
+        .env("BROWSER", &browser.display().to_string())
+        .args(["--no-cache", "--format", "json", "test", "auth", "implicit"])
+        .run();
+    assert_eq!(out.code, 0, "{out:?}");
+    let outputs = &out.json()["results"][0]["steps"][0]["outputs"];
+    assert_eq!(outputs["access_token"], "****", "{out:?}");
+    assert_eq!(outputs["expires_in"], 60, "{out:?}");
+    assert!(!out.all().contains("at-frag-3c9d"), "{out:?}");
+}

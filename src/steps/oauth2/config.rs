@@ -50,6 +50,18 @@ pub struct Raw {
     pub client_auth: Option<ClientAuth>,
     /// `oauth2_pkce` only: S256 (default) or plain.
     pub code_challenge_method: Option<ChallengeMethod>,
+    /// `code` (default) or `token`: the implicit grant, the token in the
+    /// redirect's fragment.
+    pub response_type: Option<ResponseType>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ResponseType {
+    /// Authorization code, exchanged at the token endpoint.
+    Code,
+    /// Implicit grant: the access token comes back in the redirect.
+    Token,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
@@ -88,6 +100,7 @@ pub struct OAuth2 {
     pub(super) redirect: Redirect,
     /// `None` for plain `oauth2`.
     pub(super) pkce: Option<ChallengeMethod>,
+    pub(super) implicit: bool,
 }
 
 impl OAuth2 {
@@ -99,7 +112,19 @@ impl OAuth2 {
                 "write `type: oauth2_pkce` to use PKCE, or remove the key",
             );
         }
-        let given = [("authorize_url", raw.authorize_url.as_ref()), ("token_url", raw.token_url.as_ref())];
+        let implicit = raw.response_type == Some(ResponseType::Token);
+        if implicit && pkce {
+            ck.invalid(
+                &path.key("response_type"),
+                "`response_type: token` (implicit) has no code to protect with PKCE",
+                "use `type: oauth2` for the implicit grant",
+            );
+        }
+        // The implicit grant never calls the token endpoint.
+        let mut given = vec![("authorize_url", raw.authorize_url.as_ref())];
+        if !implicit {
+            given.push(("token_url", raw.token_url.as_ref()));
+        }
         OAuth2 {
             endpoints: Endpoints::build(path, ck, raw.issuer.as_ref(), &given),
             client_id: ck.scalar(&path.key("client_id"), &raw.client_id),
@@ -113,6 +138,7 @@ impl OAuth2 {
             client_auth: raw.client_auth.unwrap_or(ClientAuth::Basic),
             redirect: Redirect::new(raw.redirect_port, raw.redirect_path.as_deref(), raw.timeout_secs),
             pkce: pkce.then(|| raw.code_challenge_method.unwrap_or(ChallengeMethod::S256)),
+            implicit,
         }
     }
 

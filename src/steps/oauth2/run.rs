@@ -75,7 +75,7 @@ impl OAuth2 {
             None => None,
         };
         let endpoints = self.endpoints.resolve(cx, &scx).await?;
-        let token_url = endpoints.get("token_url")?;
+        let token_url = if self.implicit { None } else { Some(endpoints.get("token_url")?) };
         let mut url = endpoints.get("authorize_url")?;
         let state = random_token(16);
         let scope = match &self.scope {
@@ -88,7 +88,7 @@ impl OAuth2 {
         let verifier = self.pkce.map(|_| Secret::new(random_token(32)));
         {
             let mut q = url.query_pairs_mut();
-            q.append_pair("response_type", "code");
+            q.append_pair("response_type", if self.implicit { "token" } else { "code" });
             q.append_pair("client_id", &client_id);
             q.append_pair("redirect_uri", &redirect_uri);
             if let Some(scope) = &scope {
@@ -108,6 +108,7 @@ impl OAuth2 {
             }
         }
         let expected = state.clone();
+        let wanted = if self.implicit { "access_token" } else { "code" };
         let callback = through_browser(listener, url.as_str(), &self.redirect.wait(cx), move |cb| {
             if let Some(error) = cb.get("error") {
                 let description = cb.get("error_description").map(|d| format!(": {d}")).unwrap_or_default();
@@ -122,12 +123,24 @@ impl OAuth2 {
                 }
                 Some(_) => {}
             }
-            match cb.get("code") {
+            match cb.get(wanted) {
                 Some(c) if !c.is_empty() => Ok(()),
-                _ => Err("the callback has no authorization `code`".into()),
+                _ if wanted == "code" => Err("the callback has no authorization `code`".into()),
+                _ => Err("the redirect has no `access_token` (in its query or fragment)".into()),
             }
         })
         .await?;
+        let Some(token_url) = token_url else {
+            // Implicit: the redirect carried the token response itself.
+            let answer: serde_json::Map<String, serde_json::Value> =
+                callback.decoded().into_iter().map(|(k, v)| (k, serde_json::Value::String(v))).collect();
+            let outputs =
+                crate::oauth::read_token_response(200, &serde_json::Value::Object(answer)).map_err(Error::failed)?;
+            if let Some(nonce) = &nonce {
+                crate::oauth::check_nonce(&outputs, nonce).map_err(Error::failed)?;
+            }
+            return Ok(StepDone { outputs, summary: "browser sign-in, token in the redirect (implicit)".into() });
+        };
         let code = Secret::new(callback.get("code").unwrap_or_default());
         let mut params = vec![
             ("grant_type".to_string(), "authorization_code".to_string()),
