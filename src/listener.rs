@@ -231,3 +231,87 @@ pub async fn through_browser(
     verdict.map_err(Error::failed)?;
     Ok(callback)
 }
+
+/// Where a browser step's redirect lands: this machine's loopback listener,
+/// or a registered URI no listener can catch, which the person pastes back.
+pub enum Landing {
+    Listen { listener: Listener, uri: String },
+    Paste { uri: String },
+}
+
+impl Landing {
+    /// `given`: the step's `redirect_uri` as rendered. A loopback `http://`
+    /// URI is listened on at its port and path; any other one means paste mode.
+    pub fn new(given: Option<&str>, port: u16, path: &str) -> Result<Landing, Error> {
+        let Some(given) = given else {
+            let listener = Listener::bind(port, path)?;
+            let uri = listener.redirect_uri();
+            return Ok(Landing::Listen { listener, uri });
+        };
+        let parsed = url::Url::parse(given.trim())
+            .map_err(|e| Error::failed(format!("redirect_uri `{given}` is not an absolute URI: {e}")))?;
+        let loopback =
+            parsed.scheme() == "http" && matches!(parsed.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"));
+        if !loopback {
+            return Ok(Landing::Paste { uri: given.trim().to_string() });
+        }
+        let listener = Listener::bind(parsed.port_or_known_default().unwrap_or(80), parsed.path())?;
+        Ok(Landing::Listen { listener, uri: given.trim().to_string() })
+    }
+
+    /// The redirect URI to send to the provider.
+    pub fn uri(&self) -> &str {
+        match self {
+            Landing::Listen { uri, .. } | Landing::Paste { uri } => uri,
+        }
+    }
+
+    /// Sends the person to `url` and takes the one answer: from the listener,
+    /// or pasted (its query and fragment), either way checked by `judge`.
+    pub async fn wait(
+        self,
+        url: &str,
+        w: &Wait<'_>,
+        prompter: &crate::prompt::Prompter,
+        judge: impl Fn(&Callback) -> Result<(), String> + Send + 'static,
+    ) -> Result<Callback, Error> {
+        let uri = match self {
+            Landing::Listen { listener, .. } => return through_browser(listener, url, w, judge).await,
+            Landing::Paste { uri } => uri,
+        };
+        crate::output::err_unmasked(&format!("{}: sign in to {} in a browser:\n  {url}", w.step, w.connector));
+        if !w.interactive {
+            return Err(Error::NeedsPerson {
+                message: format!(
+                    "it needs a person to paste the URL the browser ends on: redirect_uri {uri} is not a loopback address, so no listener can catch it"
+                ),
+                hint: Some("run it interactively, or register a loopback redirect URI (http://127.0.0.1:PORT/PATH) with the provider".into()),
+            });
+        }
+        if !w.no_browser
+            && let Err(why) = crate::browser::open(url)
+        {
+            crate::output::err(&format!("  ({why}: open the URL yourself)"));
+        }
+        use crate::steps::form::config::{Field, FieldKind, Form};
+        let form = Form {
+            title: format!("after signing in, paste the URL the browser ended on (it starts with {uri})"),
+            fields: vec![Field {
+                key: "redirected_to".into(),
+                kind: FieldKind::Text,
+                label: "URL the browser ended on".into(),
+                default: None,
+                required: true,
+                store: false,
+            }],
+        };
+        let (values, _) = prompter.fill(w.step, &form).await?;
+        let pasted = values.get("redirected_to").and_then(|v| v.as_str()).unwrap_or_default().trim().to_string();
+        let parsed = url::Url::parse(&pasted)
+            .map_err(|e| Error::failed(format!("the pasted text is not a URL ({e}): paste the whole address bar")))?;
+        let query = [parsed.query(), parsed.fragment()].into_iter().flatten().filter(|s| !s.is_empty());
+        let callback = Callback { query: query.collect::<Vec<_>>().join("&") };
+        judge(&callback).map_err(Error::failed)?;
+        Ok(callback)
+    }
+}

@@ -488,3 +488,65 @@ test_api: {{request: {{url: "{0}/me"}}}}
     assert_eq!(outputs["expires_in"], 60, "{out:?}");
     assert!(!out.all().contains("at-frag-3c9d"), "{out:?}");
 }
+
+fn paste_connector(url: &str) -> String {
+    format!(
+        "auth_flow:\n  - {{id: login, type: oauth2, authorize_url: {url}/authorize, token_url: {url}/token, client_id: web, redirect_uri: \"https://app.example.com/oauth/cb\", timeout_secs: 30}}\n"
+    )
+}
+
+#[test]
+fn a_registered_https_redirect_uri_needs_a_person_in_ci() {
+    let out = Conntest::new()
+        .connector("paste", &paste_connector("http://127.0.0.1:9"))
+        .env("BROWSER", "true")
+        .args(["--no-cache", "test", "auth", "paste"])
+        .run();
+    assert_eq!(out.code, 3, "{out:?}");
+    assert!(out.stderr.contains("redirect_uri=https%3A%2F%2Fapp.example.com%2Foauth%2Fcb"), "{out:?}");
+    assert!(out.all().contains("is not a loopback address"), "{out:?}");
+}
+
+/// Paste mode in a real pty: the person pastes the URL the browser ended on;
+/// its `state` is checked and its code exchanged with the registered URI.
+#[test]
+fn a_pasted_redirect_url_is_checked_like_a_callback() {
+    use expectrl::{Eof, Expect, Session};
+    let server = Server::start(|req| match req.path_only() {
+        "/token"
+            if req.body.contains("code=pasted-c0de")
+                && req.body.contains("redirect_uri=https%3A%2F%2Fapp.example.com%2Foauth%2Fcb") =>
+        {
+            Resp::json(200, json!({"access_token": "at-pasted-1", "token_type": "Bearer"}))
+        }
+        _ => Resp::json(400, json!({"error": "invalid_grant"})),
+    });
+    let run = |state_of: &dyn Fn(&str) -> String| {
+        let dir = tempfile::tempdir().expect("tmp");
+        std::fs::create_dir_all(dir.path().join("connectors")).expect("mkdir");
+        std::fs::write(dir.path().join("connectors/paste.yaml"), paste_connector(&server.url)).expect("write");
+        let mut cmd = std::process::Command::new(crate::harness::bin());
+        cmd.args(["--no-cache", "--no-color", "test", "auth", "paste"])
+            .current_dir(dir.path())
+            .env_remove("CI")
+            .env("BROWSER", "true")
+            .env("TERM", "xterm");
+        let mut p = Session::spawn(cmd).expect("spawn in a pty");
+        p.set_expect_timeout(Some(std::time::Duration::from_secs(20)));
+        let shown = p.expect("URL the browser ended on").expect("asks for the URL");
+        let screen = String::from_utf8_lossy(shown.before()).into_owned();
+        let state =
+            screen.split("state=").nth(1).and_then(|r| r.split(['&', '\r', '\n']).next()).expect("state").to_string();
+        p.send_line(format!("https://app.example.com/oauth/cb?code=pasted-c0de&state={}", state_of(&state)))
+            .expect("paste");
+        let rest = p.expect(Eof).expect("finishes");
+        let text = String::from_utf8_lossy(rest.before()).into_owned();
+        let code = p.get_process_mut().wait().ok();
+        (text, format!("{code:?}"))
+    };
+    let (text, code) = run(&|s| s.to_string());
+    assert!(code.contains("Exited(") && code.contains(", 0)"), "{code} {text}");
+    let (text, code) = run(&|_| "forged".to_string());
+    assert!(code.contains(", 1)"), "{code} {text}");
+    assert_eq!(server.count("/token"), 1, "no token requested for the forged state");
+}

@@ -25,6 +25,9 @@ pub struct Raw {
     pub redirect_port: Option<u16>,
     /// Path of the redirect URI (default `/callback`).
     pub redirect_path: Option<String>,
+    /// A redirect URI registered with the provider. Not a loopback `http://`
+    /// URI: no listener runs; the person pastes the URL the browser ended on.
+    pub redirect_uri: Option<String>,
     /// Percent-decode the captured values (default true).
     pub decode_params: Option<bool>,
     /// Seconds to wait for the browser (default 300).
@@ -37,6 +40,7 @@ pub struct Callback {
     pub(super) authorize_url: Template,
     pub(super) decode: bool,
     pub(super) redirect: Redirect,
+    pub(super) redirect_uri: Option<Template>,
 }
 
 impl Callback {
@@ -45,6 +49,7 @@ impl Callback {
             authorize_url: ck.template(&path.key("authorize_url"), &raw.authorize_url),
             decode: raw.decode_params.unwrap_or(true),
             redirect: Redirect::new(raw.redirect_port, raw.redirect_path.as_deref(), raw.timeout_secs),
+            redirect_uri: raw.redirect_uri.as_ref().map(|u| ck.template(&path.key("redirect_uri"), u)),
         }
     }
 }

@@ -40,6 +40,9 @@ pub struct Raw {
     pub redirect_port: Option<u16>,
     /// Path of the redirect URI (default `/callback`).
     pub redirect_path: Option<String>,
+    /// A redirect URI registered with the provider. Not a loopback `http://`
+    /// URI: no listener runs; the person pastes the URL the browser ended on.
+    pub redirect_uri: Option<String>,
     /// Seconds to wait for the browser (default 300).
     #[schemars(range(min = 1))]
     pub timeout_secs: Option<u64>,
@@ -98,6 +101,7 @@ pub struct OAuth2 {
     pub(super) extra_params: Vec<(String, Template)>,
     pub(super) client_auth: ClientAuth,
     pub(super) redirect: Redirect,
+    pub(super) redirect_uri: Option<Template>,
     /// `None` for plain `oauth2`.
     pub(super) pkce: Option<ChallengeMethod>,
     pub(super) implicit: bool,
@@ -137,6 +141,7 @@ impl OAuth2 {
                 .collect(),
             client_auth: raw.client_auth.unwrap_or(ClientAuth::Basic),
             redirect: Redirect::new(raw.redirect_port, raw.redirect_path.as_deref(), raw.timeout_secs),
+            redirect_uri: raw.redirect_uri.as_ref().map(|u| ck.template(&path.key("redirect_uri"), u)),
             pkce: pkce.then(|| raw.code_challenge_method.unwrap_or(ChallengeMethod::S256)),
             implicit,
         }

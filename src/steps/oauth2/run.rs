@@ -2,7 +2,7 @@
 
 use super::config::*;
 use crate::error::Error;
-use crate::listener::{Listener, Wait, through_browser};
+use crate::listener::{Landing, Wait};
 use crate::oauth::{Client, code_challenge, random_token};
 use crate::secret::Secret;
 use crate::steps::dispatch::{StepCx, StepDone};
@@ -65,8 +65,12 @@ impl Endpoints {
 
 impl OAuth2 {
     pub async fn run(&self, cx: &StepCx<'_>) -> Result<StepDone, Error> {
-        let listener = Listener::bind(self.redirect.port, &self.redirect.path)?;
-        let redirect_uri = listener.redirect_uri();
+        let given = match &self.redirect_uri {
+            Some(t) => Some(t.render(cx.ctx).map_err(|e| Error::failed(format!("redirect_uri: {e}")))?),
+            None => None,
+        };
+        let landing = Landing::new(given.as_deref(), self.redirect.port, &self.redirect.path)?;
+        let redirect_uri = landing.uri().to_string();
         let scx = cx.ctx.with_redirect_uri(&redirect_uri);
         let render = |t: &Template, what: &str| t.render(&scx).map_err(|e| Error::failed(format!("{what}: {e}")));
         let client_id = render(&self.client_id, "client_id")?;
@@ -109,27 +113,29 @@ impl OAuth2 {
         }
         let expected = state.clone();
         let wanted = if self.implicit { "access_token" } else { "code" };
-        let callback = through_browser(listener, url.as_str(), &self.redirect.wait(cx), move |cb| {
-            if let Some(error) = cb.get("error") {
-                let description = cb.get("error_description").map(|d| format!(": {d}")).unwrap_or_default();
-                return Err(format!("the provider answered `{error}`{description}"));
-            }
-            match cb.get("state") {
-                None => return Err("the callback has no `state`: it cannot be told from a forged one".into()),
-                Some(s) if s != expected => {
-                    return Err(
-                        "the callback's `state` does not match the one sent: possible CSRF, no token requested".into(),
-                    );
+        let callback = landing
+            .wait(url.as_str(), &self.redirect.wait(cx), cx.prompter, move |cb| {
+                if let Some(error) = cb.get("error") {
+                    let description = cb.get("error_description").map(|d| format!(": {d}")).unwrap_or_default();
+                    return Err(format!("the provider answered `{error}`{description}"));
                 }
-                Some(_) => {}
-            }
-            match cb.get(wanted) {
-                Some(c) if !c.is_empty() => Ok(()),
-                _ if wanted == "code" => Err("the callback has no authorization `code`".into()),
-                _ => Err("the redirect has no `access_token` (in its query or fragment)".into()),
-            }
-        })
-        .await?;
+                match cb.get("state") {
+                    None => return Err("the callback has no `state`: it cannot be told from a forged one".into()),
+                    Some(s) if s != expected => {
+                        return Err(
+                            "the callback's `state` does not match the one sent: possible CSRF, no token requested"
+                                .into(),
+                        );
+                    }
+                    Some(_) => {}
+                }
+                match cb.get(wanted) {
+                    Some(c) if !c.is_empty() => Ok(()),
+                    _ if wanted == "code" => Err("the callback has no authorization `code`".into()),
+                    _ => Err("the redirect has no `access_token` (in its query or fragment)".into()),
+                }
+            })
+            .await?;
         let Some(token_url) = token_url else {
             // Implicit: the redirect carried the token response itself.
             let answer: serde_json::Map<String, serde_json::Value> =
