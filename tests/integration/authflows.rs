@@ -550,3 +550,34 @@ fn a_pasted_redirect_url_is_checked_like_a_callback() {
     assert!(code.contains(", 1)"), "{code} {text}");
     assert_eq!(server.count("/token"), 1, "no token requested for the forged state");
 }
+
+/// `store: false` in a terminal: the refresh reuses the stored password but
+/// asks for the one-time code again, on every refresh.
+#[test]
+fn a_store_false_code_is_asked_again_at_each_interactive_refresh() {
+    use expectrl::{Eof, Expect, Session};
+    let _k = Keyring::shared();
+    let codes = Arc::new(Mutex::new(Vec::new()));
+    let server = clerk(codes.clone(), true);
+    let name = unique("otp-pty");
+    let yaml = otp_connector(&name, &server.url);
+    let t = Conntest::new().connector(&name, &yaml);
+    let auth = Conntest::new()
+        .connector(&name, &yaml)
+        .args(["test", "auth", &name, "--input", "creds.identifier=ann", "--input", "creds.password=pw-otp-2"])
+        .args(["--input", "sms.code=111111"])
+        .run();
+    assert_eq!(auth.code, 0, "{auth:?}");
+    for code in ["222222", "333333"] {
+        let mut cmd = std::process::Command::new(crate::harness::bin());
+        cmd.args(["--no-color", "test", "refresh", &name]).current_dir(t.path()).env_remove("CI").env("TERM", "xterm");
+        let mut p = Session::spawn(cmd).expect("spawn in a pty");
+        p.set_expect_timeout(Some(std::time::Duration::from_secs(20)));
+        p.expect("SMS code").expect("the code is asked for again");
+        p.send_line(code).expect("type");
+        p.expect(Eof).expect("finishes");
+        assert!(p.get_process_mut().wait().is_ok_and(|s| format!("{s:?}").contains(", 0)")), "refresh with {code}");
+    }
+    assert_eq!(*codes.lock().expect("lock"), ["111111", "222222", "333333"]);
+    let _ = t.args(["cache", "clear", &name]).run();
+}
