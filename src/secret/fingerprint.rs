@@ -2,7 +2,7 @@
 //! later run from that entry still masks them by value (wire forms included)
 //! without the entry ever holding the values.
 //!
-//! A fingerprint is a value's length, the low 32 bits of a rolling hash (a
+//! A fingerprint is a value's length, the high 32 bits of a rolling hash (a
 //! prefilter that lets one pass per length find candidates) and an
 //! HMAC-SHA256 under a random per-entry key (the confirmation).
 
@@ -16,9 +16,6 @@ use sha2::Sha256;
 /// At most this many fingerprints per entry: each distinct length costs one
 /// pass over every masked text.
 pub const MAX_PRINTS: usize = 128;
-
-/// The rolling hash's modulus, the Mersenne prime 2^61 − 1.
-const P: u64 = (1 << 61) - 1;
 
 /// What a cache entry keeps of the secrets it dropped.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -59,7 +56,7 @@ impl Fingerprints {
         forms.insert(0, value.to_string());
         for form in forms {
             let b = form.as_bytes();
-            let print = Print { len: b.len(), roll: m.roll(b) as u32, mac: hex(&m.mac(b)) };
+            let print = Print { len: b.len(), roll: (m.roll(b) >> 32) as u32, mac: hex(&m.mac(b)) };
             if self.prints.len() < MAX_PRINTS && !self.prints.contains(&print) {
                 self.prints.push(print);
             }
@@ -79,8 +76,9 @@ impl Keyed {
         let mut base_mac = Hmac::<Sha256>::new_from_slice(&key).ok()?;
         base_mac.update(b"conntest rolling base");
         let bytes = base_mac.finalize().into_bytes();
+        // An odd base: multiplication by it is a bijection modulo 2^64.
         let raw = u64::from_le_bytes(bytes[..8].try_into().ok()?);
-        Some(Keyed { key, base: 256 + raw % (P - 512) })
+        Some(Keyed { key, base: raw | 1 })
     }
 
     fn mac(&self, b: &[u8]) -> Vec<u8> {
@@ -94,18 +92,23 @@ impl Keyed {
     }
 }
 
+// The rolling hash is a polynomial modulo 2^64 (wrapping arithmetic): no
+// division in the inner loop; the HMAC confirms every candidate.
 fn mul(a: u64, b: u64) -> u64 {
-    ((u128::from(a) * u128::from(b)) % u128::from(P)) as u64
+    a.wrapping_mul(b)
 }
 
 fn add(a: u64, b: u64) -> u64 {
-    (a + b) % P
+    a.wrapping_add(b)
 }
 
 /// Fingerprints loaded for masking: by length, then by rolling hash.
 pub(super) struct Matcher {
     keyed: Keyed,
     by_len: BTreeMap<usize, HashMap<u32, HashSet<Vec<u8>>>>,
+    /// Per length, a 4096-bit filter of the rolling hashes' top 12 bits: most
+    /// positions are ruled out by one bit test, before any map lookup.
+    filters: BTreeMap<usize, [u64; 64]>,
 }
 
 impl Matcher {
@@ -116,7 +119,15 @@ impl Matcher {
             let Some(mac) = unhex(&p.mac) else { continue };
             by_len.entry(p.len).or_default().entry(p.roll).or_default().insert(mac);
         }
-        Some(Matcher { keyed, by_len })
+        let mut filters = BTreeMap::new();
+        for (len, rolls) in &by_len {
+            let bits: &mut [u64; 64] = filters.entry(*len).or_insert([0; 64]);
+            for roll in rolls.keys() {
+                let top = (roll >> 20) as usize;
+                bits[top / 64] |= 1 << (top % 64);
+            }
+        }
+        Some(Matcher { keyed, by_len, filters })
     }
 
     /// Byte ranges of `text` whose fingerprint is known: one rolling pass per
@@ -128,10 +139,13 @@ impl Matcher {
             }
             // base^(len-1), to take the leaving byte out.
             let top = (1..len).fold(1, |acc, _| mul(acc, self.keyed.base));
+            let Some(bits) = self.filters.get(&len) else { continue };
             let mut h = self.keyed.roll(&text[..len]);
             let mut i = 0;
             loop {
-                if let Some(macs) = rolls.get(&(h as u32))
+                let bit = (h >> 52) as usize;
+                if bits[bit / 64] & (1 << (bit % 64)) != 0
+                    && let Some(macs) = rolls.get(&((h >> 32) as u32))
                     && macs.contains(&self.keyed.mac(&text[i..i + len]))
                 {
                     out.push((i, i + len));
@@ -140,7 +154,7 @@ impl Matcher {
                     break;
                 }
                 let gone = mul(u64::from(text[i]), top);
-                h = add(mul(add(h, P - gone), self.keyed.base), u64::from(text[i + len]));
+                h = add(mul(h.wrapping_sub(gone), self.keyed.base), u64::from(text[i + len]));
                 i += 1;
             }
         }
@@ -214,5 +228,28 @@ mod tests {
             f.add(&format!("secret-value-{i}"));
         }
         assert_eq!(f.prints.len(), MAX_PRINTS);
+    }
+}
+
+#[cfg(test)]
+mod cost {
+    use super::*;
+
+    /// Measures masking 1 MiB against a full set of fingerprints
+    /// (`cargo test --release --lib fingerprint_cost -- --ignored --nocapture`).
+    #[test]
+    #[ignore = "a benchmark"]
+    fn fingerprint_cost() {
+        let mut f = Fingerprints::new();
+        for i in 0..40 {
+            f.add(&format!("refresh-token-{i:04}-{}", "x".repeat(i)));
+        }
+        let m = Matcher::new(&f).expect("key");
+        let lens = m.by_len.len();
+        let text = "lorem ipsum dolor sit amet ".repeat(40_000);
+        let started = std::time::Instant::now();
+        let mut found = Vec::new();
+        m.ranges(text.as_bytes(), &mut found);
+        println!("{} prints, {lens} lengths, {} bytes: {:?}", f.prints.len(), text.len(), started.elapsed());
     }
 }
