@@ -13,6 +13,7 @@
 //! - `refresh`: 401 → refresh → retry, update_variables, stored credentials
 //! - `oauth`: browser and token steps against a real authorization server (oidc-provider)
 //! - `js`: the sandboxed JavaScript step: transforms, limits, errors at file lines
+//! - `signals`: issue 22 items 12, 18 — signals end the run in every phase, the terminal restored, no core dumps
 //! - `signing`: OAuth 1.0a (oauthlib) and NTLM (pyspnego) steps and `sign_in`
 //! - `trust`: TLS with a private CA, exit 5, refresh_on, update_variables paths, the minimal cache
 //! - `keyring`: the cache against a real Secret Service (gnome-keyring)
@@ -22,17 +23,26 @@
 //! - `hardening`: issue 9 — hostile environments, flag values, input files, report files, stdout
 //! - `fuzz`: connector files through load + validate and hostile templates through the
 //!   renderer, via the library API (`tests/fuzz.sh` runs them for as long as asked)
+//! - `strict`: issues 18 and 23 — origin-form request lines and `Host` with its port for every
+//!   step type, and peers that refuse anything else as real servers do
+//! - `pinned`: issue 23 — the values themselves: js limits, the refresh margin, defaults, word
+//!   lists, the masked `Cookie` form, `--shard`'s table, OAuth 1.0a over https on a port, exit 5
 //! - `support`: issue 11 — `list`/`cache show` for support staff, network errors, help examples,
 //!   `init`, `man`, `demo --print`, `--shard` in a matrix, JUnit against a published schema
 
+// The `#[cfg(unix)]` modules test Unix behaviour (file modes, inodes, symlinks,
+// signals, expectrl's Unix pty); the rest compile for Windows too (scripts/cross.sh).
 mod architecture;
+#[cfg(unix)]
 mod authflows;
+#[cfg(unix)]
 mod cache_safety;
 mod commands;
 mod django;
 mod faults;
 mod flows;
 mod fuzz;
+#[cfg(unix)]
 mod hardening;
 mod harness;
 mod hostile;
@@ -40,10 +50,15 @@ mod js;
 mod keyring;
 mod masking;
 mod oauth;
+#[cfg(unix)]
+mod pinned;
+#[cfg(unix)]
 mod pty;
 mod refresh;
 mod server;
+mod signals;
 mod signing;
+mod strict;
 mod support;
 mod trust;
 mod validate;
