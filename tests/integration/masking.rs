@@ -209,6 +209,7 @@ fn a_step_named_like_a_secret_does_not_mask_its_status_or_headers() {
 /// secret (the refresh token, the password, a `secret_outputs` value — raw,
 /// JSON-escaped and percent-encoded) still masks each, and the entry holds a
 /// fingerprint of them, never the values.
+#[cfg(unix)]
 #[test]
 fn masking_outlives_the_minimal_cache() {
     let k = crate::harness::Keyring::shared();
@@ -270,6 +271,7 @@ test_api: {{request: {{url: /me}}}}
     let _ = t().args(["cache", "clear", &name]).run();
 }
 
+#[cfg(unix)]
 fn urlencode(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
