@@ -581,3 +581,41 @@ fn a_store_false_code_is_asked_again_at_each_interactive_refresh() {
     assert_eq!(*codes.lock().expect("lock"), ["111111", "222222", "333333"]);
     let _ = t.args(["cache", "clear", &name]).run();
 }
+
+/// Interactive: a failing `BROWSER` is reported and the wait goes on — the
+/// person opens the URL themselves (here: the test delivers the redirect).
+#[test]
+fn a_failing_browser_in_a_terminal_is_reported_and_the_wait_goes_on() {
+    use expectrl::{Eof, Expect, Session};
+    let server = Server::start(|req| match req.path_only() {
+        "/token" => Resp::json(200, json!({"access_token": "at-waited-1", "token_type": "Bearer"})),
+        _ => Resp::json(404, json!({})),
+    });
+    let dir = tempfile::tempdir().expect("tmp");
+    std::fs::create_dir_all(dir.path().join("connectors")).expect("mkdir");
+    std::fs::write(dir.path().join("connectors/wait.yaml"), browser_connector("wait", &server.url, 0)).expect("write");
+    let mut cmd = std::process::Command::new(crate::harness::bin());
+    cmd.args(["--no-cache", "--no-color", "test", "auth", "wait"])
+        .current_dir(dir.path())
+        .env_remove("CI")
+        .env("BROWSER", "false")
+        .env("TERM", "xterm");
+    let mut p = Session::spawn(cmd).expect("spawn in a pty");
+    p.set_expect_timeout(Some(std::time::Duration::from_secs(20)));
+    let said = p.expect("still waiting").expect("the failure is reported");
+    let screen = String::from_utf8_lossy(said.before()).into_owned();
+    assert!(screen.contains("false failed"), "{screen}");
+    let find = |name: &str| {
+        let v = screen.split(&format!("{name}=")).nth(1).and_then(|r| r.split(['&', '\r', '\n']).next());
+        url::form_urlencoded::parse(format!("v={}", v.expect(name)).as_bytes()).next().map(|(_, v)| v.into_owned())
+    };
+    let (uri, state) = (find("redirect_uri").expect("uri"), find("state").expect("state"));
+    let delivered = std::process::Command::new("curl")
+        .args(["-sS", "--max-time", "10", &format!("{uri}?code=by-hand&state={state}")])
+        .output()
+        .expect("curl");
+    assert!(delivered.status.success(), "{delivered:?}");
+    p.expect(Eof).expect("finishes");
+    assert!(p.get_process_mut().wait().is_ok_and(|s| format!("{s:?}").contains(", 0)")));
+    assert_eq!(server.count("/token"), 1);
+}
