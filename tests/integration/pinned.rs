@@ -500,3 +500,27 @@ fn a_connection_reset_is_exit_5() {
     assert!(out.all().contains(&format!("{addr} reset the connection")), "{out:?}");
     assert!(*served.lock().expect("lock") >= 1);
 }
+
+// ---------------------------------------------------------------- js errors (cargo-mutants on src/js.rs)
+
+/// Mutant: the engine's stack limit `512 * 1024` made `512 / 1024` (0: no limit).
+#[test]
+fn deep_recursion_in_a_js_step_is_an_error_not_a_crash() {
+    let name = unique("js-stack");
+    let yaml = js_connector(&[("deep", "", "function f(n) { return f(n + 1) + 1; }\nreturn {n: f(0)};")]);
+    let (out, json) = json_run(Conntest::new().connector(&name, &yaml), &name);
+    assert_eq!(out.code, 1, "{out:?}");
+    let error = json["results"][0]["steps"][0]["error"].as_str().unwrap_or_default().to_string();
+    assert!(error.contains("RangeError: Maximum call stack size exceeded"), "{error}");
+}
+
+/// Mutant: every thrown value read as a memory failure.
+#[test]
+fn a_thrown_string_is_reported_as_thrown() {
+    let name = unique("js-throw");
+    let yaml = js_connector(&[("t", "", "throw 'custom failure';")]);
+    let (out, json) = json_run(Conntest::new().connector(&name, &yaml), &name);
+    assert_eq!(out.code, 1, "{out:?}");
+    let error = json["results"][0]["steps"][0]["error"].as_str().unwrap_or_default().to_string();
+    assert!(error.contains("uncaught: custom failure"), "{error}");
+}
