@@ -236,6 +236,8 @@ pub enum Starter {
     Oauth2Pkce,
     /// OAuth 2 client credentials (machine to machine)
     Oauth2ClientCredentials,
+    /// OAuth 2 device flow: a code entered on any device (RFC 8628)
+    Oauth2Device,
     /// A signed JWT assertion exchanged for a token (RFC 7523)
     JwtBearer,
     /// A browser redirect whose query parameters become outputs

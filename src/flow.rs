@@ -138,6 +138,13 @@ impl Session {
         for v in form_values.values() {
             masker().learn_json("", v);
         }
+        let outputs = self.ctx.outputs();
+        for def in self.connector.all_steps() {
+            for p in &def.secret_outputs {
+                let value = outputs.get(&def.id).and_then(|v| lookup(v, p));
+                value.into_iter().for_each(|v| masker().learn_all(v));
+            }
+        }
         self.form_values = form_values;
         self.http.load_cookies(cookies);
     }
@@ -150,6 +157,12 @@ impl Session {
     /// What to cache now: of the outputs only what a later run reads (and any
     /// `expires_at`), Form values only for `use_stored_credentials`, the cookie jar.
     pub fn cache_entry(&self) -> crate::cache::Entry {
+        let mut entry = self.cache_entry_kept();
+        entry.masks = paths::dropped_secrets(&self.connector, &self.outputs(), &entry);
+        entry
+    }
+
+    fn cache_entry_kept(&self) -> crate::cache::Entry {
         let stored = matches!(
             self.connector.refresh.as_ref().map(|r| &r.mode),
             Some(RefreshMode::SameAsAuth { use_stored_credentials: true })
@@ -160,11 +173,22 @@ impl Session {
             saved_at: time::OffsetDateTime::now_utc()
                 .format(&time::format_description::well_known::Rfc3339)
                 .unwrap_or_default(),
-            outputs: keep(&self.outputs(), &self.connector.cached_paths),
+            outputs: self.without_unstored(keep(&self.outputs(), &self.connector.cached_paths)),
+            masks: None,
             inputs: if stored { self.form_values.clone() } else { Map::new() },
             cookies: self.http.cookies(),
             fingerprint: Some(self.connector.fingerprint.as_str().to_string()),
         }
+    }
+
+    /// Outputs minus every `store: false` Form value: a one-time code never reaches the keyring.
+    fn without_unstored(&self, mut outputs: Map<String, Value>) -> Map<String, Value> {
+        for def in &self.connector.auth_flow {
+            if let (Step::Form(form), Some(Value::Object(m))) = (&def.kind, outputs.get_mut(&def.id)) {
+                form.unstored().for_each(|k| drop(m.remove(k)));
+            }
+        }
+        outputs
     }
 
     fn event(&self, event: Event<'_>) {
@@ -209,8 +233,15 @@ impl Session {
                 Ok(done) => {
                     let outputs = Value::Object(done.outputs);
                     masker().learn_json("", &outputs);
-                    if matches!(def.kind, Step::Form(_)) {
-                        self.form_values.insert(def.id.clone(), outputs.clone());
+                    for p in &def.secret_outputs {
+                        lookup(&outputs, p).into_iter().for_each(|v| masker().learn_all(v));
+                    }
+                    if let Step::Form(form) = &def.kind {
+                        let mut kept = outputs.clone();
+                        if let Value::Object(m) = &mut kept {
+                            form.unstored().for_each(|k| drop(m.remove(k)));
+                        }
+                        self.form_values.insert(def.id.clone(), kept);
                     }
                     self.ctx.set(&def.id, &outputs);
                     let report = StepReport {
@@ -337,6 +368,9 @@ impl Session {
                 self.refresh(&mut steps).await?;
                 refreshed = true;
                 test = self.call_test_api().await;
+                if let Some(t) = test.as_mut().filter(|t| t.expired) {
+                    t.hint = t.hint.take().or_else(|| self.sent_hint());
+                }
             }
             Ok(test)
         }

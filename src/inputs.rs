@@ -200,14 +200,20 @@ pub fn check_missing(
             c.refresh.as_ref().map(|r| &r.mode),
             Some(RefreshMode::SameAsAuth { use_stored_credentials: false })
         );
+        // A refresh that reuses stored Form values still asks for `store: false` fields.
+        let reuses_stored = matches!(
+            c.refresh.as_ref().map(|r| &r.mode),
+            Some(RefreshMode::SameAsAuth { use_stored_credentials: true })
+        );
         let asks = match flow {
             Flow::Auth | Flow::Lifecycle => true,
-            Flow::Refresh => reruns_auth || auth_first,
+            Flow::Refresh => reruns_auth || auth_first || reuses_stored,
             Flow::Api => auth_first,
         };
         if !asks {
             continue;
         }
+        let only_unstored = matches!(flow, Flow::Refresh) && reuses_stored && !auth_first;
         let mut fields = Vec::new();
         let provided = for_connector(provided, &c.name);
         for def in &c.auth_flow {
@@ -229,7 +235,7 @@ pub fn check_missing(
                     ));
                 }
                 let given = value.is_some();
-                if f.required && f.default.is_none() && !given {
+                if f.required && f.default.is_none() && !given && (!only_unstored || !f.store) {
                     let key = format!("{}.{}", def.id, f.key);
                     let flag = if f.kind == FieldKind::Password && several {
                         // A password reaches one connector: the flag is scoped when several run.

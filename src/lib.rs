@@ -12,6 +12,7 @@ pub mod context;
 pub mod demo;
 pub mod environments;
 pub mod error;
+pub mod expect;
 pub mod flagfile;
 pub mod flow;
 pub mod http;

@@ -64,9 +64,32 @@ impl Client<'_> {
     pub async fn token(
         &self,
         http: &Http,
-        mut params: Vec<(String, String)>,
+        params: Vec<(String, String)>,
     ) -> Result<(Map<String, Value>, String), Error> {
-        let mut req = Request::new("POST", self.token_url.clone());
+        let req = self.request(self.token_url, params);
+        let summary = format!("POST {}", self.token_url);
+        let resp = http.send(req).await.map_err(Error::from)?;
+        let summary = format!("{summary} → {}", resp.outcome());
+        let outputs =
+            read_token_response(resp.status, &resp.body).map_err(|e| Error::failed(format!("{summary}: {e}")))?;
+        Ok((self.with_client(outputs), summary))
+    }
+
+    /// The client's own fields added to token outputs (what a refresh flow reads).
+    pub fn with_client(&self, mut outputs: Map<String, Value>) -> Map<String, Value> {
+        if !self.client_id.is_empty() {
+            outputs.insert("client_id".into(), Value::String(self.client_id.to_string()));
+        }
+        if let Some(secret) = self.client_secret {
+            outputs.insert("client_secret".into(), Value::String(secret.expose().to_string()));
+        }
+        outputs.insert("token_url".into(), Value::String(self.token_url.to_string()));
+        outputs
+    }
+
+    /// A form POST to one of the provider's endpoints, with client authentication.
+    pub fn request(&self, url: &url::Url, mut params: Vec<(String, String)>) -> Request {
+        let mut req = Request::new("POST", url.clone());
         match (self.auth, self.client_secret) {
             (ClientAuth::Basic, Some(secret)) => {
                 let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
@@ -85,19 +108,35 @@ impl Client<'_> {
         req.headers.push(("Accept".into(), "application/json".into()));
         req.body = Body::Form(params);
         req.follow_redirects = false;
-        let summary = format!("POST {}", self.token_url);
-        let resp = http.send(req).await.map_err(Error::from)?;
-        let summary = format!("{summary} → {}", resp.outcome());
-        let mut outputs =
-            read_token_response(resp.status, &resp.body).map_err(|e| Error::failed(format!("{summary}: {e}")))?;
-        if !self.client_id.is_empty() {
-            outputs.insert("client_id".into(), Value::String(self.client_id.to_string()));
-        }
-        if let Some(secret) = self.client_secret {
-            outputs.insert("client_secret".into(), Value::String(secret.expose().to_string()));
-        }
-        outputs.insert("token_url".into(), Value::String(self.token_url.to_string()));
-        Ok((outputs, summary))
+        req
+    }
+}
+
+/// OIDC discovery: the provider's metadata at `ISSUER/.well-known/openid-configuration`.
+pub async fn discover(http: &Http, issuer: &url::Url) -> Result<Map<String, Value>, Error> {
+    let base = issuer.as_str().trim_end_matches('/');
+    let url = url::Url::parse(&format!("{base}/.well-known/openid-configuration"))
+        .map_err(|e| Error::failed(format!("issuer `{issuer}`: {e}")))?;
+    let mut req = Request::new("GET", url.clone());
+    req.headers.push(("Accept".into(), "application/json".into()));
+    let resp = http.send(req).await.map_err(Error::from)?;
+    match &resp.body {
+        Value::Object(doc) if resp.status == 200 => Ok(doc.clone()),
+        body => Err(Error::failed(format!(
+            "OIDC discovery: GET {url} → {}: not a metadata document: {}",
+            resp.status,
+            excerpt(body)
+        ))),
+    }
+}
+
+/// The returned `id_token` must carry the `nonce` that was sent (OIDC Core §3.1.3.7).
+pub fn check_nonce(outputs: &Map<String, Value>, sent: &str) -> Result<(), String> {
+    let Some(claims) = outputs.get("id_token_claims") else { return Ok(()) };
+    match claims.get("nonce").and_then(Value::as_str) {
+        Some(n) if n == sent => Ok(()),
+        Some(_) => Err("the id_token's `nonce` is not the one sent: a replayed or forged id_token".into()),
+        None => Err("the id_token has no `nonce`, but one was sent: a replayed or forged id_token".into()),
     }
 }
 
@@ -138,6 +177,10 @@ pub fn read_token_response(status: u16, body: &Value) -> Result<Map<String, Valu
         if let Some(v) = field(name) {
             out.insert(name.into(), Value::String(v.to_string()));
         }
+    }
+    // The id_token's payload, decoded but not signature-checked.
+    if let Some(claims) = field("id_token").and_then(crate::steps::sso_token::config::jwt_payload) {
+        out.insert("id_token_claims".into(), claims);
     }
     out.insert("body".into(), body.clone());
     Ok(out)

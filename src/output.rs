@@ -45,6 +45,14 @@ pub fn out(line: &str) {
     raw_out(&terminal_safe(&masker().mask(line), console::colors_enabled()));
 }
 
+/// A line for stderr that is never masked: the URL a person must open in a
+/// browser (an OAuth 1.0a request token in it is meant for that browser).
+/// Still terminal-safe.
+pub fn err_unmasked(line: &str) {
+    use std::io::Write as _;
+    let _ = writeln!(std::io::stderr().lock(), "{}", terminal_safe(line, console::colors_enabled_stderr()));
+}
+
 pub fn err(line: &str) {
     use std::io::Write as _;
     let _ =

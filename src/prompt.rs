@@ -107,7 +107,7 @@ impl Prompter {
                 })?;
                 from_input.push(field.key.clone());
                 outputs.insert(field.key.clone(), parsed);
-            } else if let Some(v) = stored.as_ref().and_then(|s| s.get(&field.key)) {
+            } else if let Some(v) = stored.as_ref().and_then(|s| s.get(&field.key)).filter(|_| field.store) {
                 from_cache.push(field.key.clone());
                 outputs.insert(field.key.clone(), v.clone());
             } else if self.interactive {

@@ -8,6 +8,10 @@ use std::sync::{OnceLock, RwLock};
 
 use serde_json::Value;
 
+pub mod fingerprint;
+
+pub use fingerprint::Fingerprints;
+
 pub const MASK: &str = "****";
 
 /// Values shorter than this are masked by name only: masking every "a" in the
@@ -86,6 +90,8 @@ pub struct Masker {
     /// Set once a value could not be learned because the index is full.
     overflowed: std::sync::atomic::AtomicBool,
     known: RwLock<index::Tiers>,
+    /// Secrets known only by fingerprint (from a cache entry), by entry key.
+    prints: RwLock<Vec<(String, fingerprint::Matcher)>>,
 }
 
 pub fn masker() -> &'static Masker {
@@ -94,6 +100,7 @@ pub fn masker() -> &'static Masker {
         reveal: false.into(),
         overflowed: false.into(),
         known: RwLock::new(index::Tiers::default()),
+        prints: RwLock::new(Vec::new()),
     })
 }
 
@@ -158,8 +165,30 @@ impl Masker {
     }
 
     /// Byte ranges of `text` that hold a known secret (the automaton brought
-    /// up to date first when something was learned since).
+    /// up to date first when something was learned since), and those that
+    /// match a fingerprint of a secret a cache entry no longer holds.
     fn ranges(&self, text: &str) -> Option<Vec<(usize, usize)>> {
+        let exact = self.exact_ranges(text)?;
+        let prints = self.prints.read().ok()?;
+        if prints.is_empty() {
+            return Some(exact);
+        }
+        let mut found = exact;
+        for (_, m) in prints.iter() {
+            m.ranges(text.as_bytes(), &mut found);
+        }
+        found.sort_unstable();
+        let mut ranges: Vec<(usize, usize)> = Vec::new();
+        for (start, end) in found {
+            match ranges.last_mut() {
+                Some(last) if start < last.1 => last.1 = last.1.max(end),
+                _ => ranges.push((start, end)),
+            }
+        }
+        Some(ranges)
+    }
+
+    fn exact_ranges(&self, text: &str) -> Option<Vec<(usize, usize)>> {
         {
             let known = self.known.read().ok()?;
             if known.ready() {
@@ -169,6 +198,17 @@ impl Masker {
         let mut known = self.known.write().ok()?;
         known.prepare();
         Some(known.ranges(text.as_bytes()))
+    }
+
+    /// Masks, from now on, every secret a cache entry knows only by fingerprint.
+    pub fn learn_prints(&self, prints: &Fingerprints) {
+        let Ok(mut known) = self.prints.write() else { return };
+        if prints.prints.is_empty() || known.iter().any(|(k, _)| *k == prints.key) {
+            return;
+        }
+        if let Some(m) = fingerprint::Matcher::new(prints) {
+            known.push((prints.key.clone(), m));
+        }
     }
 
     /// Learns every secret in `value`: strings under secret names, recursively.

@@ -13,6 +13,7 @@ fn template(kind: Starter) -> &'static str {
         Starter::Oauth2 => include_str!("starters/oauth2.yaml"),
         Starter::Oauth2Pkce => include_str!("starters/oauth2_pkce.yaml"),
         Starter::Oauth2ClientCredentials => include_str!("starters/oauth2_client_credentials.yaml"),
+        Starter::Oauth2Device => include_str!("starters/oauth2_device.yaml"),
         Starter::JwtBearer => include_str!("starters/jwt_bearer.yaml"),
         Starter::Callback => include_str!("starters/callback.yaml"),
         Starter::SsoToken => include_str!("starters/sso_token.yaml"),

@@ -13,6 +13,7 @@ pub mod ntlm;
 pub mod oauth1;
 pub mod oauth2;
 pub mod oauth2_client_credentials;
+pub mod oauth2_device;
 pub mod sso_token;
 pub mod totp;
 

@@ -81,6 +81,10 @@ pub struct Entry {
     /// SHA-256 of the connector file when this was saved (absent in older entries).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fingerprint: Option<String>,
+    /// One-way fingerprints of the secrets this entry dropped, so later runs
+    /// still mask them (never the values).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub masks: Option<crate::secret::Fingerprints>,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -203,8 +203,15 @@ pub async fn show(g: &Global, arg: &str) -> Result<(), Error> {
     for c in &entry.cookies {
         c.value.learn();
     }
+    if let Some(prints) = &entry.masks {
+        m.learn_prints(prints);
+    }
     let connector = target.file.as_deref().and_then(|f| load::load(f).ok());
     for def in connector.iter().flat_map(|c| c.all_steps()) {
+        for p in &def.secret_outputs {
+            let value = p.iter().try_fold(entry.outputs.get(&def.id), |v, seg| v.map(|v| v.get(seg)));
+            value.flatten().into_iter().for_each(|v| m.learn_all(v));
+        }
         if let Step::Form(form) = &def.kind {
             for f in form.fields.iter().filter(|f| f.kind == FieldKind::Password) {
                 if let Some(v) = entry.inputs.get(&def.id).and_then(|s| s.get(&f.key)) {

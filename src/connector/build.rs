@@ -198,45 +198,13 @@ pub fn build(
         // A session app bounces an unauthenticated call to its login page (200):
         // the test API follows redirects only when asked to.
         request.follow_redirects = t.request.follow_redirects.unwrap_or(false);
-        let expect = t.expect.as_ref();
-        let status = expect.and_then(|e| e.status.clone());
-        if let Some(s) = &status {
-            ck.statuses(&path.key("expect").key("status"), s);
-        }
-        let assertions = expect
-            .map(|e| e.json.as_slice())
-            .unwrap_or_default()
-            .iter()
-            .enumerate()
-            .filter_map(|(i, a)| {
-                let apath = path.key("expect").key("json").index(i);
-                let parsed = serde_json_path::JsonPath::parse(&a.path)
-                    .map_err(|e| {
-                        ck.d.value(
-                            &apath.key("path"),
-                            format!("invalid JSONPath `{}`: {e}", a.path),
-                            "write it like `$.user.email` (RFC 9535)",
-                        )
-                    })
-                    .ok();
-                let check = match (&a.equals, a.exists) {
-                    (Some(v), None) => Some(Check::Equals(ck.json(&apath.key("equals"), v))),
-                    (None, Some(e)) => Some(Check::Exists(e)),
-                    _ => {
-                        ck.d.value(
-                            &apath,
-                            "an assertion needs exactly one of `equals` and `exists`",
-                            "add `equals: …` or `exists: true`",
-                        );
-                        None
-                    }
-                };
-                Some(Assertion { path: parsed?, source: a.path.clone(), check: check? })
-            })
-            .collect();
+        let expect = ck.expect(&path.key("expect"), t.expect.as_ref());
         let name = t.name.clone().unwrap_or_else(|| format!("{} {}", request.method.as_str(), t.request.url));
-        TestApi { name, request, status, assertions }
+        TestApi { name, request, expect }
     });
+    if let Some(t) = &raw.test_api {
+        body_parameters_fit(&mut ck, &root, &raw.request_parameters, &t.request);
+    }
 
     if !ck.d.list.is_empty() {
         return (None, ck.d.sorted());
@@ -304,8 +272,68 @@ fn steps(ck: &mut Checker, raws: &[RawStep], path: &Path, seen: &mut Vec<String>
         }
         seen.push(id.clone());
         let outputs = if ck.opaque.contains(&spath) { Vec::new() } else { step.output_names() };
+        let secret_outputs = secret_outputs(ck, &spath.key("secret_outputs"), raw.secret_outputs(), &outputs);
         ck.visible.push((id.clone(), outputs));
-        out.push(StepDef { id, kind: step });
+        out.push(StepDef { id, kind: step, secret_outputs });
+    }
+    out
+}
+
+/// A request parameter `in: body` on a request that can never carry it (a GET
+/// or HEAD, a raw `body`, a JSON body that is not an object) is an error here,
+/// where the request is known — never a parameter silently dropped.
+fn body_parameters_fit(
+    ck: &mut Checker,
+    root: &Path,
+    params: &[crate::connector::raw::RawParameter],
+    request: &crate::connector::raw::RawRequest,
+) {
+    let method = request.method.unwrap_or(Method::Get);
+    let why = if matches!(method, Method::Get | Method::Head) {
+        Some(format!("the test API is a {} request, which carries no body", method.as_str()))
+    } else if request.body.is_some() {
+        Some("the test API's request has a raw `body`".to_string())
+    } else {
+        match &request.json {
+            Some(v) if !v.is_object() && !v.is_string() => {
+                Some("the test API's JSON body is not an object".to_string())
+            }
+            _ => None,
+        }
+    };
+    let Some(why) = why else { return };
+    for (i, p) in params.iter().enumerate().filter(|(_, p)| p.location == Location::Body) {
+        ck.d.value(
+            &root.key("request_parameters").index(i).key("in"),
+            format!("request parameter `{}` is `in: body` but {why}", p.name),
+            "use `in: header` or `in: query`, or give the test API a `json:` object or `form:` body",
+        );
+    }
+}
+
+/// `secret_outputs` paths: dotted, non-empty segments, starting at an output
+/// the step has when its outputs are known before running.
+fn secret_outputs(ck: &mut Checker, path: &Path, raw: &[String], outputs: &[String]) -> Vec<Vec<String>> {
+    let mut out = Vec::new();
+    for (i, p) in raw.iter().enumerate() {
+        let segments: Vec<String> = p.split('.').map(str::to_string).collect();
+        if segments.iter().any(|s| s.trim().is_empty()) {
+            ck.d.value(
+                &path.index(i),
+                format!("`{p}` is not an output path"),
+                "write it like `signature` or `body.token`",
+            );
+            continue;
+        }
+        if !outputs.is_empty() && !outputs.contains(&segments[0]) {
+            let mut hint = format!("outputs: {}", outputs.join(", "));
+            if let Some(m) = did_you_mean(&segments[0], outputs.iter().map(String::as_str)) {
+                hint = format!("did you mean `{m}`? {hint}");
+            }
+            ck.d.value(&path.index(i), format!("the step has no output `{}`", segments[0]), hint);
+            continue;
+        }
+        out.push(segments);
     }
     out
 }

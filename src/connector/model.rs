@@ -96,7 +96,14 @@ pub enum BodySpec {
 pub struct TestApi {
     pub name: String,
     pub request: RequestSpec,
-    /// Accepted statuses; `None` means any 2xx.
+    pub expect: Expect,
+}
+
+/// What an answer must look like: the test API's `expect`, and the same
+/// grammar on `api_request` and `ntlm` steps.
+#[derive(Debug, Default)]
+pub struct Expect {
+    /// Accepted statuses; `None` leaves the status to the caller's default.
     pub status: Option<Vec<u16>>,
     pub assertions: Vec<Assertion>,
 }

@@ -46,6 +46,46 @@ pub(super) fn keep(outputs: &Map<String, Value>, paths: &[Vec<String>]) -> Map<S
     out
 }
 
+/// Fingerprints of every secret of the full outputs that the entry does not
+/// keep (by name, `secret_outputs`, password fields): what lets a later run
+/// from the entry still mask them. `None` when nothing was dropped.
+pub(super) fn dropped_secrets(
+    connector: &crate::connector::validated::Connector,
+    outputs: &Map<String, Value>,
+    entry: &crate::cache::Entry,
+) -> Option<crate::secret::Fingerprints> {
+    use crate::secret::fingerprint::{all_strings, secret_strings};
+    use crate::steps::catalogue::Step;
+    use crate::steps::form::config::FieldKind;
+    let full = Value::Object(outputs.clone());
+    let mut secrets = Vec::new();
+    secret_strings("", &full, &mut secrets);
+    for def in connector.all_steps() {
+        let Some(step) = outputs.get(&def.id) else { continue };
+        for p in &def.secret_outputs {
+            lookup(step, p).into_iter().for_each(|v| all_strings(v, &mut secrets));
+        }
+        if let Step::Form(form) = &def.kind {
+            for f in form.fields.iter().filter(|f| f.kind == FieldKind::Password) {
+                step.get(&f.key).into_iter().for_each(|v| all_strings(v, &mut secrets));
+            }
+        }
+    }
+    // What the entry keeps is learned again, by value, when it is read.
+    let mut kept = Vec::new();
+    secret_strings("", &Value::Object(entry.outputs.clone()), &mut kept);
+    secret_strings("", &Value::Object(entry.inputs.clone()), &mut kept);
+    let kept: std::collections::HashSet<String> = kept.into_iter().collect();
+    let mut prints = crate::secret::Fingerprints::new();
+    let mut seen = std::collections::HashSet::new();
+    for s in secrets.into_iter().filter(|s| !kept.contains(s)) {
+        if seen.insert(s.clone()) {
+            prints.add(&s);
+        }
+    }
+    (!prints.prints.is_empty()).then_some(prints)
+}
+
 /// The value at `path` (keys, or list indexes as numbers).
 pub(super) fn lookup<'a>(v: &'a Value, path: &[String]) -> Option<&'a Value> {
     path.iter().try_fold(v, |node, seg| match node {

@@ -4,11 +4,10 @@
 use std::time::Instant;
 
 use super::Session;
-use crate::connector::model::Check;
 use crate::context::Context;
 use crate::outcome::{Event, StepReport, TestApiReport};
 use crate::request::{excerpt, prepare};
-use crate::template::{render_json, render_str};
+use crate::template::render_str;
 
 impl Session {
     /// Calls the test API with request parameters applied.
@@ -45,64 +44,33 @@ impl Session {
             report.summary = format!("{} → {}", report.summary, resp.outcome());
             if let Some(why) = self.connector.refresh_on.matches(resp.status, &resp.body) {
                 expired = true;
-                return Err(format!("{}: the credentials expired ({why}): {}", report.summary, excerpt(&resp.body)));
+                return Err(format!(
+                    "{}: the credentials were rejected ({why}): {}",
+                    report.summary,
+                    excerpt(&resp.body)
+                ));
             }
-            let status_ok = match &test.status {
-                Some(list) => list.contains(&resp.status),
-                None => (200..300).contains(&resp.status),
-            };
-            if !status_ok {
-                let expected = match &test.status {
-                    Some(list) => list.iter().map(u16::to_string).collect::<Vec<_>>().join(", "),
-                    None => "2xx".into(),
-                };
-                if (300..400).contains(&resp.status)
-                    && let Some((_, location)) = resp.headers.iter().find(|(n, _)| n == "location")
-                {
-                    // The test API does not follow redirects by default: say where it went, and the flag.
-                    hint = Some(
-                        "a redirect often means a login page (the credentials did not work); if it is expected, set `test_api.request.follow_redirects: true`".to_string(),
-                    );
-                    return Err(format!(
-                        "{}: expected status {expected}, got a redirect to {} (the test API does not follow redirects unless `follow_redirects: true`)",
-                        report.summary,
-                        crate::output::printable(&crate::secret::masker().mask(location))
-                    ));
-                }
-                return Err(format!("{}: expected status {expected} ({})", report.summary, excerpt(&resp.body)));
-            }
-            // Every failed expectation, with expected and actual; the body excerpt once.
-            let mut failures = Vec::new();
-            let mut show_body = false;
-            for a in &test.assertions {
-                let found = a.path.query(&resp.body).all();
-                match &a.check {
-                    Check::Exists(want) if found.is_empty() == *want => {
-                        if *want {
-                            show_body = true;
-                            failures.push(format!("`{}` matched nothing", a.source));
-                        } else {
-                            failures.push(format!("`{}` should not exist but matched {}", a.source, found.len()));
+            crate::expect::evaluate(&test.expect, |s| (200..300).contains(&s), resp.status, &resp.body, ctx).map_err(
+                |e| match e {
+                    crate::expect::Unmet::Status { expected } => {
+                        if (300..400).contains(&resp.status)
+                            && let Some((_, location)) = resp.headers.iter().find(|(n, _)| n == "location")
+                        {
+                            // The test API does not follow redirects by default: say where it went, and the flag.
+                            hint = Some(
+                                "a redirect often means a login page (the credentials did not work); if it is expected, set `test_api.request.follow_redirects: true`".to_string(),
+                            );
+                            return format!(
+                                "{}: expected status {expected}, got a redirect to {} (the test API does not follow redirects unless `follow_redirects: true`)",
+                                report.summary,
+                                crate::output::printable(&crate::secret::masker().mask(location))
+                            );
                         }
+                        format!("{}: {}", report.summary, crate::expect::Unmet::Status { expected }.message(&resp.body))
                     }
-                    Check::Equals(expected) => {
-                        let expected = render_json(expected, ctx).map_err(|e| format!("expect `{}`: {e}", a.source))?;
-                        match found.first() {
-                            Some(v) if **v == expected => {}
-                            Some(v) => failures.push(format!("`{}` is {v}, expected {expected}", a.source)),
-                            None => {
-                                show_body = true;
-                                failures.push(format!("`{}` matched nothing, expected {expected}", a.source));
-                            }
-                        }
-                    }
-                    _ => {}
-                }
-            }
-            if !failures.is_empty() {
-                let body = if show_body { format!(" (body: {})", excerpt(&resp.body)) } else { String::new() };
-                return Err(format!("{}{body}", failures.join("; ")));
-            }
+                    _ => e.message(&resp.body),
+                },
+            )?;
             Ok(())
         }
         .await;
@@ -129,7 +97,7 @@ impl Session {
             {
                 return Err(format!("request parameter `{}` (`{}`): {why}", p.name, p.value.source()));
             }
-            req.add(p.location, &p.name, &value);
+            req.add(p.location, &p.name, &value).map_err(|e| format!("request parameter {e}"))?;
         }
         self.sign(req, ctx).map_err(|e| format!("sign_in: {e}"))
     }
@@ -162,11 +130,43 @@ impl Session {
         Ok(())
     }
 
+    /// After a refresh whose retry was rejected again: what the call carried
+    /// (`request_parameters`, masked, the scheme of a header kept), so a person
+    /// can see a wrong prefix or a parameter in the wrong place.
+    pub(super) fn sent_hint(&self) -> Option<String> {
+        use crate::connector::model::Location;
+        let sent: Vec<String> = self
+            .connector
+            .request_parameters
+            .iter()
+            .filter_map(|p| {
+                let value = render_str(p.value.source(), &self.ctx).ok()?;
+                let shown = if crate::secret::is_secret_name(&p.name) {
+                    match value.split_once(' ') {
+                        Some((scheme, _)) if !scheme.is_empty() => format!("{scheme} {}", crate::secret::MASK),
+                        _ => crate::secret::MASK.to_string(),
+                    }
+                } else {
+                    crate::secret::masker().mask(&value)
+                };
+                Some(match p.location {
+                    Location::Header => format!("`{}: {shown}`", p.name),
+                    Location::Query => format!("`?{}={shown}`", p.name),
+                    Location::Body => format!("`{}={shown}` in the body", p.name),
+                })
+            })
+            .collect();
+        let what = if sent.is_empty() { "no request_parameters".to_string() } else { sent.join(", ") };
+        Some(format!(
+            "rejected again after a refresh; sent {what}: check `request_parameters` (scheme, name, place) and `refresh_on`"
+        ))
+    }
+
     pub(super) fn emit_test(&self, t: &TestApiReport, retrying: bool) {
         let mut error = t.error.clone();
         if retrying {
-            let what = t.status.map(|s| s.to_string()).unwrap_or_else(|| "expired".into());
-            error = Some(format!("{what}: the credentials expired: refreshing and retrying once"));
+            let what = t.status.map(|s| s.to_string()).unwrap_or_else(|| "rejected".into());
+            error = Some(format!("{what}: the credentials were rejected: refreshing and retrying once"));
         }
         let report = StepReport {
             id: t.name.clone(),

@@ -74,7 +74,9 @@ impl Ledger {
             && own_origin
             && let Some(value) = self.double_submit_value.lock().ok().and_then(|v| v.clone())
         {
-            req.add(ds.location, &ds.name, &value);
+            // The double-submit value rides every request that can carry it;
+            // a GET has no body to put an `in: body` value in.
+            let _ = req.add(ds.location, &ds.name, &value);
         }
         req
     }

@@ -50,7 +50,10 @@ impl Request {
     }
 
     /// Adds `name=value` where `location` says: a header, a query parameter, or a body field.
-    pub fn add(&mut self, location: Location, name: &str, value: &str) {
+    /// Adds a parameter where it says. `in: body` needs a JSON-object or form
+    /// body (a body-less POST/PUT/PATCH gets a form body): anything else is an
+    /// error, never a parameter silently dropped.
+    pub fn add(&mut self, location: Location, name: &str, value: &str) -> Result<(), String> {
         match location {
             Location::Header => {
                 self.headers.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
@@ -58,6 +61,9 @@ impl Request {
             }
             Location::Query => {
                 self.url.query_pairs_mut().append_pair(name, value);
+            }
+            Location::Body if matches!(self.method.as_str(), "GET" | "HEAD") => {
+                return Err(format!("`{name}` is `in: body` but a {} request carries no body", self.method));
             }
             Location::Body => match &mut self.body {
                 Body::Json(Value::Object(map)) => {
@@ -67,12 +73,18 @@ impl Request {
                     pairs.retain(|(n, _)| n != name);
                     pairs.push((name.to_string(), value.to_string()));
                 }
-                Body::Empty if !matches!(self.method.as_str(), "GET" | "HEAD") => {
+                Body::Empty => {
                     self.body = Body::Form(vec![(name.to_string(), value.to_string())]);
                 }
-                _ => {}
+                _ => {
+                    return Err(format!(
+                        "`{name}` is `in: body` but this {} request's body is neither a JSON object nor a form",
+                        self.method
+                    ));
+                }
             },
         }
+        Ok(())
     }
 
     pub fn summary(&self) -> String {

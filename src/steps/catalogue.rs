@@ -10,7 +10,7 @@ use crate::connector::check::Checker;
 use crate::connector::spans::Path;
 use crate::steps::{
     api_request, basic_auth, callback, form, js, jwt_bearer, ntlm, oauth1, oauth2, oauth2_client_credentials,
-    sso_token, totp,
+    oauth2_device, sso_token, totp,
 };
 
 /// One step of a flow, as written in the file.
@@ -31,6 +31,8 @@ pub enum RawStep {
     Oauth2Pkce(Box<oauth2::config::Raw>),
     /// OAuth 2 client credentials grant.
     Oauth2ClientCredentials(oauth2_client_credentials::config::Raw),
+    /// OAuth 2 device authorization grant (RFC 8628): a code entered on another device.
+    Oauth2Device(Box<oauth2_device::config::Raw>),
     /// Sign a JWT and optionally exchange it (RFC 7523).
     JwtBearer(Box<jwt_bearer::config::Raw>),
     /// Open a URL and capture the query of the browser's redirect.
@@ -54,12 +56,32 @@ impl RawStep {
             RawStep::Totp(r) => &r.id,
             RawStep::Oauth2(r) | RawStep::Oauth2Pkce(r) => &r.id,
             RawStep::Oauth2ClientCredentials(r) => &r.id,
+            RawStep::Oauth2Device(r) => &r.id,
             RawStep::JwtBearer(r) => &r.id,
             RawStep::Callback(r) => &r.id,
             RawStep::SsoToken(r) => &r.id,
             RawStep::Js(r) => &r.id,
             RawStep::Oauth1(r) => &r.id,
             RawStep::Ntlm(r) => &r.id,
+        }
+    }
+
+    /// The step's `secret_outputs` paths, as written.
+    pub fn secret_outputs(&self) -> &[String] {
+        match self {
+            RawStep::Form(r) => &r.secret_outputs,
+            RawStep::ApiRequest(r) => &r.secret_outputs,
+            RawStep::BasicAuth(r) => &r.secret_outputs,
+            RawStep::Totp(r) => &r.secret_outputs,
+            RawStep::Oauth2(r) | RawStep::Oauth2Pkce(r) => &r.secret_outputs,
+            RawStep::Oauth2ClientCredentials(r) => &r.secret_outputs,
+            RawStep::Oauth2Device(r) => &r.secret_outputs,
+            RawStep::JwtBearer(r) => &r.secret_outputs,
+            RawStep::Callback(r) => &r.secret_outputs,
+            RawStep::SsoToken(r) => &r.secret_outputs,
+            RawStep::Js(r) => &r.secret_outputs,
+            RawStep::Oauth1(r) => &r.secret_outputs,
+            RawStep::Ntlm(r) => &r.secret_outputs,
         }
     }
 }
@@ -69,6 +91,8 @@ impl RawStep {
 pub struct StepDef {
     pub id: String,
     pub kind: Step,
+    /// `secret_outputs`: paths (segments) into the outputs whose values are secret.
+    pub secret_outputs: Vec<Vec<String>>,
 }
 
 #[derive(Debug)]
@@ -79,6 +103,7 @@ pub enum Step {
     Totp(totp::config::Totp),
     OAuth2(oauth2::config::OAuth2),
     ClientCredentials(oauth2_client_credentials::config::ClientCredentials),
+    Device(oauth2_device::config::Device),
     JwtBearer(jwt_bearer::config::JwtBearer),
     Callback(callback::config::Callback),
     SsoToken(sso_token::config::SsoToken),
@@ -99,6 +124,7 @@ impl Step {
             RawStep::Oauth2ClientCredentials(r) => {
                 Step::ClientCredentials(oauth2_client_credentials::config::ClientCredentials::build(r, path, ck))
             }
+            RawStep::Oauth2Device(r) => Step::Device(oauth2_device::config::Device::build(r, path, ck)),
             RawStep::JwtBearer(r) => Step::JwtBearer(jwt_bearer::config::JwtBearer::build(r, path, ck)),
             RawStep::Callback(r) => Step::Callback(callback::config::Callback::build(r, path, ck)),
             RawStep::SsoToken(_) => Step::SsoToken(sso_token::config::SsoToken),
@@ -117,6 +143,7 @@ impl Step {
             Step::OAuth2(s) if s.is_pkce() => "oauth2_pkce",
             Step::OAuth2(_) => "oauth2",
             Step::ClientCredentials(_) => "oauth2_client_credentials",
+            Step::Device(_) => "oauth2_device",
             Step::JwtBearer(_) => "jwt_bearer",
             Step::Callback(_) => "callback",
             Step::SsoToken(_) => "sso_token",
@@ -133,7 +160,10 @@ impl Step {
 
     /// Whether the step waits for a person (a prompt or a browser): no spinner of the flow's.
     pub fn waits_for_person(&self) -> bool {
-        matches!(self, Step::Form(_) | Step::OAuth2(_) | Step::Callback(_) | Step::SsoToken(_) | Step::OAuth1(_))
+        matches!(
+            self,
+            Step::Form(_) | Step::OAuth2(_) | Step::Callback(_) | Step::SsoToken(_) | Step::OAuth1(_) | Step::Device(_)
+        )
     }
 
     /// The outputs later templates can read, when they are known before running.
@@ -143,7 +173,7 @@ impl Step {
             Step::ApiRequest(_) => api_request::config::OUTPUTS.iter().map(|s| s.to_string()).collect(),
             Step::BasicAuth(_) => basic_auth::config::OUTPUTS.iter().map(|s| s.to_string()).collect(),
             Step::Totp(_) => vec!["code".into()],
-            Step::OAuth2(_) | Step::ClientCredentials(_) => {
+            Step::OAuth2(_) | Step::ClientCredentials(_) | Step::Device(_) => {
                 crate::steps::oauth2::config::TOKEN_OUTPUTS.iter().map(|s| s.to_string()).collect()
             }
             Step::JwtBearer(s) => s.output_names(),

@@ -30,8 +30,17 @@ pub struct StepDone {
     pub summary: String,
 }
 
+/// Browser steps of a run of several connectors take turns: two connectors
+/// with the same `redirect_port` never collide, and one person signs in once
+/// at a time.
+static BROWSER_TURN: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 impl Step {
     pub async fn run(&self, cx: &StepCx<'_>) -> Result<StepDone, Error> {
+        let _turn = match self {
+            Step::OAuth2(_) | Step::Callback(_) | Step::OAuth1(_) | Step::Device(_) => Some(BROWSER_TURN.lock().await),
+            _ => None,
+        };
         match self {
             Step::Form(s) => s.run(cx).await,
             Step::ApiRequest(s) => s.run(cx).await,
@@ -39,6 +48,7 @@ impl Step {
             Step::Totp(s) => s.run(cx).await,
             Step::OAuth2(s) => s.run(cx).await,
             Step::ClientCredentials(s) => s.run(cx).await,
+            Step::Device(s) => s.run(cx).await,
             Step::JwtBearer(s) => s.run(cx).await,
             Step::Callback(s) => s.run(cx).await,
             Step::SsoToken(s) => s.run(cx).await,

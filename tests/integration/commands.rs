@@ -48,6 +48,7 @@ fn schema_is_json_schema_2020_12_of_the_format() {
             "oauth2",
             "oauth2_pkce",
             "oauth2_client_credentials",
+            "oauth2_device",
             "jwt_bearer",
             "callback",
             "sso_token",

@@ -1,6 +1,7 @@
 //! The one integration-test binary: drives the real `conntest` binary.
 //!
 //! - `architecture`: issue 17 — the layers of `src/` hold: imports point down, no circle, no file over 500 lines
+//! - `authflows`: issue 19 — step `expect`, `store: false`, `in: body`, `secret_outputs`, "rejected"
 //! - `harness`: the `Conntest` builder (args, env, stdin → code, stdout, stderr)
 //! - `server`: an in-process HTTP server for fault injection and request capture
 //! - `validate`: diagnostics of invalid connectors (insta snapshots), example connectors
@@ -37,6 +38,8 @@
 // The `#[cfg(unix)]` modules test Unix behaviour (file modes, inodes, symlinks,
 // signals, expectrl's Unix pty); the rest compile for Windows too (scripts/cross.sh).
 mod architecture;
+#[cfg(unix)]
+mod authflows;
 #[cfg(unix)]
 mod cache_safety;
 mod call;

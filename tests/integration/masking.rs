@@ -207,3 +207,75 @@ fn a_step_named_like_a_secret_does_not_mask_its_status_or_headers() {
     assert_eq!(step["outputs"]["body"]["access_token"], "****", "{out:?}");
     assert_eq!(out.json()["results"][0]["test_api"]["status"], 200);
 }
+
+/// Issue 19: masking outlives the cache. `test auth` caches only the access
+/// token; a later `test api -v` against an API that echoes every dropped
+/// secret (the refresh token, the password, a `secret_outputs` value — raw,
+/// JSON-escaped and percent-encoded) still masks each, and the entry holds a
+/// fingerprint of them, never the values.
+#[cfg(unix)]
+#[test]
+fn masking_outlives_the_minimal_cache() {
+    let k = crate::harness::Keyring::shared();
+    const DERIVED: &str = "canary-derived \"q\"/7e";
+    let server = Server::start(|req| match req.path_only() {
+        "/login" => Resp::json(200, json!({"access_token": ACCESS, "refresh_token": REFRESH})),
+        _ => Resp::json(
+            200,
+            json!({"a": REFRESH, "b": PASSWORD, "c": DERIVED, "d": format!("x={}", urlencode(DERIVED)), "e": urlencode(REFRESH)}),
+        ),
+    });
+    let name = crate::harness::unique("outlives");
+    let yaml = format!(
+        r#"
+name: {name}
+base_url: {}
+auth_flow:
+  - id: creds
+    type: form
+    fields: [{{key: user, type: text}}, {{key: pin, type: password}}]
+  - id: login
+    type: api_request
+    request: {{method: POST, url: /login, form: {{user: "{{{{ creds.user }}}}", pin: "{{{{ creds.pin }}}}"}}}}
+  - id: derive
+    type: js
+    params: {{}}
+    code: 'return {{value: {}}}'
+    secret_outputs: [value]
+request_parameters:
+  - {{name: Authorization, in: header, value: "Bearer {{{{ login.body.access_token }}}}"}}
+test_api: {{request: {{url: /me}}}}
+"#,
+        server.url,
+        serde_json::to_string(DERIVED).unwrap_or_default()
+    );
+    let t = || k.conntest(Conntest::new().connector(&name, &yaml));
+    let auth = t()
+        .args(["test", "auth", &name, "--input", "creds.user=ann", "--input", &format!("creds.pin={PASSWORD}")])
+        .run();
+    assert_eq!(auth.code, 0, "{auth:?}");
+    let stored =
+        k.secret_tool().args(["lookup", "service", "conntest", "account", &name]).output().expect("secret-tool");
+    let stored = String::from_utf8_lossy(&stored.stdout).into_owned();
+    assert!(stored.contains("\"masks\""), "fingerprints are kept: {stored}");
+    for dropped in [REFRESH, PASSWORD, "canary-derived"] {
+        assert!(!stored.contains(dropped), "`{dropped}` is in the entry: {stored}");
+    }
+    let api = t().args(["-v", "test", "api", &name]).run();
+    assert_eq!(api.code, 0, "{api:?}");
+    let show = t().args(["cache", "show", &name]).run();
+    assert_eq!(show.code, 0, "{show:?}");
+    for out in [&api, &show] {
+        let all = out.all();
+        for leaked in [REFRESH, PASSWORD, "canary-derived", ACCESS] {
+            assert!(!all.contains(leaked), "`{leaked}` leaked after a run from the cache:\n{all}");
+        }
+    }
+    assert!(api.all().contains(r#""a": "****""#) || api.all().contains(r#""a":"****""#), "{}", api.all());
+    let _ = t().args(["cache", "clear", &name]).run();
+}
+
+#[cfg(unix)]
+fn urlencode(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}

@@ -562,3 +562,68 @@ auth_flow:
         assert!(text.contains(needle), "{needle} missing in:\n{text}");
     }
 }
+
+/// Issue 19: `issuer` discovery fills `authorize_url` and `token_url` from the
+/// peer's `.well-known/openid-configuration`; with `openid` in the scope a
+/// fresh `nonce` is sent, and the real provider's id_token carries it back
+/// (`id_token_claims`, decoded).
+#[test]
+fn issuer_discovery_and_a_nonce_the_provider_returns() {
+    let o = oidc();
+    let client = o.alias("conf-basic");
+    let name = unique("oauth-discovery");
+    let yaml = code_connector(&name, "oauth2", &client, "    client_secret: \"{{ vars.client_secret }}\"").replace(
+        "    authorize_url: \"{{ vars.issuer }}/auth\"\n    token_url: \"{{ vars.issuer }}/token\"\n",
+        "    issuer: \"{{ vars.issuer }}\"\n",
+    );
+    assert!(yaml.contains("issuer: \"{{ vars.issuer }}\"") && !yaml.contains("/auth\""), "{yaml}");
+    // `id_token_claims` is secret by its name: --reveal to read the nonce back.
+    let out = o
+        .conntest("approve")
+        .connector(&name, &yaml)
+        .args(["--no-cache", "--reveal", "--format", "json", "test", "auth", &name])
+        .run();
+    assert_ok(&out);
+    let sent = out.stderr.split("nonce=").nth(1).and_then(|r| r.split(['&', '\n']).next()).expect("a nonce in the URL");
+    let claims = &out.json()["results"][0]["steps"][0]["outputs"]["id_token_claims"];
+    assert_eq!(claims["nonce"], sent, "{out:?}");
+    assert_eq!(claims["aud"], client.as_str(), "{out:?}");
+    assert_eq!(o.stats(&client)["token_requests"], 1);
+}
+
+/// Issue 19: the device flow against the real provider (its `deviceFlow`
+/// feature): endpoints by discovery, the scripted browser opens
+/// `verification_uri_complete`, confirms the user code, signs in and consents
+/// while conntest polls — in CI mode, asking nothing.
+#[test]
+fn device_flow_with_discovery_against_the_provider() {
+    let o = oidc();
+    let client = o.alias("device-client");
+    let name = unique("oauth-device");
+    let yaml = format!(
+        r#"
+name: {name}
+variables: {{issuer: "http://127.0.0.1:1"}}
+auth_flow:
+  - id: dev
+    type: oauth2_device
+    issuer: "{{{{ vars.issuer }}}}"
+    client_id: {client}
+    scope: openid api
+    timeout_secs: 60
+request_parameters:
+  - {{name: Authorization, in: header, value: "Bearer {{{{ dev.access_token }}}}"}}
+test_api:
+  request: {{url: "{{{{ vars.issuer }}}}/api/me"}}
+  expect: {{json: [{{path: "$.client_id", equals: "{client}"}}]}}
+"#
+    );
+    let out = o.conntest("approve").connector(&name, &yaml).args(["--no-cache", "test", "auth", &name]).run();
+    assert_ok(&out);
+    assert!(out.stderr.contains("and enter the code "), "{out:?}");
+    let stats = o.stats(&client);
+    assert!(stats["grants"]["urn:ietf:params:oauth:grant-type:device_code"].as_u64() >= Some(1), "{stats}");
+    // The user code is meant to be read and typed: it is printed as is.
+    let stderr = out.stderr.replace("user_code=", "user_code:");
+    assert_no_token_leaks(&o, &[&out.stdout, &stderr]);
+}

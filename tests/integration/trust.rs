@@ -172,7 +172,7 @@ fn still_expired_after_the_refresh_fails_without_a_loop() {
         .args(["--no-cache", "test", "auth", &name])
         .run();
     assert_eq!(out.code, 1, "{out:?}");
-    assert!(out.all().contains("credentials expired"), "{out:?}");
+    assert!(out.all().contains("credentials were rejected"), "{out:?}");
     assert_eq!(server.count("/me"), 2);
     assert_eq!(server.count("/refresh"), 1);
 }

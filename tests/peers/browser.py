@@ -258,6 +258,11 @@ def run(url, mode, user, password, timeout):
         login = next((f for f in forms if "password" in field_names(f)), None)
         consent = next((f for f in forms if any(n == "decision" for n, _ in f["buttons"] + f["fields"])
                         and "password" not in field_names(f)), None)
+        # Issue 19: the device flow's user-code confirmation (verification_uri_complete).
+        device = next((f for f in forms if "user_code" in field_names(f)), None)
+        if device is None and "<title>Device signed in</title>" in body:
+            log("device flow: signed in")
+            return 0
         if login is not None:
             if logged_in:
                 raise Stop(3, "the login was rejected (the login form came back)")
@@ -269,6 +274,11 @@ def run(url, mode, user, password, timeout):
             log(f"login form: signing in as {user!r}")
             method, data = login["method"].upper(), fields
             current = urllib.parse.urljoin(current, login["action"] or current)
+        elif device is not None:
+            fields = dict(device["fields"])
+            log("device form: confirming the user code")
+            method, data = device["method"].upper(), fields
+            current = urllib.parse.urljoin(current, device["action"] or current)
         elif consent is not None:
             decision = "deny" if mode == "deny" else "approve"
             fields = dict(consent["fields"])

@@ -13,9 +13,12 @@ impl ApiRequest {
         let summary = req.summary();
         let resp = cx.http.send(req).await.map_err(Error::from)?;
         let summary = format!("{summary} → {}", resp.outcome());
-        if resp.status >= 400 && !self.accept_status.contains(&resp.status) {
+        let default_ok = |status: u16| status < 400 || self.accept_status.contains(&status);
+        if self.expect.status.is_none() && !default_ok(resp.status) {
             return Err(Error::failed(format!("{summary}: {}", excerpt(&resp.body))));
         }
+        crate::expect::evaluate(&self.expect, default_ok, resp.status, &resp.body, cx.ctx)
+            .map_err(|e| Error::failed(format!("{summary}: expect: {}", e.message(&resp.body))))?;
         Ok(StepDone { outputs: outputs(&resp), summary })
     }
 }

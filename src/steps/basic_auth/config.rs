@@ -17,6 +17,9 @@ pub const OUTPUTS: [&str; 3] = ["username", "token", "header"];
 pub struct Raw {
     /// Unique step id, `[a-z_][a-z0-9_]*`.
     pub id: String,
+    /// Output paths whose values are secret (masked by value), e.g. `signature`.
+    #[serde(default)]
+    pub secret_outputs: Vec<String>,
     pub username: Scalar,
     pub password: Scalar,
     /// Must answer 2xx to a GET with the Basic header.

@@ -16,12 +16,18 @@ use crate::template::Template;
 pub struct Raw {
     /// Unique step id, `[a-z_][a-z0-9_]*`.
     pub id: String,
+    /// Output paths whose values are secret (masked by value), e.g. `signature`.
+    #[serde(default)]
+    pub secret_outputs: Vec<String>,
     /// Opened as written; put `{{ redirect_uri }}` where the provider wants it.
     pub authorize_url: String,
     /// Loopback port of the redirect listener; 0 (default) = any free port.
     pub redirect_port: Option<u16>,
     /// Path of the redirect URI (default `/callback`).
     pub redirect_path: Option<String>,
+    /// A redirect URI registered with the provider. Not a loopback `http://`
+    /// URI: no listener runs; the person pastes the URL the browser ended on.
+    pub redirect_uri: Option<String>,
     /// Percent-decode the captured values (default true).
     pub decode_params: Option<bool>,
     /// Seconds to wait for the browser (default 300, at most 86 400: a day).
@@ -34,6 +40,7 @@ pub struct Callback {
     pub(super) authorize_url: Template,
     pub(super) decode: bool,
     pub(super) redirect: Redirect,
+    pub(super) redirect_uri: Option<Template>,
 }
 
 impl Callback {
@@ -48,6 +55,7 @@ impl Callback {
                 &path.key("redirect_path"),
                 ck,
             ),
+            redirect_uri: raw.redirect_uri.as_ref().map(|u| ck.template(&path.key("redirect_uri"), u)),
         }
     }
 }

@@ -4,17 +4,21 @@ use serde_json::{Map, Value};
 
 use super::config::*;
 use crate::error::Error;
-use crate::listener::{Listener, through_browser};
+use crate::listener::Landing;
 use crate::steps::dispatch::{StepCx, StepDone};
 
 impl Callback {
     pub async fn run(&self, cx: &StepCx<'_>) -> Result<StepDone, Error> {
-        let listener = Listener::bind(self.redirect.port, &self.redirect.path)?;
-        let redirect_uri = listener.redirect_uri();
+        let given = match &self.redirect_uri {
+            Some(t) => Some(t.render(cx.ctx).map_err(|e| Error::failed(format!("redirect_uri: {e}")))?),
+            None => None,
+        };
+        let landing = Landing::new(given.as_deref(), self.redirect.port, &self.redirect.path)?;
+        let redirect_uri = landing.uri().to_string();
         let scx = cx.ctx.with_redirect_uri(&redirect_uri);
         let url = self.authorize_url.render(&scx).map_err(|e| Error::failed(format!("authorize_url: {e}")))?;
         let url = crate::steps::dispatch::absolute(cx, &url)?;
-        let callback = through_browser(listener, url.as_str(), &self.redirect.wait(cx), |_| Ok(())).await?;
+        let callback = landing.wait(url.as_str(), &self.redirect.wait(cx), cx.prompter, |_| Ok(())).await?;
         let params = if self.decode { callback.decoded() } else { callback.raw() };
         let mut outputs = Map::new();
         for (k, v) in params {

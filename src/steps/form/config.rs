@@ -14,6 +14,9 @@ use crate::connector::spans::Path;
 pub struct Raw {
     /// Unique step id, `[a-z_][a-z0-9_]*`.
     pub id: String,
+    /// Output paths whose values are secret (masked by value), e.g. `signature`.
+    #[serde(default)]
+    pub secret_outputs: Vec<String>,
     /// Shown above the prompts.
     pub title: Option<String>,
     pub fields: Vec<RawField>,
@@ -32,6 +35,9 @@ pub struct RawField {
     pub default: Option<crate::connector::raw::Scalar>,
     /// Whether an empty value is refused (default true).
     pub required: Option<bool>,
+    /// Whether the value may be cached (default true); `false` for a one-time
+    /// code: never in the keyring, asked again on a `same_as_auth` refresh.
+    pub store: Option<bool>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
@@ -56,6 +62,8 @@ pub struct Field {
     pub label: String,
     pub default: Option<String>,
     pub required: bool,
+    /// `store: false`: never cached, never reused from the cache.
+    pub store: bool,
 }
 
 impl Field {
@@ -136,6 +144,7 @@ impl Form {
                 label: f.label.clone().unwrap_or_else(|| f.key.clone()),
                 default: f.default.as_ref().map(|d| d.0.clone()),
                 required: f.required.unwrap_or(true),
+                store: f.store.unwrap_or(true),
             };
             if let Some(d) = &field.default
                 && let Err(e) = field.parse(d)
@@ -148,5 +157,12 @@ impl Form {
             ck.template(&path.key("title"), title);
         }
         Form { title: raw.title.clone().unwrap_or_else(|| raw.id.clone()), fields }
+    }
+}
+
+impl Form {
+    /// The keys of the fields that must never be cached (`store: false`).
+    pub fn unstored(&self) -> impl Iterator<Item = &str> {
+        self.fields.iter().filter(|f| !f.store).map(|f| f.key.as_str())
     }
 }

@@ -19,6 +19,9 @@ use crate::js::Limits;
 pub struct Raw {
     /// Unique step id, `[a-z_][a-z0-9_]*`.
     pub id: String,
+    /// Output paths whose values are secret (masked by value), e.g. `signature`.
+    #[serde(default)]
+    pub secret_outputs: Vec<String>,
     /// Values the code reads as `params.NAME` (templates are rendered first).
     #[serde(default)]
     pub params: BTreeMap<String, Value>,

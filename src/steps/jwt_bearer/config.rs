@@ -52,6 +52,9 @@ impl Algorithm {
 pub struct Raw {
     /// Unique step id, `[a-z_][a-z0-9_]*`.
     pub id: String,
+    /// Output paths whose values are secret (masked by value), e.g. `signature`.
+    #[serde(default)]
+    pub secret_outputs: Vec<String>,
     pub algorithm: Algorithm,
     /// The shared secret (HS*) or a PEM private key (RS*, ES*, EdDSA).
     pub key: Scalar,

@@ -16,6 +16,9 @@ use crate::template::Template;
 pub struct Raw {
     /// Unique step id, `[a-z_][a-z0-9_]*`.
     pub id: String,
+    /// Output paths whose values are secret (masked by value), e.g. `signature`.
+    #[serde(default)]
+    pub secret_outputs: Vec<String>,
     /// The NTLM-protected URL (GET).
     pub url: String,
     pub username: Scalar,

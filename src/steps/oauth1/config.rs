@@ -17,6 +17,9 @@ use crate::template::Template;
 pub struct Raw {
     /// Unique step id, `[a-z_][a-z0-9_]*`.
     pub id: String,
+    /// Output paths whose values are secret (masked by value), e.g. `signature`.
+    #[serde(default)]
+    pub secret_outputs: Vec<String>,
     pub consumer_key: Scalar,
     pub consumer_secret: Scalar,
     /// HMAC-SHA1 (default), HMAC-SHA256 or PLAINTEXT.

@@ -20,11 +20,17 @@ use crate::template::Template;
 pub struct Raw {
     /// Unique step id, `[a-z_][a-z0-9_]*`.
     pub id: String,
+    /// Output paths whose values are secret (masked by value), e.g. `signature`.
+    #[serde(default)]
+    pub secret_outputs: Vec<String>,
     /// The provider's authorization endpoint; conntest adds `response_type`,
-    /// `client_id`, `redirect_uri`, `scope`, `state` (and the PKCE challenge).
-    pub authorize_url: String,
-    /// The provider's token endpoint.
-    pub token_url: String,
+    /// `client_id`, `redirect_uri`, `scope`, `state` (and the PKCE challenge,
+    /// and a `nonce` when `scope` holds `openid`). Optional with `issuer`.
+    pub authorize_url: Option<String>,
+    /// The provider's token endpoint. Optional with `issuer`.
+    pub token_url: Option<String>,
+    /// OIDC issuer: endpoints not given come from `ISSUER/.well-known/openid-configuration`.
+    pub issuer: Option<String>,
     pub client_id: Scalar,
     /// Omit for a public client.
     pub client_secret: Option<Scalar>,
@@ -34,6 +40,9 @@ pub struct Raw {
     pub redirect_port: Option<u16>,
     /// Path of the redirect URI (default `/callback`).
     pub redirect_path: Option<String>,
+    /// A redirect URI registered with the provider. Not a loopback `http://`
+    /// URI: no listener runs; the person pastes the URL the browser ended on.
+    pub redirect_uri: Option<String>,
     /// Seconds to wait for the browser (default 300, at most 86 400: a day).
     #[schemars(range(min = 1, max = 86400))]
     pub timeout_secs: Option<u64>,
@@ -44,6 +53,18 @@ pub struct Raw {
     pub client_auth: Option<ClientAuth>,
     /// `oauth2_pkce` only: S256 (default) or plain.
     pub code_challenge_method: Option<ChallengeMethod>,
+    /// `code` (default) or `token`: the implicit grant, the token in the
+    /// redirect's fragment.
+    pub response_type: Option<ResponseType>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ResponseType {
+    /// Authorization code, exchanged at the token endpoint.
+    Code,
+    /// Implicit grant: the access token comes back in the redirect.
+    Token,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
@@ -115,16 +136,17 @@ fn unmatchable(path: &str) -> Option<String> {
 
 #[derive(Debug)]
 pub struct OAuth2 {
-    pub(super) authorize_url: Template,
-    pub(super) token_url: Template,
+    pub(super) endpoints: Endpoints,
     pub(super) client_id: Template,
     pub(super) client_secret: Option<Template>,
     pub(super) scope: Option<Template>,
     pub(super) extra_params: Vec<(String, Template)>,
     pub(super) client_auth: ClientAuth,
     pub(super) redirect: Redirect,
+    pub(super) redirect_uri: Option<Template>,
     /// `None` for plain `oauth2`.
     pub(super) pkce: Option<ChallengeMethod>,
+    pub(super) implicit: bool,
 }
 
 impl OAuth2 {
@@ -136,9 +158,21 @@ impl OAuth2 {
                 "write `type: oauth2_pkce` to use PKCE, or remove the key",
             );
         }
+        let implicit = raw.response_type == Some(ResponseType::Token);
+        if implicit && pkce {
+            ck.invalid(
+                &path.key("response_type"),
+                "`response_type: token` (implicit) has no code to protect with PKCE",
+                "use `type: oauth2` for the implicit grant",
+            );
+        }
+        // The implicit grant never calls the token endpoint.
+        let mut given = vec![("authorize_url", raw.authorize_url.as_ref())];
+        if !implicit {
+            given.push(("token_url", raw.token_url.as_ref()));
+        }
         OAuth2 {
-            authorize_url: ck.template(&path.key("authorize_url"), &raw.authorize_url),
-            token_url: ck.template(&path.key("token_url"), &raw.token_url),
+            endpoints: Endpoints::build(path, ck, raw.issuer.as_ref(), &given),
             client_id: ck.scalar(&path.key("client_id"), &raw.client_id),
             client_secret: raw.client_secret.as_ref().map(|s| ck.scalar(&path.key("client_secret"), s)),
             scope: raw.scope.as_ref().map(|s| ck.template(&path.key("scope"), s)),
@@ -155,12 +189,49 @@ impl OAuth2 {
                 &path.key("redirect_path"),
                 ck,
             ),
+            redirect_uri: raw.redirect_uri.as_ref().map(|u| ck.template(&path.key("redirect_uri"), u)),
             pkce: pkce.then(|| raw.code_challenge_method.unwrap_or(ChallengeMethod::S256)),
+            implicit,
         }
     }
 
     pub fn is_pkce(&self) -> bool {
         self.pkce.is_some()
+    }
+}
+
+/// A step's OAuth endpoints: each given, or discovered from `issuer`.
+#[derive(Debug, Default)]
+pub struct Endpoints {
+    pub issuer: Option<Template>,
+    /// By name (`authorize_url`, `token_url`, `device_authorization_url`): the given ones.
+    pub given: Vec<(&'static str, Template)>,
+    /// Every endpoint the step uses.
+    pub needed: Vec<&'static str>,
+}
+
+impl Endpoints {
+    /// Checks that every endpoint the step needs is given, or that `issuer` is.
+    pub fn build(
+        path: &Path,
+        ck: &mut Checker,
+        issuer: Option<&String>,
+        needed: &[(&'static str, Option<&String>)],
+    ) -> Self {
+        let issuer = issuer.map(|i| ck.template(&path.key("issuer"), i));
+        let mut given = Vec::new();
+        for (name, value) in needed {
+            match value {
+                Some(v) => given.push((*name, ck.template(&path.key(*name), v))),
+                None if issuer.is_none() => ck.invalid(
+                    path,
+                    format!("missing `{name}` (or `issuer` to discover it)"),
+                    format!("add `{name}: https://…`, or `issuer: https://…` for OIDC discovery"),
+                ),
+                None => {}
+            }
+        }
+        Endpoints { issuer, given, needed: needed.iter().map(|(n, _)| *n).collect() }
     }
 }
 
@@ -175,7 +246,7 @@ pub enum ClientAuth {
 }
 
 /// Output names of a token response, for `validate`'s reference checks.
-pub const TOKEN_OUTPUTS: [&str; 11] = [
+pub const TOKEN_OUTPUTS: [&str; 12] = [
     "access_token",
     "token_type",
     "expires_in",
@@ -183,6 +254,7 @@ pub const TOKEN_OUTPUTS: [&str; 11] = [
     "refresh_token",
     "scope",
     "id_token",
+    "id_token_claims",
     "body",
     "client_id",
     "client_secret",

@@ -16,8 +16,13 @@ use crate::template::Template;
 pub struct Raw {
     /// Unique step id, `[a-z_][a-z0-9_]*`.
     pub id: String,
-    /// The provider's token endpoint.
-    pub token_url: String,
+    /// Output paths whose values are secret (masked by value), e.g. `signature`.
+    #[serde(default)]
+    pub secret_outputs: Vec<String>,
+    /// The provider's token endpoint. Optional with `issuer`.
+    pub token_url: Option<String>,
+    /// OIDC issuer: `token_url` from `ISSUER/.well-known/openid-configuration` when not given.
+    pub issuer: Option<String>,
     pub client_id: Scalar,
     pub client_secret: Scalar,
     /// Space-separated scopes.
@@ -28,7 +33,7 @@ pub struct Raw {
 
 #[derive(Debug)]
 pub struct ClientCredentials {
-    pub(super) token_url: Template,
+    pub(super) endpoints: crate::steps::oauth2::config::Endpoints,
     pub(super) client_id: Template,
     pub(super) client_secret: Template,
     pub(super) scope: Option<Template>,
@@ -38,7 +43,12 @@ pub struct ClientCredentials {
 impl ClientCredentials {
     pub fn build(raw: &Raw, path: &Path, ck: &mut Checker) -> Self {
         ClientCredentials {
-            token_url: ck.template(&path.key("token_url"), &raw.token_url),
+            endpoints: crate::steps::oauth2::config::Endpoints::build(
+                path,
+                ck,
+                raw.issuer.as_ref(),
+                &[("token_url", raw.token_url.as_ref())],
+            ),
             client_id: ck.scalar(&path.key("client_id"), &raw.client_id),
             client_secret: ck.scalar(&path.key("client_secret"), &raw.client_secret),
             scope: raw.scope.as_ref().map(|s| ck.template(&path.key("scope"), s)),

@@ -12,7 +12,7 @@ impl ClientCredentials {
         let render = |t: &Template, what: &str| t.render(cx.ctx).map_err(|e| Error::failed(format!("{what}: {e}")));
         let client_id = render(&self.client_id, "client_id")?;
         let client_secret = Secret::new(render(&self.client_secret, "client_secret")?);
-        let token_url = crate::steps::dispatch::absolute(cx, &render(&self.token_url, "token_url")?)?;
+        let token_url = self.endpoints.resolve(cx, cx.ctx).await?.get("token_url")?;
         let mut params = vec![("grant_type".to_string(), "client_credentials".to_string())];
         if let Some(scope) = &self.scope {
             params.push(("scope".into(), render(scope, "scope")?));

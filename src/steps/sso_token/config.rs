@@ -15,6 +15,9 @@ pub const OUTPUTS: [&str; 2] = ["token", "claims"];
 pub struct Raw {
     /// Unique step id, `[a-z_][a-z0-9_]*`.
     pub id: String,
+    /// Output paths whose values are secret (masked by value), e.g. `signature`.
+    #[serde(default)]
+    pub secret_outputs: Vec<String>,
 }
 
 #[derive(Debug)]

@@ -25,6 +25,9 @@ pub enum Algorithm {
 pub struct Raw {
     /// Unique step id, `[a-z_][a-z0-9_]*`.
     pub id: String,
+    /// Output paths whose values are secret (masked by value), e.g. `signature`.
+    #[serde(default)]
+    pub secret_outputs: Vec<String>,
     /// Base32 secret (template).
     pub secret: Scalar,
     /// Code length (default 6).

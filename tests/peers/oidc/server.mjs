@@ -126,6 +126,15 @@ const CLIENTS = [
     scope: 'api',
   },
   {
+    // Issue 19: the device authorization grant (RFC 8628), a public client.
+    client_id: 'device-client',
+    token_endpoint_auth_method: 'none',
+    grant_types: ['urn:ietf:params:oauth:grant-type:device_code', 'refresh_token'],
+    response_types: [],
+    redirect_uris: [],
+    scope: SCOPES.join(' '),
+  },
+  {
     client_id: 'jwt-client',
     token_endpoint_auth_method: 'none',
     grant_types: [JWT_BEARER],
@@ -146,6 +155,7 @@ const TOKEN_AUTH = {
   'cc-client': ['client_secret_basic', 'client_secret_post'],
   'public-pkce': ['none'],
   'jwt-client': ['none'],
+  'device-client': ['none'],
 };
 
 // Aliases: `<client>.<tag>` (tag [A-Za-z0-9_-]{1,64}) is a copy of <client> with
@@ -424,6 +434,13 @@ const provider = new Provider(ISSUER, {
       allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId,
     },
     clientCredentials: { enabled: true },
+    // Issue 19: device flow; the scripted browser confirms the user code.
+    deviceFlow: {
+      enabled: true,
+      userCodeInputSource: async (ctx, form) => { ctx.body = page('Enter code', form + '<button type="submit" form="op.deviceInputForm">Continue</button>'); },
+      userCodeConfirmSource: async (ctx, form) => { ctx.body = page('Confirm device', form + '<button type="submit" form="op.deviceConfirmForm">Continue</button>'); },
+      successSource: async (ctx) => { ctx.body = page('Device signed in', '<p>Return to your device.</p>'); },
+    },
     resourceIndicators: {
       enabled: true,
       // No resource asked for: an opaque token for the userinfo endpoint, which
