@@ -50,7 +50,8 @@ async fn handshake(
     if req.url.scheme() != "http" {
         return Err(SendError::failed(format!("{what}: NTLM is supported over http:// only in this version")));
     }
-    let host = req.url.host_str().unwrap_or_default().to_string();
+    // An IPv6 literal is `[::1]` in a URL and `::1` to connect to.
+    let host = req.url.host_str().unwrap_or_default().trim_start_matches('[').trim_end_matches(']').to_string();
     let port = req.url.port_or_known_default().unwrap_or(80);
     let stream = tokio::net::TcpStream::connect((host.as_str(), port)).await.map_err(|e| SendError {
         message: format!("{what}: cannot connect to {host}:{port} ({e})"),
@@ -112,6 +113,32 @@ async fn handshake(
     round(http, &mut conn, req, &headers, &body, Some(b64(&message))).await.map_err(SendError::failed)
 }
 
+/// What goes on the request line and in `Host` for `url` (RFC 9112 §3.2): the
+/// request target in origin form (path and query, never the scheme and
+/// authority: absolute form is for proxies, and origin servers such as IIS
+/// route on the raw path and answer 404 or 400 to it), and the host with its
+/// port unless that is the scheme's default. hyper's connection-level client
+/// sends the URI it is given as is and adds no `Host`, so the pinned connection
+/// needs both; reqwest (hyper-util's pooled client) derives the same two from
+/// the URL itself — the strict test server checks both paths.
+pub fn origin_form(url: &url::Url) -> (String, String) {
+    let mut target = url.path().to_string();
+    if target.is_empty() {
+        target.push('/');
+    }
+    if let Some(query) = url.query() {
+        target.push('?');
+        target.push_str(query);
+    }
+    let host = url.host_str().unwrap_or_default();
+    // `port()` is `None` for the scheme's default port: `Host: example.com`.
+    let host = match url.port() {
+        Some(port) => format!("{host}:{port}"),
+        None => host.to_string(),
+    };
+    (target, host)
+}
+
 fn b64(bytes: &[u8]) -> String {
     let text = base64::engine::general_purpose::STANDARD.encode(bytes);
     // NTLM messages are credentials on the wire: never printed.
@@ -134,10 +161,8 @@ async fn round(
     if let Some(t) = token {
         headers.push(("Authorization".into(), format!("NTLM {t}")));
     }
-    let mut builder = hyper::Request::builder()
-        .method(req.method.as_str())
-        .uri(req.url.as_str())
-        .header("Host", req.url.host_str().unwrap_or_default());
+    let (target, host) = origin_form(&req.url);
+    let mut builder = hyper::Request::builder().method(req.method.as_str()).uri(target).header("Host", host);
     for (n, v) in &headers {
         builder = builder.header(n.as_str(), v.as_str());
     }
@@ -200,5 +225,27 @@ async fn round(
             http.record(record);
             Err(e)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::origin_form;
+
+    fn of(url: &str) -> (String, String) {
+        origin_form(&url::Url::parse(url).expect("url"))
+    }
+
+    #[test]
+    fn origin_form_is_path_and_query_with_the_port_in_host_unless_default() {
+        assert_eq!(
+            of("http://127.0.0.1:9420/whoami?a=1&b=%20#frag"),
+            ("/whoami?a=1&b=%20".into(), "127.0.0.1:9420".into())
+        );
+        assert_eq!(of("http://Example.COM"), ("/".into(), "example.com".into()));
+        assert_eq!(of("http://example.com:80/a"), ("/a".into(), "example.com".into()));
+        assert_eq!(of("https://example.com:443/a?"), ("/a?".into(), "example.com".into()));
+        assert_eq!(of("https://example.com:8443/a"), ("/a".into(), "example.com:8443".into()));
+        assert_eq!(of("http://[::1]:8080/x"), ("/x".into(), "[::1]:8080".into()));
     }
 }

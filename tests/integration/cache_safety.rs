@@ -189,7 +189,13 @@ const BLOB: usize = 300;
 fn shown_blob(t: &Conntest, name: &str) -> Result<String, String> {
     let out = asked_again(
         || -> Output {
-            t.command().args(["--format", "json", "--reveal", "cache", "show", name]).output().expect("run").into()
+            let mut cmd = t.command();
+            cmd.args(["--format", "json", "--reveal", "cache", "show", name]);
+            let child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("run");
+            match output_by(child, Instant::now() + Duration::from_secs(60)) {
+                Ok(out) => out.into(),
+                Err(why) => Output { code: -1, stdout: String::new(), stderr: why },
+            }
         },
         |out| out.code != 4,
     );
@@ -318,32 +324,84 @@ fn issue_9_2_twenty_processes_saving_split_entries_leave_a_complete_one() {
     let valid: Vec<String> =
         std::iter::once("base").chain(generations.iter().map(String::as_str)).map(|g| blob(g, BLOB)).collect();
     let children: Vec<_> = generations.iter().map(|g| auth(g, &timeout).spawn().expect("spawn")).collect();
-    // Readers all along: every entry they see is one of the complete ones.
+    // Every wait is bounded, and the readers stop on every path (a failed or hung
+    // child included): the test fails with the child's output, it never hangs.
+    let deadline = Instant::now() + full.mul_f64(40.0).max(Duration::from_secs(120));
     let done = std::sync::atomic::AtomicBool::new(false);
-    let reads = std::thread::scope(|s| {
+    let (reads, failures) = std::thread::scope(|s| {
+        // Readers all along: every entry they see is one of the complete ones.
         let reader = s.spawn(|| {
             let mut reads = 0;
             while !done.load(std::sync::atomic::Ordering::Relaxed) {
-                let shown = shown_blob(&t, &name).unwrap_or_else(|why| panic!("a reader saw no complete entry: {why}"));
-                assert!(valid.contains(&shown), "a reader saw a mixed entry");
-                reads += 1;
+                match shown_blob(&t, &name) {
+                    Ok(shown) if valid.contains(&shown) => reads += 1,
+                    Ok(_) => return Err("a reader saw a mixed entry".to_string()),
+                    Err(why) => return Err(format!("a reader saw no complete entry: {why}")),
+                }
             }
-            reads
+            Ok(reads)
         });
-        for child in children {
-            let out = child.wait_with_output().expect("wait");
-            let stderr = String::from_utf8_lossy(&out.stderr);
-            assert!(out.status.success(), "{stderr}");
-            assert!(!stderr.contains("warning"), "every run cached its outputs: {stderr}");
+        let stop = StopOnDrop(&done);
+        let mut failures = Vec::new();
+        for (generation, child) in generations.iter().zip(children) {
+            match output_by(child, deadline) {
+                Ok(out) => {
+                    let stderr = String::from_utf8_lossy(&out.stderr);
+                    if !out.status.success() {
+                        failures.push(format!("run {generation} failed ({}):\n{stderr}", out.status));
+                    } else if stderr.contains("warning") {
+                        failures.push(format!("run {generation} did not cache its outputs:\n{stderr}"));
+                    }
+                }
+                Err(why) => failures.push(format!("run {generation}: {why}")),
+            }
         }
-        done.store(true, std::sync::atomic::Ordering::Relaxed);
-        reader.join().expect("reader")
+        drop(stop);
+        (reader.join(), failures)
     });
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    let reads = match reads {
+        Ok(Ok(reads)) => reads,
+        Ok(Err(why)) => panic!("{why}"),
+        Err(_) => panic!("the reader panicked"),
+    };
     assert!(reads > 0);
     let last = shown_blob(&t, &name).expect("complete entry");
     assert!(valid[1..].contains(&last), "one of the twenty saves is the entry");
     assert_eq!(accounts_of(&k, &name), accounts_of_head(&k, &name), "leftover parts");
     t.command().args(["cache", "clear", &name]).output().expect("clear");
+}
+
+/// Sets the flag when dropped: on the normal path and when a panic unwinds alike.
+struct StopOnDrop<'a>(&'a std::sync::atomic::AtomicBool);
+
+impl Drop for StopOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+/// `child`'s output once it exits; past `deadline` it is killed and the error
+/// holds what it printed until then.
+fn output_by(child: std::process::Child, deadline: Instant) -> Result<std::process::Output, String> {
+    let pid = child.id();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || tx.send(child.wait_with_output()));
+    let left = deadline.saturating_duration_since(Instant::now());
+    match rx.recv_timeout(left) {
+        Ok(out) => out.map_err(|e| format!("cannot wait for pid {pid}: {e}")),
+        Err(_) => {
+            // Our own child, by its pid (the Child moved into the waiting thread).
+            let _ = std::process::Command::new("kill").args(["-KILL", &pid.to_string()]).status();
+            let printed = rx
+                .recv_timeout(Duration::from_secs(10))
+                .ok()
+                .and_then(Result::ok)
+                .map(|o| String::from_utf8_lossy(&o.stderr).into_owned())
+                .unwrap_or_default();
+            Err(format!("pid {pid} still running at the deadline, killed; it printed:\n{printed}"))
+        }
+    }
 }
 
 #[test]

@@ -1,5 +1,11 @@
 //! A tiny in-process HTTP/1.1 server: a closure answers each request; every
 //! request is recorded so tests can assert what reached the server.
+//!
+//! As strict as real origin servers about the request target (RFC 9112 §3.2):
+//! a request line in absolute form (`GET http://host:port/path HTTP/1.1`), a
+//! missing `Host`, or a `Host` without the server's (non-default) port gets a
+//! `400` and the connection is closed, before the handler sees it. Such a
+//! request is still recorded, its raw request line in [`Req::line`].
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -8,6 +14,8 @@ use std::time::Duration;
 
 #[derive(Debug, Clone)]
 pub struct Req {
+    /// The request line as it came, without its line break: `GET /me?a=1 HTTP/1.1`.
+    pub line: String,
     pub method: String,
     pub path: String,
     pub headers: Vec<(String, String)>,
@@ -95,6 +103,34 @@ impl Server {
     pub fn count(&self, path: &str) -> usize {
         self.requests().iter().filter(|r| r.path_only() == path).count()
     }
+
+    /// Asserts that at least one request came and that every one had an
+    /// origin-form request line and a `Host` with this server's port.
+    pub fn assert_origin_form(&self) {
+        let requests = self.requests();
+        assert!(!requests.is_empty(), "no request reached {}", self.url);
+        let authority = self.url.trim_start_matches("http://");
+        for r in &requests {
+            assert!(
+                r.line.starts_with(&format!("{} /", r.method)) && r.line.ends_with(" HTTP/1.1"),
+                "not an origin-form request line: {:?}",
+                r.line
+            );
+            assert_eq!(r.header("host"), Some(authority), "the Host of {:?}", r.line);
+        }
+    }
+}
+
+/// Why an origin server refuses this request line and `Host` (RFC 9112 §3.2), if it does.
+fn refusal(target: &str, host: Option<&str>, port: u16) -> Option<String> {
+    if !target.starts_with('/') {
+        return Some(format!("request target `{target}` is not in origin form (/path?query)"));
+    }
+    let Some(host) = host else { return Some("no Host header".into()) };
+    match host.rsplit_once(':') {
+        Some((_, p)) if p == port.to_string() => None,
+        _ => Some(format!("Host `{host}` lacks the port {port}")),
+    }
 }
 
 fn serve(stream: TcpStream, handler: &(dyn Fn(&Req) -> Resp + Send + Sync), log: &Mutex<Vec<Req>>) {
@@ -105,6 +141,7 @@ fn serve(stream: TcpStream, handler: &(dyn Fn(&Req) -> Resp + Send + Sync), log:
         if reader.read_line(&mut line).unwrap_or(0) == 0 {
             return;
         }
+        let line = line.trim_end_matches(['\r', '\n']).to_string();
         let mut parts = line.split_whitespace();
         let method = parts.next().unwrap_or("").to_string();
         let path = parts.next().unwrap_or("").to_string();
@@ -131,8 +168,17 @@ fn serve(stream: TcpStream, handler: &(dyn Fn(&Req) -> Resp + Send + Sync), log:
         if reader.read_exact(&mut body).is_err() {
             return;
         }
-        let req = Req { method, path, headers, body: String::from_utf8_lossy(&body).into_owned() };
+        let req = Req { line, method, path, headers, body: String::from_utf8_lossy(&body).into_owned() };
         log.lock().expect("log").push(req.clone());
+        let port = stream.local_addr().map(|a| a.port()).unwrap_or(0);
+        if let Some(why) = refusal(&req.path, req.header("host"), port) {
+            let _ = write!(
+                stream,
+                "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{why}",
+                why.len()
+            );
+            return;
+        }
         let resp = handler(&req);
         std::thread::sleep(resp.delay);
         let mut head = if resp.chunked {

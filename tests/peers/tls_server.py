@@ -32,8 +32,9 @@ def name(cn):
     return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
 
 
-def main():
-    out, mode = sys.argv[1], sys.argv[2]
+def make_certs(out, mode):
+    """Writes OUT/ca.pem, OUT/server.pem and OUT/server.key for MODE; returns the
+    server certificate's and key's paths."""
     now = datetime.datetime.now(datetime.timezone.utc)
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca = (
@@ -85,6 +86,12 @@ def main():
                 serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
             )
         )
+    return cert_path, key_path
+
+
+def main():
+    out, mode = sys.argv[1], sys.argv[2]
+    cert_path, key_path = make_certs(out, mode)
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"

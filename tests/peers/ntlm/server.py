@@ -22,6 +22,10 @@ Environment:
                          responses are refused)
   NTLM_QUIET=1           no per-request log lines
 
+Strict like a real origin server (RFC 9112 §3.2): a request line in absolute form
+(`GET http://host:port/path HTTP/1.1`), no Host, or a Host without the port gets 400
+and the connection is closed.
+
 Routes:
   GET  /api/me     NTLM required -> 200 {"user": "DOMAIN\\\\user", "connection": N, ...}
   POST /api/echo   NTLM required -> as /api/me plus "body" and "content_type"
@@ -60,7 +64,8 @@ class Stats:
         self.lock = threading.Lock()
         self.total = {"handshakes_ok": 0, "handshakes_failed": 0, "connections": 0,
                       "open_connections": 0, "challenges": 0, "requests": 0,
-                      "authenticated_requests": 0, "unauthenticated_401": 0}
+                      "authenticated_requests": 0, "unauthenticated_401": 0,
+                      "bad_requests": 0}
         self.per_conn = {}  # id -> counts
         self.ids = itertools.count(1)
 
@@ -210,9 +215,31 @@ class Handler(BaseHTTPRequestHandler):
         self.dispatch()
 
     # ---- the request -----------------------------------------------------------------
+    def refusal(self):
+        """Why a real origin server answers 400 to this request line and Host (RFC 9112
+        §3.2), or None. http.server itself takes `GET http://host/path` and routes it
+        nowhere; IIS and friends refuse it, and so does this peer."""
+        if not self.path.startswith("/"):
+            return "request target not in origin form (/path?query)"
+        hosts = self.headers.get_all("Host") or []
+        if len(hosts) != 1:
+            return "exactly one Host header is required"
+        port = self.server.server_address[1]
+        _, sep, given = hosts[0].strip().rpartition(":")
+        if port != 80 and (not sep or given != str(port)):
+            return f"Host lacks the port {port}"
+        return None
+
     def dispatch(self):
         self._note = ""
         STATS.bump(self.conn_id, "requests")
+        why = self.refusal()
+        if why:
+            STATS.bump(self.conn_id, "bad_requests")
+            self.close_connection = True
+            self._note = f" ({why})"
+            self.reply(400, {"error": "bad request", "reason": why})
+            return
         try:
             body = self.read_body()
         except (ValueError, ConnectionError) as e:

@@ -324,7 +324,7 @@ def raw_target() -> bytes:
 
 
 def signed_uri() -> str:
-    """The absolute URI to verify against: scheme + Host header + raw path and query
+    """The absolute URI to verify against: scheme (http, or https under tls.py) + Host header + raw path and query
     (query characters oauthlib would reject are percent-encoded first)."""
     raw = raw_target()
     if raw.startswith(b"http://"):  # absolute-form request target
@@ -332,7 +332,7 @@ def signed_uri() -> str:
     path, _, query = raw.partition(b"?")
     path_s = _pct_fix(path, set(string.printable) - set(" \t\r\n\x0b\x0c#?"))
     host = request.headers.get("Host") or f"{request.environ['SERVER_NAME']}:{request.environ['SERVER_PORT']}"
-    uri = f"http://{host}{path_s}"
+    uri = f"{request.scheme}://{host}{path_s}"  # https behind tls.py
     if query:
         uri += "?" + _pct_fix(query, URLENCODED_OK)
     return uri
