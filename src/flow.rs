@@ -66,6 +66,8 @@ pub struct Session {
     pub prompter: Prompter,
     base_url: Option<String>,
     options: Arc<Options>,
+    /// The step (or test API) running now: what a retry line names.
+    current: Arc<std::sync::Mutex<String>>,
 }
 
 /// The variables of a connector: file, then `CONNTEST_VAR_*`, then `--var`.
@@ -92,15 +94,35 @@ fn variables(connector: &Connector, overrides: &[(String, String)]) -> Map<Strin
 
 impl Session {
     pub fn new(connector: Arc<Connector>, options: Arc<Options>, prompter: Prompter) -> Result<Session, Error> {
-        let http = Http::new(connector.cookies.clone(), options.timeout, options.on_exchange.clone(), &options.tls)
-            .map_err(|e| Error::environment(e, None))?;
         let mut ctx = Context::new();
         ctx.set("vars", &Value::Object(variables(&connector, &options.vars)));
+        let identity = client_identity(&connector, &options.tls, &ctx)?;
+        let mut http =
+            Http::new(connector.cookies.clone(), options.timeout, options.on_exchange.clone(), &options.tls, identity)
+                .map_err(|e| Error::environment(e, None))?;
+        let current = Arc::new(std::sync::Mutex::new(String::new()));
+        if let Some(on_event) = options.on_event.clone() {
+            let (name, current) = (connector.name.clone(), current.clone());
+            http.on_retry(Arc::new(move |text: &str| {
+                let report = StepReport {
+                    id: current.lock().map(|c| c.clone()).unwrap_or_default(),
+                    kind: "retry",
+                    ok: true,
+                    duration_ms: 0,
+                    summary: text.to_string(),
+                    outputs: None,
+                    error: None,
+                    phase: "retry",
+                    retries: 0,
+                };
+                on_event(Event::Line { connector: &name, step: &report });
+            }));
+        }
         let base_url = match &connector.base_url {
             Some(t) => Some(t.render(&ctx).map_err(|e| Error::failed(format!("base_url: {e}")))?),
             None => None,
         };
-        Ok(Session { connector, http, ctx, form_values: Map::new(), prompter, base_url, options })
+        Ok(Session { connector, http, ctx, form_values: Map::new(), prompter, base_url, options, current })
     }
 
     /// Puts cached outputs, Form values and cookies back.
@@ -167,6 +189,10 @@ impl Session {
     ) -> Result<(), Error> {
         for def in steps {
             let started = Instant::now();
+            let retries_before = self.http.retries();
+            if let Ok(mut current) = self.current.lock() {
+                current.clone_from(&def.id);
+            }
             let person = def.kind.waits_for_person();
             let connector = self.connector.name.as_str();
             self.event(if person { Event::Waiting { connector } } else { Event::Busy { connector, label: &def.id } });
@@ -203,6 +229,7 @@ impl Session {
                         outputs: Some(outputs),
                         error: None,
                         phase,
+                        retries: self.http.retries() - retries_before,
                     };
                     self.emit(&report);
                     reports.push(report);
@@ -217,6 +244,7 @@ impl Session {
                         outputs: None,
                         error: Some(e.to_string()),
                         phase,
+                        retries: self.http.retries() - retries_before,
                     };
                     self.emit(&report);
                     reports.push(report);
@@ -398,7 +426,28 @@ impl Session {
             outputs: None,
             error: None,
             phase: "retry",
+            retries: 0,
         };
         self.emit(&report);
     }
+}
+
+/// The client certificate of a connector's requests: its `tls:` (templates
+/// over `vars`), else `--cert`/`--key`; read and checked before any request.
+fn client_identity(
+    connector: &Connector,
+    tls: &crate::http::Tls,
+    ctx: &Context,
+) -> Result<Option<crate::http::Identity>, Error> {
+    let files = match &connector.tls {
+        Some(t) => {
+            let r = |t: &crate::template::Template, what: &str| {
+                t.render(ctx).map(std::path::PathBuf::from).map_err(|e| Error::usage(format!("tls.{what}: {e}"), None))
+            };
+            Some(crate::http::ClientFiles { cert: r(&t.cert, "client_cert")?, key: r(&t.key, "client_key")? })
+        }
+        None => tls.client.clone(),
+    };
+    let hint = || Some("give a PEM certificate and its unencrypted PEM private key".to_string());
+    files.map(|f| f.load().map_err(|e| Error::usage(e, hint()))).transpose()
 }

@@ -11,6 +11,7 @@ pub mod connector;
 pub mod context;
 pub mod demo;
 pub mod error;
+pub mod expect;
 pub mod flow;
 pub mod http;
 pub mod inputs;

@@ -3,8 +3,12 @@
 //! NTLM authenticates the connection, not the request: negotiate, challenge
 //! and authenticate must travel on the same socket. A pooled client may switch
 //! connections mid-handshake, so this opens one HTTP/1.1 connection with
-//! hyper's low-level client and keeps every message of the handshake on it.
+//! hyper's low-level client (in TLS for https://, with the run's one TLS setup)
+//! and keeps every message of the handshake on it. A server that offers only
+//! `Negotiate` gets the NTLM messages under that scheme (as Windows clients
+//! send them when Kerberos is not available).
 
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use base64::Engine as _;
@@ -27,9 +31,10 @@ pub async fn send(
     body: Option<String>,
     auth: &NtlmAuth,
     timeout: Duration,
+    tls: Option<Arc<rustls::ClientConfig>>,
 ) -> Result<Response, SendError> {
     let what = req.summary();
-    match tokio::time::timeout(timeout, handshake(http, req, headers, body, auth)).await {
+    match tokio::time::timeout(timeout, handshake(http, req, headers, body, auth, tls)).await {
         Ok(result) => result,
         Err(_) => Err(SendError {
             message: format!("{what}: no answer within {} s during the NTLM handshake", timeout.as_secs_f64()),
@@ -45,10 +50,11 @@ async fn handshake(
     headers: Vec<(String, String)>,
     body: Option<String>,
     auth: &NtlmAuth,
+    tls: Option<Arc<rustls::ClientConfig>>,
 ) -> Result<Response, SendError> {
     let what = req.summary();
-    if req.url.scheme() != "http" {
-        return Err(SendError::failed(format!("{what}: NTLM is supported over http:// only in this version")));
+    if !matches!(req.url.scheme(), "http" | "https") {
+        return Err(SendError::failed(format!("{what}: NTLM needs an http:// or https:// URL")));
     }
     // An IPv6 literal is `[::1]` in a URL and `::1` to connect to.
     let host = req.url.host_str().unwrap_or_default().trim_start_matches('[').trim_end_matches(']').to_string();
@@ -58,10 +64,25 @@ async fn handshake(
         hint: Some("is the server running? check the URL and its port".into()),
         unreachable: true,
     })?;
-    let (mut conn, driver) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
-        .await
-        .map_err(|e| SendError::failed(format!("{what}: {e}")))?;
-    tokio::spawn(driver);
+    let mut conn = match tls {
+        Some(config) => {
+            let stream = crate::http::tls::connect(config, &host, stream)
+                .await
+                .map_err(|e| tls_failure(&what, &host, port, &e))?;
+            let (conn, driver) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+                .await
+                .map_err(|e| SendError::failed(format!("{what}: {e}")))?;
+            tokio::spawn(driver);
+            conn
+        }
+        None => {
+            let (conn, driver) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+                .await
+                .map_err(|e| SendError::failed(format!("{what}: {e}")))?;
+            tokio::spawn(driver);
+            conn
+        }
+    };
 
     let negotiate = ntlmclient::Message::Negotiate(ntlmclient::NegotiateMessage {
         flags: ntlmclient::Flags::NEGOTIATE_UNICODE
@@ -75,23 +96,47 @@ async fn handshake(
     let negotiate = negotiate
         .to_bytes()
         .map_err(|e| SendError::failed(format!("{what}: cannot encode the NTLM negotiate message: {e:?}")))?;
-    let first = round(http, &mut conn, req, &headers, &body, Some(b64(&negotiate))).await.map_err(SendError::failed)?;
+    let negotiate = b64(&negotiate);
+    let mut scheme = "NTLM";
+    let mut first = round(http, &mut conn, req, &headers, &body, Some((scheme, negotiate.clone())))
+        .await
+        .map_err(SendError::failed)?;
+    if first.status == 401
+        && offers(&first, "Negotiate")
+        && !offers(&first, "NTLM")
+        && challenge(&first, "NTLM").is_none()
+    {
+        // Negotiate only: NTLM is one of its mechanisms; send the same messages under it.
+        scheme = "Negotiate";
+        first =
+            round(http, &mut conn, req, &headers, &body, Some((scheme, negotiate))).await.map_err(SendError::failed)?;
+    }
     if first.status != 401 {
         // Already authenticated (or not protected): that answer stands.
         return Ok(first);
     }
-    let challenge = first
-        .headers
-        .iter()
-        .filter(|(n, _)| n == "www-authenticate")
-        .find_map(|(_, v)| v.strip_prefix("NTLM ").map(str::trim).map(str::to_string))
-        .ok_or_else(|| {
-            SendError::failed(format!("{what} → 401 without an NTLM challenge (the server does not offer NTLM here)"))
-        })?;
+    let Some(challenge) = challenge(&first, scheme) else {
+        let offered: Vec<&str> = first
+            .headers
+            .iter()
+            .filter(|(n, _)| n == "www-authenticate")
+            .map(|(_, v)| v.split_whitespace().next().unwrap_or_default())
+            .collect();
+        let why = match (scheme, offered.is_empty()) {
+            ("Negotiate", _) => {
+                "the server offers only Negotiate and did not take NTLM inside it (it may require Kerberos)".to_string()
+            }
+            (_, true) => "the server offers no authentication scheme here".to_string(),
+            _ => format!("the server offers {} here, not NTLM", offered.join(", ")),
+        };
+        return Err(SendError::failed(format!("{what} → 401 without an NTLM challenge: {why}")));
+    };
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(&challenge)
         .map_err(|_| SendError::failed(format!("{what}: the NTLM challenge is not base64")))?;
-    let challenge = match ntlmclient::Message::try_from(bytes.as_slice()) {
+    // Under Negotiate the challenge may come wrapped in SPNEGO: the NTLM message is inside.
+    let start = bytes.windows(8).position(|w| w == b"NTLMSSP\0").unwrap_or(0);
+    let challenge = match ntlmclient::Message::try_from(&bytes[start..]) {
         Ok(ntlmclient::Message::Challenge(c)) => c,
         _ => return Err(SendError::failed(format!("{what}: the server's NTLM challenge cannot be read"))),
     };
@@ -110,7 +155,58 @@ async fn handshake(
     );
     let message =
         message.to_bytes().map_err(|e| SendError::failed(format!("{what}: cannot encode the NTLM response: {e:?}")))?;
-    round(http, &mut conn, req, &headers, &body, Some(b64(&message))).await.map_err(SendError::failed)
+    round(http, &mut conn, req, &headers, &body, Some((scheme, b64(&message)))).await.map_err(SendError::failed)
+}
+
+/// Whether a 401 offers `scheme` in a `WWW-Authenticate` header.
+fn offers(resp: &Response, scheme: &str) -> bool {
+    resp.headers.iter().filter(|(n, _)| n == "www-authenticate").any(|(_, v)| {
+        v.split(',').any(|part| part.split_whitespace().next().is_some_and(|s| s.eq_ignore_ascii_case(scheme)))
+    })
+}
+
+/// The base64 token of a `WWW-Authenticate: SCHEME token` header.
+fn challenge(resp: &Response, scheme: &str) -> Option<String> {
+    resp.headers.iter().filter(|(n, _)| n == "www-authenticate").find_map(|(_, v)| {
+        let (s, token) = v.trim().split_once(' ')?;
+        (s.eq_ignore_ascii_case(scheme) && !token.trim().is_empty()).then(|| token.trim().to_string())
+    })
+}
+
+/// A TLS handshake that failed, in words: the certificate, or no TLS at all.
+fn tls_failure(what: &str, host: &str, port: u16, e: &std::io::Error) -> SendError {
+    let text = e.to_string();
+    let lower = text.to_ascii_lowercase().replace([' ', '_'], "");
+    let trust = "trust its CA with --cacert FILE (PEM) or SSL_CERT_FILE; -k skips verification (unsafe)";
+    let (message, hint) = if lower.contains("unknownissuer") {
+        (
+            format!("the TLS certificate of {host} is signed by an unknown issuer (a CA this machine does not trust)"),
+            trust,
+        )
+    } else if lower.contains("expired") {
+        (
+            format!("the TLS certificate of {host} has expired"),
+            "renew the server's certificate; -k skips verification (unsafe)",
+        )
+    } else if lower.contains("notvalidforname") {
+        (
+            format!("the TLS certificate is not valid for the name {host}"),
+            "use the host name the certificate was issued for",
+        )
+    } else if lower.contains("certificaterequired")
+        || lower.contains("handshakefailure")
+        || lower.contains("badcertificate")
+    {
+        (
+            format!("{host}:{port} refused the TLS handshake ({text})"),
+            "does it require a client certificate? give --cert and --key, or `tls:` in the connector",
+        )
+    } else if lower.contains("corruptmessage") || lower.contains("invalidcontenttype") || lower.contains("eof") {
+        (format!("{host}:{port} does not speak TLS ({text})"), "did you mean http://?")
+    } else {
+        (format!("TLS handshake with {host}:{port} failed ({text})"), trust)
+    };
+    SendError::unreachable(format!("{what}: {message}"), hint)
 }
 
 /// What goes on the request line and in `Host` for `url` (RFC 9112 §3.2): the
@@ -153,13 +249,13 @@ async fn round(
     req: &Request,
     headers: &[(String, String)],
     body: &Option<String>,
-    token: Option<String>,
+    token: Option<(&str, String)>,
 ) -> Result<Response, String> {
     let what = req.summary();
     let mut headers = headers.to_vec();
     headers.retain(|(n, _)| !n.eq_ignore_ascii_case("authorization"));
-    if let Some(t) = token {
-        headers.push(("Authorization".into(), format!("NTLM {t}")));
+    if let Some((scheme, t)) = token {
+        headers.push(("Authorization".into(), format!("{scheme} {t}")));
     }
     let (target, host) = origin_form(&req.url);
     let mut builder = hyper::Request::builder().method(req.method.as_str()).uri(target).header("Host", host);
@@ -209,7 +305,9 @@ async fn round(
                 http.store_cookie(value, &req.url, &mut cookies);
             }
             for (_, value) in resp_headers.iter().filter(|(n, _)| n == "www-authenticate") {
-                if let Some(challenge) = value.strip_prefix("NTLM ") {
+                if let Some((scheme, challenge)) = value.trim().split_once(' ')
+                    && ["ntlm", "negotiate"].contains(&scheme.to_ascii_lowercase().as_str())
+                {
                     masker().learn(challenge.trim());
                 }
             }

@@ -149,6 +149,13 @@ pub fn build(
             Parameter { name: p.name.clone(), location: p.location, value: ck.scalar(&path.key("value"), &p.value) }
         })
         .collect();
+    let tls = raw.tls.as_ref().map(|t| {
+        let path = root.key("tls");
+        ClientTls {
+            cert: ck.scalar(&path.key("client_cert"), &t.client_cert),
+            key: ck.scalar(&path.key("client_key"), &t.client_key),
+        }
+    });
     let sign_in = raw.sign_in.as_ref().map(|s| {
         let path = root.key("sign_in");
         match s {
@@ -198,42 +205,7 @@ pub fn build(
         // A session app bounces an unauthenticated call to its login page (200):
         // the test API follows redirects only when asked to.
         request.follow_redirects = t.request.follow_redirects.unwrap_or(false);
-        let expect = t.expect.as_ref();
-        let status = expect.and_then(|e| e.status.clone());
-        if let Some(s) = &status {
-            ck.statuses(&path.key("expect").key("status"), s);
-        }
-        let assertions = expect
-            .map(|e| e.json.as_slice())
-            .unwrap_or_default()
-            .iter()
-            .enumerate()
-            .filter_map(|(i, a)| {
-                let apath = path.key("expect").key("json").index(i);
-                let parsed = serde_json_path::JsonPath::parse(&a.path)
-                    .map_err(|e| {
-                        ck.d.value(
-                            &apath.key("path"),
-                            format!("invalid JSONPath `{}`: {e}", a.path),
-                            "write it like `$.user.email` (RFC 9535)",
-                        )
-                    })
-                    .ok();
-                let check = match (&a.equals, a.exists) {
-                    (Some(v), None) => Some(Check::Equals(ck.json(&apath.key("equals"), v))),
-                    (None, Some(e)) => Some(Check::Exists(e)),
-                    _ => {
-                        ck.d.value(
-                            &apath,
-                            "an assertion needs exactly one of `equals` and `exists`",
-                            "add `equals: …` or `exists: true`",
-                        );
-                        None
-                    }
-                };
-                Some(Assertion { path: parsed?, source: a.path.clone(), check: check? })
-            })
-            .collect();
+        let Expect { status, assertions } = ck.expect(&path.key("expect"), t.expect.as_ref());
         let name = t.name.clone().unwrap_or_else(|| format!("{} {}", request.method.as_str(), t.request.url));
         TestApi { name, request, status, assertions }
     });
@@ -253,6 +225,7 @@ pub fn build(
         request_parameters,
         test_api,
         sign_in,
+        tls,
         refresh_on,
         cached_paths: ck.collect.take().unwrap_or_default(),
         fingerprint: Default::default(),

@@ -5,7 +5,7 @@ use serde_json::Value;
 
 use super::diagnostic::{Diagnostics, did_you_mean};
 use super::model::*;
-use super::raw::{RawRequest, Scalar};
+use super::raw::{RawExpect, RawRequest, Scalar};
 use super::spans::Path;
 use crate::template::{self, GLOBALS, Template};
 use url::Url;
@@ -202,5 +202,45 @@ impl<'a> Checker<'a> {
                 self.d.value(&path.index(i), format!("`{s}` is not an HTTP status"), "use a number from 100 to 599");
             }
         }
+    }
+
+    /// Checks an `expect:` (the test API's and a step's): statuses and JSONPath assertions.
+    pub fn expect(&mut self, path: &Path, expect: Option<&RawExpect>) -> Expect {
+        let status = expect.and_then(|e| e.status.clone());
+        if let Some(s) = &status {
+            self.statuses(&path.key("status"), s);
+        }
+        let assertions = expect
+            .map(|e| e.json.as_slice())
+            .unwrap_or_default()
+            .iter()
+            .enumerate()
+            .filter_map(|(i, a)| {
+                let apath = path.key("json").index(i);
+                let parsed = serde_json_path::JsonPath::parse(&a.path)
+                    .map_err(|e| {
+                        self.d.value(
+                            &apath.key("path"),
+                            format!("invalid JSONPath `{}`: {e}", a.path),
+                            "write it like `$.user.email` (RFC 9535)",
+                        )
+                    })
+                    .ok();
+                let check = match (&a.equals, a.exists) {
+                    (Some(v), None) => Some(Check::Equals(self.json(&apath.key("equals"), v))),
+                    (None, Some(e)) => Some(Check::Exists(e)),
+                    _ => {
+                        self.d.value(
+                            &apath,
+                            "an assertion needs exactly one of `equals` and `exists`",
+                            "add `equals: …` or `exists: true`",
+                        );
+                        None
+                    }
+                };
+                Some(Assertion { path: parsed?, source: a.path.clone(), check: check? })
+            })
+            .collect();
+        Expect { status, assertions }
     }
 }

@@ -101,6 +101,13 @@ pub struct TestApi {
     pub assertions: Vec<Assertion>,
 }
 
+/// What a response must be: statuses (`None`: any 2xx) and JSONPath assertions.
+#[derive(Debug, Default)]
+pub struct Expect {
+    pub status: Option<Vec<u16>>,
+    pub assertions: Vec<Assertion>,
+}
+
 #[derive(Debug)]
 pub struct Assertion {
     pub path: serde_json_path::JsonPath,

@@ -4,11 +4,10 @@
 use std::time::Instant;
 
 use super::Session;
-use crate::connector::model::Check;
 use crate::context::Context;
 use crate::outcome::{Event, StepReport, TestApiReport};
 use crate::request::{excerpt, prepare};
-use crate::template::{render_json, render_str};
+use crate::template::render_str;
 
 impl Session {
     /// Calls the test API with request parameters applied.
@@ -27,7 +26,12 @@ impl Session {
             unreachable: false,
             expired: false,
             hint: None,
+            retries: 0,
         };
+        let retries_before = self.http.retries();
+        if let Ok(mut current) = self.current.lock() {
+            current.clone_from(&test.name);
+        }
         let mut hint = None;
         let mut unreachable = false;
         let mut expired = false;
@@ -51,55 +55,13 @@ impl Session {
                 expired = true;
                 return Err(format!("{}: the credentials expired ({why}): {}", report.summary, excerpt(&resp.body)));
             }
-            let status_ok = match &test.status {
-                Some(list) => list.contains(&resp.status),
-                None => (200..300).contains(&resp.status),
-            };
-            if !status_ok {
-                let expected = match &test.status {
-                    Some(list) => list.iter().map(u16::to_string).collect::<Vec<_>>().join(", "),
-                    None => "2xx".into(),
-                };
-                return Err(format!("{}: expected status {expected} ({})", report.summary, excerpt(&resp.body)));
-            }
-            // Every failed expectation, with expected and actual; the body excerpt once.
-            let mut failures = Vec::new();
-            let mut show_body = false;
-            for a in &test.assertions {
-                let found = a.path.query(&resp.body).all();
-                match &a.check {
-                    Check::Exists(want) if found.is_empty() == *want => {
-                        if *want {
-                            show_body = true;
-                            failures.push(format!("`{}` matched nothing", a.source));
-                        } else {
-                            failures.push(format!("`{}` should not exist but matched {}", a.source, found.len()));
-                        }
-                    }
-                    Check::Equals(expected) => {
-                        let expected = render_json(expected, ctx).map_err(|e| format!("expect `{}`: {e}", a.source))?;
-                        match found.first() {
-                            Some(v) if **v == expected => {}
-                            Some(v) => failures.push(format!("`{}` is {v}, expected {expected}", a.source)),
-                            None => {
-                                show_body = true;
-                                failures.push(format!("`{}` matched nothing, expected {expected}", a.source));
-                            }
-                        }
-                    }
-                    _ => {}
-                }
-            }
-            if !failures.is_empty() {
-                let body = if show_body { format!(" (body: {})", excerpt(&resp.body)) } else { String::new() };
-                return Err(format!("{}{body}", failures.join("; ")));
-            }
-            Ok(())
+            crate::expect::check(&test.status, &test.assertions, &resp, ctx, &report.summary)
         }
         .await;
         report.unreachable = unreachable;
         report.hint = hint;
         report.expired = expired;
+        report.retries = self.http.retries() - retries_before;
         report.duration_ms = started.elapsed().as_millis() as u64;
         match outcome {
             Ok(()) => report.ok = true,
@@ -151,6 +113,7 @@ impl Session {
             outputs: None,
             error,
             phase: if retrying { "retry" } else { "test" },
+            retries: 0,
         };
         self.emit(&report);
     }

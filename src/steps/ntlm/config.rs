@@ -6,8 +6,11 @@
 use schemars::JsonSchema;
 use serde::Deserialize;
 
+use indexmap::IndexMap;
+
 use crate::connector::check::Checker;
-use crate::connector::raw::Scalar;
+use crate::connector::model::{Expect, RequestSpec};
+use crate::connector::raw::{Method, RawExpect, RawRequest, Scalar};
 use crate::connector::spans::Path;
 use crate::template::Template;
 
@@ -16,8 +19,20 @@ use crate::template::Template;
 pub struct Raw {
     /// Unique step id, `[a-z_][a-z0-9_]*`.
     pub id: String,
-    /// The NTLM-protected URL (GET).
+    /// The NTLM-protected URL: http:// or https:// (the same TLS options as every request).
     pub url: String,
+    /// HTTP method (default GET).
+    pub method: Option<Method>,
+    #[serde(default)]
+    pub headers: IndexMap<String, Scalar>,
+    /// JSON body (any value; strings are templates).
+    pub json: Option<serde_json::Value>,
+    /// URL-encoded form body.
+    pub form: Option<IndexMap<String, Scalar>>,
+    /// Raw body text.
+    pub body: Option<String>,
+    /// What the authenticated answer must be (default: any 2xx), as the test API's `expect`.
+    pub expect: Option<RawExpect>,
     pub username: Scalar,
     pub password: Scalar,
     /// Windows domain (optional).
@@ -55,14 +70,28 @@ impl NtlmCreds {
 
 #[derive(Debug)]
 pub struct Ntlm {
-    pub(super) url: Template,
+    /// The authenticated request (never redirected: NTLM holds its connection).
+    pub(super) request: RequestSpec,
+    pub(super) expect: Expect,
     pub(super) creds: NtlmCreds,
 }
 
 impl Ntlm {
     pub fn build(raw: &Raw, path: &Path, ck: &mut Checker) -> Self {
+        // The step's request keys are the request's own: checked as one.
+        let request = RawRequest {
+            method: raw.method,
+            url: raw.url.clone(),
+            headers: raw.headers.clone(),
+            query: IndexMap::new(),
+            json: raw.json.clone(),
+            form: raw.form.clone(),
+            body: raw.body.clone(),
+            follow_redirects: Some(false),
+        };
         Ntlm {
-            url: ck.template(&path.key("url"), &raw.url),
+            request: ck.request(path, &request),
+            expect: ck.expect(&path.key("expect"), raw.expect.as_ref()),
             creds: NtlmCreds::build(
                 path,
                 ck,
