@@ -239,6 +239,17 @@ fn a_connectors_tls_block_takes_templates_and_applies_to_its_requests() {
         &name,
     ]);
     assert_eq!(out.code, 0, "{out:?}");
+
+    // Static paths are checked by `validate`: a key of another pair is an invalid file.
+    let yaml = format!(
+        "tls: {{client_cert: \"{}\", client_key: \"{}\"}}\n{}",
+        file(&server, "client.pem"),
+        file(&server, "other.key"),
+        me(&server.url)
+    );
+    let out = Conntest::new().connector(&name, &yaml).clone_args(&["validate", &name]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(out.all().contains(":1:1: client key") && out.all().contains("does not match"), "{out:?}");
 }
 
 /// `tests/peers/proxy.py`: a forwarding proxy that logs what it carried.

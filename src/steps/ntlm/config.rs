@@ -23,16 +23,17 @@ pub struct Raw {
     pub url: String,
     /// HTTP method (default GET).
     pub method: Option<Method>,
+    // Boxed: the request keys would make every step of a file as large as this one.
     #[serde(default)]
-    pub headers: IndexMap<String, Scalar>,
+    pub headers: Box<IndexMap<String, Scalar>>,
     /// JSON body (any value; strings are templates).
-    pub json: Option<serde_json::Value>,
+    pub json: Option<Box<serde_json::Value>>,
     /// URL-encoded form body.
-    pub form: Option<IndexMap<String, Scalar>>,
+    pub form: Option<Box<IndexMap<String, Scalar>>>,
     /// Raw body text.
     pub body: Option<String>,
     /// What the authenticated answer must be (default: any 2xx), as the test API's `expect`.
-    pub expect: Option<RawExpect>,
+    pub expect: Option<Box<RawExpect>>,
     pub username: Scalar,
     pub password: Scalar,
     /// Windows domain (optional).
@@ -82,16 +83,16 @@ impl Ntlm {
         let request = RawRequest {
             method: raw.method,
             url: raw.url.clone(),
-            headers: raw.headers.clone(),
+            headers: (*raw.headers).clone(),
             query: IndexMap::new(),
-            json: raw.json.clone(),
-            form: raw.form.clone(),
+            json: raw.json.as_deref().cloned(),
+            form: raw.form.as_deref().cloned(),
             body: raw.body.clone(),
             follow_redirects: Some(false),
         };
         Ntlm {
             request: ck.request(path, &request),
-            expect: ck.expect(&path.key("expect"), raw.expect.as_ref()),
+            expect: ck.expect(&path.key("expect"), raw.expect.as_deref()),
             creds: NtlmCreds::build(
                 path,
                 ck,
