@@ -114,7 +114,26 @@ impl Http {
             learn_request_secrets(&sent);
             let (headers, body) = wire_body(&sent);
             let config = if sent.url.scheme() == "https" { Some(self.ntlm_tls()?) } else { None };
-            return crate::ntlm::send(&self.ledger, &sent, headers, body, &auth, self.timeout, config).await;
+            let mut attempt = 0;
+            loop {
+                let sent = crate::ntlm::send(
+                    &self.ledger,
+                    &sent,
+                    headers.clone(),
+                    body.clone(),
+                    &auth,
+                    self.timeout,
+                    config.clone(),
+                );
+                match sent.await {
+                    // Only a connection never made: a handshake cut short is not sent again.
+                    Err(e) if attempt < self.retry && crate::ntlm::not_connected(&e) => {
+                        attempt += 1;
+                        self.pause(attempt, &e.message).await;
+                    }
+                    other => return other,
+                }
+            }
         }
         let mut req = req;
         let mut cookies_set = Map::new();
@@ -182,17 +201,22 @@ impl Http {
             match self.exchange(req, cookies_set).await {
                 Err((error, class)) if attempt < self.retry && class.allows(&req.method) => {
                     attempt += 1;
-                    self.retries.fetch_add(1, Ordering::Relaxed);
-                    let wait = Duration::from_secs(1 << (attempt - 1).min(6));
-                    if let Some(hook) = &self.on_retry {
-                        hook(&format!("{}; retry {attempt} of {} in {} s", error.message, self.retry, wait.as_secs()));
-                    }
-                    tokio::time::sleep(wait).await;
+                    self.pause(attempt, &error.message).await;
                 }
                 Err((error, _)) => return Err(error),
                 Ok(answer) => return Ok(answer),
             }
         }
+    }
+
+    /// Counts and tells retry `attempt` (after `why`), then waits 1 s, 2 s, 4 s … before it.
+    async fn pause(&self, attempt: u32, why: &str) {
+        self.retries.fetch_add(1, Ordering::Relaxed);
+        let wait = Duration::from_secs(1 << (attempt - 1).min(6));
+        if let Some(hook) = &self.on_retry {
+            hook(&format!("{why}; retry {attempt} of {} in {} s", self.retry, wait.as_secs()));
+        }
+        tokio::time::sleep(wait).await;
     }
 
     async fn exchange(

@@ -60,7 +60,7 @@ async fn handshake(
     let host = req.url.host_str().unwrap_or_default().trim_start_matches('[').trim_end_matches(']').to_string();
     let port = req.url.port_or_known_default().unwrap_or(80);
     let stream = tokio::net::TcpStream::connect((host.as_str(), port)).await.map_err(|e| SendError {
-        message: format!("{what}: cannot connect to {host}:{port} ({e})"),
+        message: format!("{what}: {NOT_CONNECTED} {host}:{port} ({e})"),
         hint: Some("is the server running? check the URL and its port".into()),
         unreachable: true,
     })?;
@@ -156,6 +156,14 @@ async fn handshake(
     let message =
         message.to_bytes().map_err(|e| SendError::failed(format!("{what}: cannot encode the NTLM response: {e:?}")))?;
     round(http, &mut conn, req, &headers, &body, Some((scheme, b64(&message)))).await.map_err(SendError::failed)
+}
+
+/// How the message of a connection that was never made reads.
+const NOT_CONNECTED: &str = "cannot connect to";
+
+/// Whether `e` is a connection that was never made (nothing was sent: `--retry` may go again).
+pub fn not_connected(e: &SendError) -> bool {
+    e.unreachable && e.message.contains(&format!(": {NOT_CONNECTED} "))
 }
 
 /// Whether a 401 offers `scheme` in a `WWW-Authenticate` header.

@@ -378,6 +378,23 @@ fn retry_waits_1_then_2_seconds_through_refused_connections_and_counts_them() {
     assert_eq!(out.code, 0, "{out:?}");
     assert!(out.all().contains("retry 1 of 3 in 1 s") && out.all().contains("retry 2 of 3 in 2 s"), "{out:?}");
 
+    // The pinned NTLM connection too: a connection never made is made again.
+    let url = listens_after(Duration::from_millis(1500));
+    let ntlm =
+        format!("auth_flow:\n  - {{id: win, type: ntlm, url: \"{url}/me\", username: u, password: canary-pw-x}}\n");
+    let out = Conntest::new().connector(&name, &ntlm).clone_args(&[
+        "--no-cache",
+        "--retry",
+        "2",
+        "--format",
+        "json",
+        "test",
+        "auth",
+        &name,
+    ]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(out.json()["results"][0]["steps"][0]["retries"], 2, "{}", out.stdout);
+
     // Without --retry the first refusal is the answer.
     let url = listens_after(Duration::from_secs(30));
     let t = Conntest::new()
