@@ -8,6 +8,7 @@ pub mod failure;
 pub mod ledger;
 pub mod message;
 pub mod tls;
+pub mod tunnel;
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -113,19 +114,15 @@ impl Http {
             let sent = self.ledger.decorate(req, true);
             learn_request_secrets(&sent);
             let (headers, body) = wire_body(&sent);
-            let config = if sent.url.scheme() == "https" { Some(self.ntlm_tls()?) } else { None };
+            let route = crate::ntlm::Route {
+                tls: if sent.url.scheme() == "https" { Some(self.ntlm_tls()?) } else { None },
+                proxy: failure::proxy_for(&sent.url, self.proxy.as_ref()).and_then(|p| Url::parse(&p).ok()),
+            };
             let mut attempt = 0;
             loop {
-                let sent = crate::ntlm::send(
-                    &self.ledger,
-                    &sent,
-                    headers.clone(),
-                    body.clone(),
-                    &auth,
-                    self.timeout,
-                    config.clone(),
-                );
-                match sent.await {
+                let pending =
+                    crate::ntlm::send(&self.ledger, &sent, headers.clone(), body.clone(), &auth, self.timeout, &route);
+                match pending.await {
                     // Only a connection never made: a handshake cut short is not sent again.
                     Err(e) if attempt < self.retry && crate::ntlm::not_connected(&e) => {
                         attempt += 1;
@@ -350,7 +347,7 @@ fn base_builder(timeout: Duration, proxy: Option<&Url>) -> Result<reqwest::Clien
     if let Some(proxy) = proxy {
         // `--proxy` replaces HTTPS_PROXY/HTTP_PROXY; NO_PROXY still applies.
         let proxy = reqwest::Proxy::all(proxy.as_str())
-            .map_err(|e| format!("--proxy {}: {e}", failure::shown_proxy(proxy.as_str())))?
+            .map_err(|e| format!("--proxy {}: {e}", tunnel::shown_proxy(proxy.as_str())))?
             .no_proxy(reqwest::NoProxy::from_env());
         builder = builder.proxy(proxy);
     }

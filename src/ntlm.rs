@@ -22,6 +22,14 @@ use crate::secret::masker;
 
 type Conn = hyper::client::conn::http1::SendRequest<Full<Bytes>>;
 
+/// How the pinned connection reaches the server: TLS for https:// (the run's
+/// one TLS setup), and a CONNECT tunnel when a proxy applies.
+#[derive(Default, Clone)]
+pub struct Route {
+    pub tls: Option<Arc<rustls::ClientConfig>>,
+    pub proxy: Option<url::Url>,
+}
+
 /// Sends `req` with an NTLM handshake on one connection; the answer to the
 /// authenticated request is the response.
 pub async fn send(
@@ -31,10 +39,10 @@ pub async fn send(
     body: Option<String>,
     auth: &NtlmAuth,
     timeout: Duration,
-    tls: Option<Arc<rustls::ClientConfig>>,
+    route: &Route,
 ) -> Result<Response, SendError> {
     let what = req.summary();
-    match tokio::time::timeout(timeout, handshake(http, req, headers, body, auth, tls)).await {
+    match tokio::time::timeout(timeout, handshake(http, req, headers, body, auth, route)).await {
         Ok(result) => result,
         Err(_) => Err(SendError {
             message: format!("{what}: no answer within {} s during the NTLM handshake", timeout.as_secs_f64()),
@@ -50,7 +58,7 @@ async fn handshake(
     headers: Vec<(String, String)>,
     body: Option<String>,
     auth: &NtlmAuth,
-    tls: Option<Arc<rustls::ClientConfig>>,
+    route: &Route,
 ) -> Result<Response, SendError> {
     let what = req.summary();
     if !matches!(req.url.scheme(), "http" | "https") {
@@ -59,12 +67,16 @@ async fn handshake(
     // An IPv6 literal is `[::1]` in a URL and `::1` to connect to.
     let host = req.url.host_str().unwrap_or_default().trim_start_matches('[').trim_end_matches(']').to_string();
     let port = req.url.port_or_known_default().unwrap_or(80);
-    let stream = tokio::net::TcpStream::connect((host.as_str(), port)).await.map_err(|e| SendError {
-        message: format!("{what}: {NOT_CONNECTED} {host}:{port} ({e})"),
-        hint: Some("is the server running? check the URL and its port".into()),
-        unreachable: true,
-    })?;
-    let mut conn = match tls {
+    let stream = match &route.proxy {
+        // Through a proxy, a tunnel of its own: the handshake must stay on one connection.
+        Some(proxy) => crate::http::tunnel::open(&what, proxy, &host, port).await?,
+        None => tokio::net::TcpStream::connect((host.as_str(), port)).await.map_err(|e| SendError {
+            message: format!("{what}: {NOT_CONNECTED} {host}:{port} ({e})"),
+            hint: Some("is the server running? check the URL and its port".into()),
+            unreachable: true,
+        })?,
+    };
+    let mut conn = match route.tls.clone() {
         Some(config) => {
             let stream = crate::http::tls::connect(config, &host, stream)
                 .await

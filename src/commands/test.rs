@@ -442,7 +442,7 @@ fn transport(g: &Global) -> Result<crate::http::Tls, Error> {
                 .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
                 .ok_or_else(|| {
                     Error::usage(
-                        format!("--proxy {}: not a proxy URL", crate::http::failure::shown_proxy(p)),
+                        format!("--proxy {}: not a proxy URL", crate::http::tunnel::shown_proxy(p)),
                         Some("e.g. --proxy http://proxy.example:3128".to_string()),
                     )
                 })?;

@@ -3,6 +3,7 @@
 
 use url::Url;
 
+use super::tunnel::shown_proxy;
 use super::{Http, Request, SendError};
 use crate::http::message::MAX_BODY_BYTES;
 
@@ -57,17 +58,6 @@ pub(super) fn retry_class(e: &ReadError) -> Retry {
         return Retry::Idempotent;
     }
     Retry::Never
-}
-
-/// A proxy URL as shown: its password masked.
-pub fn shown_proxy(proxy: &str) -> String {
-    match Url::parse(proxy) {
-        Ok(mut url) if url.password().is_some() => {
-            let _ = url.set_password(Some("****"));
-            url.to_string()
-        }
-        _ => proxy.to_string(),
-    }
 }
 
 impl Http {
@@ -200,7 +190,7 @@ impl Http {
 
 /// The proxy a request to `url` goes through: `--proxy`, else the environment
 /// (as reqwest reads it); none for a host in NO_PROXY.
-pub(super) fn proxy_for(url: &Url, flag: Option<&Url>) -> Option<String> {
+pub fn proxy_for(url: &Url, flag: Option<&Url>) -> Option<String> {
     let host = url.host_str().unwrap_or_default();
     let var = |k: &str| {
         std::env::var(k).ok().or_else(|| std::env::var(k.to_ascii_lowercase()).ok()).filter(|v| !v.is_empty())

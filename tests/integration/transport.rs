@@ -307,6 +307,24 @@ fn proxy_carries_http_and_https_and_beats_the_environment() {
     assert_eq!(log(&log_file), before, "a NO_PROXY host went through the proxy");
 }
 
+#[test]
+fn ntlm_goes_through_the_proxy_in_a_tunnel_of_its_own() {
+    let password = format!("canary-ntlm-{}", unique("pw"));
+    let server = ntlm_tls(&password, &[]);
+    let (proxy, log_file) = proxy(Some("proxyuser:canary-proxy-pw"));
+    let name = unique("ntlm-proxied");
+    let with_creds = proxy.url.replace("http://", "http://proxyuser:canary-proxy-pw@");
+    let out = Conntest::new()
+        .connector(&name, &ntlm_connector(&server.url, "{status: [200]}"))
+        .env("CONNTEST_VAR_pw", &password)
+        .env("NO_PROXY", "")
+        .clone_args(&["--no-cache", "-v", "--proxy", &with_creds, "--cacert", &ca(&server), "test", "auth", &name]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let tunnels = log(&log_file).matches(&format!("CONNECT {}", server.url.trim_start_matches("https://"))).count();
+    assert_eq!(tunnels, 2, "the step's and the test API's connections: {}", log(&log_file));
+    assert!(!out.all().contains("canary-proxy-pw") && !out.all().contains(&password), "{out:?}");
+}
+
 /// A TLS server without client-certificate checks (`tls_server.py good`).
 fn mtls_free_tls() -> Peer {
     peer("tls_server.py", &["{dir}", "good"], &[])
