@@ -110,9 +110,7 @@ async fn handshake(
         .map_err(|e| SendError::failed(format!("{what}: cannot encode the NTLM negotiate message: {e:?}")))?;
     let negotiate = b64(&negotiate);
     let mut scheme = "NTLM";
-    let mut first = round(http, &mut conn, req, &headers, &body, Some((scheme, negotiate.clone())))
-        .await
-        .map_err(SendError::failed)?;
+    let mut first = round(http, &mut conn, req, &headers, &body, Some((scheme, negotiate.clone()))).await?;
     if first.status == 401
         && offers(&first, "Negotiate")
         && !offers(&first, "NTLM")
@@ -120,8 +118,7 @@ async fn handshake(
     {
         // Negotiate only: NTLM is one of its mechanisms; send the same messages under it.
         scheme = "Negotiate";
-        first =
-            round(http, &mut conn, req, &headers, &body, Some((scheme, negotiate))).await.map_err(SendError::failed)?;
+        first = round(http, &mut conn, req, &headers, &body, Some((scheme, negotiate))).await?;
     }
     if first.status != 401 {
         // Already authenticated (or not protected): that answer stands.
@@ -167,7 +164,7 @@ async fn handshake(
     );
     let message =
         message.to_bytes().map_err(|e| SendError::failed(format!("{what}: cannot encode the NTLM response: {e:?}")))?;
-    round(http, &mut conn, req, &headers, &body, Some((scheme, b64(&message)))).await.map_err(SendError::failed)
+    round(http, &mut conn, req, &headers, &body, Some((scheme, b64(&message)))).await
 }
 
 /// How the message of a connection that was never made reads.
@@ -191,6 +188,30 @@ fn challenge(resp: &Response, scheme: &str) -> Option<String> {
         let (s, token) = v.trim().split_once(' ')?;
         (s.eq_ignore_ascii_case(scheme) && !token.trim().is_empty()).then(|| token.trim().to_string())
     })
+}
+
+/// A request on the pinned connection that got no HTTP answer (exit 5), in
+/// words: with TLS 1.3 a server that refuses the client certificate says so
+/// only after the handshake, on the first request.
+fn no_answer(what: &str, e: &hyper::Error) -> SendError {
+    let mut causes = Vec::new();
+    let mut cause: Option<&dyn std::error::Error> = Some(e);
+    while let Some(c) = cause {
+        causes.push(c.to_string());
+        cause = c.source();
+    }
+    let all = causes.join(": ");
+    let lower = all.to_ascii_lowercase().replace([' ', '_'], "");
+    if lower.contains("certificaterequired") || lower.contains("badcertificate") || lower.contains("unknownca") {
+        return SendError::unreachable(
+            format!("{what}: the server refused the TLS session: it requires a client certificate it trusts ({all})"),
+            "give --cert and --key, or `tls:` in the connector",
+        );
+    }
+    SendError::unreachable(
+        format!("{what}: no HTTP answer on the NTLM connection ({all})"),
+        "is the server running and reachable?",
+    )
 }
 
 /// A TLS handshake that failed, in words: the certificate, or no TLS at all.
@@ -270,7 +291,7 @@ async fn round(
     headers: &[(String, String)],
     body: &Option<String>,
     token: Option<(&str, String)>,
-) -> Result<Response, String> {
+) -> Result<Response, SendError> {
     let what = req.summary();
     let mut headers = headers.to_vec();
     headers.retain(|(n, _)| !n.eq_ignore_ascii_case("authorization"));
@@ -282,8 +303,9 @@ async fn round(
     for (n, v) in &headers {
         builder = builder.header(n.as_str(), v.as_str());
     }
-    let request =
-        builder.body(Full::new(Bytes::from(body.clone().unwrap_or_default()))).map_err(|e| format!("{what}: {e}"))?;
+    let request = builder
+        .body(Full::new(Bytes::from(body.clone().unwrap_or_default())))
+        .map_err(|e| SendError::failed(format!("{what}: {e}")))?;
     let started = SystemTime::now();
     let clock = Instant::now();
     let mut record = Exchange {
@@ -298,9 +320,9 @@ async fn round(
         response_body: None,
         error: None,
     };
-    conn.ready().await.map_err(|e| format!("{what}: the connection closed during the NTLM handshake ({e})"))?;
+    conn.ready().await.map_err(|e| no_answer(&what, &e))?;
     let result = async {
-        let resp = conn.send_request(request).await.map_err(|e| format!("{what}: {e}"))?;
+        let resp = conn.send_request(request).await.map_err(|e| no_answer(&what, &e))?;
         let status = resp.status().as_u16();
         let resp_headers: Vec<(String, String)> = resp
             .headers()
@@ -311,10 +333,15 @@ async fn round(
         let bytes = limited
             .collect()
             .await
-            .map_err(|_| format!("{what}: response body unreadable or larger than {} MiB", MAX_BODY_BYTES >> 20))?
+            .map_err(|_| {
+                SendError::failed(format!(
+                    "{what}: response body unreadable or larger than {} MiB",
+                    MAX_BODY_BYTES >> 20
+                ))
+            })?
             .to_bytes();
-        http.spend(bytes.len()).map_err(|why| format!("{what}: {why}"))?;
-        Ok::<_, String>((status, resp_headers, String::from_utf8_lossy(&bytes).into_owned()))
+        http.spend(bytes.len()).map_err(|why| SendError::failed(format!("{what}: {why}")))?;
+        Ok::<_, SendError>((status, resp_headers, String::from_utf8_lossy(&bytes).into_owned()))
     }
     .await;
     record.duration = clock.elapsed();
@@ -339,7 +366,7 @@ async fn round(
             Ok(Response { status, headers: resp_headers, body, cookies, hops: Vec::new(), final_url: None })
         }
         Err(e) => {
-            record.error = Some(e.clone());
+            record.error = Some(e.message.clone());
             http.record(record);
             Err(e)
         }

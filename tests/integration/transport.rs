@@ -166,6 +166,23 @@ fn a_negotiate_only_server_gets_ntlm_under_negotiate() {
     assert!(!out.all().contains(&password), "the password leaked");
 }
 
+#[test]
+fn the_client_certificate_reaches_the_pinned_ntlm_connection() {
+    let password = format!("canary-ntlm-{}", unique("pw"));
+    let server = ntlm_tls(&password, &["--client-cert"]);
+    let name = unique("ntlm-mtls");
+    let t = Conntest::new()
+        .connector(&name, &ntlm_connector(&server.url, "{status: [200]}"))
+        .env("CONNTEST_VAR_pw", &password);
+    let (cert, key) = (file(&server, "client.pem"), file(&server, "client.key"));
+    let out =
+        t.clone_args(&["--no-cache", "--cacert", &ca(&server), "--cert", &cert, "--key", &key, "test", "auth", &name]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let out = t.clone_args(&["--no-cache", "--cacert", &ca(&server), "test", "auth", &name]);
+    assert_eq!(out.code, 5, "without the certificate the handshake fails: {out:?}");
+    assert!(out.all().contains("requires a client certificate") && out.all().contains("--cert"), "{out:?}");
+}
+
 /// `tests/peers/tls_server.py mtls`: a server that requires a client certificate.
 fn mtls() -> Peer {
     peer("tls_server.py", &["{dir}", "mtls"], &[])

@@ -6,7 +6,8 @@
                                                    # -> LISTENING https://127.0.0.1:PORT
 
 --tls DIR: the same acceptor behind Python's ssl, with a private CA written to
-DIR/ca.pem (tests/peers/tls_server.py makes the certificates). --negotiate: the
+DIR/ca.pem (tests/peers/tls_server.py makes the certificates); --client-cert
+also requires a client certificate signed by that CA (DIR/client.pem, client.key). --negotiate: the
 acceptor is pyspnego's "negotiate" (SPNEGO) and offers only `WWW-Authenticate:
 Negotiate`, as an IIS site with Windows authentication and Kerberos first does;
 NTLM messages are accepted under that scheme (raw, as Windows clients send them
@@ -395,6 +396,8 @@ def main():
     p.add_argument("--port", type=int, default=8002, help="TCP port on 127.0.0.1 (0 = any free)")
     p.add_argument("--tls", metavar="DIR", help="serve https with a private CA written to DIR/ca.pem")
     p.add_argument("--negotiate", action="store_true", help="offer and accept only the Negotiate scheme")
+    p.add_argument("--client-cert", action="store_true",
+                   help="with --tls: require a client certificate (DIR/client.pem and client.key are written)")
     args = p.parse_args()
     global NEGOTIATE
     NEGOTIATE = args.negotiate
@@ -418,9 +421,12 @@ def main():
         sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
         from tls_server import make_certs
 
-        cert, key = make_certs(args.tls, "good")
+        cert, key = make_certs(args.tls, "mtls" if args.client_cert else "good")
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ctx.load_cert_chain(cert, key)
+        if args.client_cert:
+            ctx.verify_mode = ssl.CERT_REQUIRED
+            ctx.load_verify_locations(os.path.join(args.tls, "ca.pem"))
         # The handshake runs in the connection's thread, not in accept().
         httpd.socket = ctx.wrap_socket(httpd.socket, server_side=True, do_handshake_on_connect=False)
         scheme = "https"
