@@ -107,7 +107,13 @@ impl Http {
                 hint,
             );
         }
-        let (message, hint): (String, String) = if has("unknownissuer") {
+        let client_cert = ["certificaterequired", "badcertificate", "unknownca", "certificateunknown"];
+        let (message, hint): (String, String) = if has("receivedfatalalert") && client_cert.iter().any(|n| has(n)) {
+            (
+                format!("{what}: {host} refused the TLS session: it requires a client certificate it trusts ({inner})"),
+                "give --cert and --key, or `tls:` in the connector".into(),
+            )
+        } else if has("unknownissuer") {
             (
                 format!(
                     "{what}: the TLS certificate of {host} is signed by an unknown issuer (a CA this machine does not trust)"

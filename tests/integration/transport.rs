@@ -218,7 +218,7 @@ fn client_certificates_reach_a_server_that_requires_one() {
 
     let out = run(&[]);
     assert_eq!(out.code, 5, "no certificate: {out:?}");
-    assert!(out.all().contains("TLS") || out.all().contains("handshake"), "in words: {out:?}");
+    assert!(out.all().contains("requires a client certificate") && out.all().contains("--cert"), "in words: {out:?}");
 
     let out = run(&["--cert", &file(&server, "client.pem"), "--key", &file(&server, "other.key")]);
     assert_eq!(out.code, 2, "a key of another pair: {out:?}");
@@ -429,6 +429,10 @@ fn retry_waits_1_then_2_seconds_through_refused_connections_and_counts_them() {
     ]);
     assert_eq!(out.code, 0, "{out:?}");
     assert_eq!(out.json()["results"][0]["steps"][0]["retries"], 2, "{}", out.stdout);
+
+    // At most 10, pinned.
+    assert_eq!(Conntest::new().clone_args(&["--retry", "11", "validate"]).code, 2);
+    assert!(Conntest::new().clone_args(&["--retry", "10", "--help"]).code == 0);
 
     // Without --retry the first refusal is the answer.
     let url = listens_after(Duration::from_secs(30));
