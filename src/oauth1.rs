@@ -33,9 +33,11 @@ pub struct Credentials {
 pub fn base_uri(url: &url::Url) -> String {
     let scheme = url.scheme().to_ascii_lowercase();
     let host = url.host_str().unwrap_or_default().to_ascii_lowercase();
+    // `Url::port` is already `None` for the scheme's default port (`:80` of
+    // http, `:443` of https), and only then.
     let port = match url.port() {
-        Some(p) if !((scheme == "http" && p == 80) || (scheme == "https" && p == 443)) => format!(":{p}"),
-        _ => String::new(),
+        Some(p) => format!(":{p}"),
+        None => String::new(),
     };
     format!("{scheme}://{host}{port}{}", url.path())
 }
@@ -150,6 +152,22 @@ mod tests {
             base_string("post", &url, &params),
             "POST&http%3A%2F%2Fexample.com%2Frequest&a2%3Dr%2520b%26a3%3D2%2520q%26a3%3Da%26b5%3D%253D%25253D%26c%2540%3D%26c2%3D%26oauth_consumer_key%3D9djdj82h48djs9d2%26oauth_nonce%3D7d8f3e4a%26oauth_signature_method%3DHMAC-SHA1%26oauth_timestamp%3D137131201%26oauth_token%3Dkkk9d7dh3k39sjv7"
         );
+    }
+
+    /// Only the scheme's own default port leaves the base URI (issue 23: a
+    /// dropped `:8443` survived every integration test of the time).
+    #[test]
+    fn base_uri_keeps_every_port_but_the_schemes_default() {
+        for (url, want) in [
+            ("http://h.test:80/p?q=1#f", "http://h.test/p"),
+            ("https://H.test:443/p", "https://h.test/p"),
+            ("https://h.test:8443/p", "https://h.test:8443/p"),
+            ("https://h.test:80/p", "https://h.test:80/p"),
+            ("http://h.test:443/p", "http://h.test:443/p"),
+            ("http://h.test:8080", "http://h.test:8080/"),
+        ] {
+            assert_eq!(base_uri(&url::Url::parse(url).unwrap()), want, "{url}");
+        }
     }
 
     #[test]

@@ -326,6 +326,27 @@ mod tests {
         assert_eq!(masker().mask("ünïcode hunter2-canary ✓"), "ünïcode **** ✓");
     }
 
+    /// Issue 23 (cargo-mutants on this file): the 3-character floor, secrets
+    /// side by side, an object under a secret name, and masking by name alone.
+    #[test]
+    fn three_characters_are_enough_and_neighbours_stay_apart() {
+        masker().learn("q7Z");
+        assert_eq!(masker().mask("<q7Z>"), "<****>");
+        masker().learn("side-by-side-one");
+        masker().learn("side-by-side-two");
+        assert_eq!(masker().mask("side-by-side-oneside-by-side-two!"), "********!");
+    }
+
+    #[test]
+    fn everything_under_a_secret_name_is_learned_and_masked_by_name() {
+        masker().learn_json("", &serde_json::json!({"session": {"id": "nested-session-id-1"}}));
+        assert_eq!(masker().mask("id=nested-session-id-1"), "id=****");
+        let shown = masker().mask_json(&serde_json::json!({
+            "password": "never-learned-pw-2", "otp": 123456, "api_keys": ["never-learned-k-3"], "status": 200
+        }));
+        assert_eq!(shown, serde_json::json!({"password": "****", "otp": "****", "api_keys": ["****"], "status": 200}));
+    }
+
     #[test]
     fn a_hundred_thousand_secrets_learn_and_mask() {
         for i in 0..100_000 {

@@ -383,7 +383,7 @@ impl Drop for StopOnDrop<'_> {
 
 /// `child`'s output once it exits; past `deadline` it is killed and the error
 /// holds what it printed until then.
-fn output_by(child: std::process::Child, deadline: Instant) -> Result<std::process::Output, String> {
+pub fn output_by(child: std::process::Child, deadline: Instant) -> Result<std::process::Output, String> {
     let pid = child.id();
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || tx.send(child.wait_with_output()));

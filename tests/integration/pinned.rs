@@ -36,9 +36,16 @@ fn js_connector(steps: &[(&str, &str, &str)]) -> String {
 fn the_js_step_stops_at_its_timeout_ms_within_a_quarter() {
     let name = unique("js-deadline");
     let yaml = js_connector(&[("spin", "    timeout_ms: 1000\n", "while (true) {}")]);
+    let t = Conntest::new().connector(&name, &yaml);
+    let mut cmd = t.command();
+    cmd.args(["--no-cache", "--format", "json", "test", "auth", &name]).stdout(Stdio::piped()).stderr(Stdio::piped());
     let started = Instant::now();
-    let (out, json) = json_run(Conntest::new().connector(&name, &yaml), &name);
+    // Bounded: a limit that does not hold must fail this test, not hang it.
+    let out: Output = crate::cache_safety::output_by(cmd.spawn().expect("run"), started + Duration::from_secs(20))
+        .unwrap_or_else(|why| panic!("the js step ignored its timeout_ms: {why}"))
+        .into();
     let wall = started.elapsed();
+    let json = out.json();
     assert_eq!(out.code, 1, "{out:?}");
     let step = &json["results"][0]["steps"][0];
     assert!(step["error"].as_str().unwrap_or_default().contains("stopped after 1000 ms"), "{out:?}");
@@ -492,4 +499,28 @@ fn a_connection_reset_is_exit_5() {
     assert_eq!(out.code, 5, "{out:?}");
     assert!(out.all().contains(&format!("{addr} reset the connection")), "{out:?}");
     assert!(*served.lock().expect("lock") >= 1);
+}
+
+// ---------------------------------------------------------------- js errors (cargo-mutants on src/js.rs)
+
+/// Mutant: the engine's stack limit `512 * 1024` made `512 / 1024` (0: no limit).
+#[test]
+fn deep_recursion_in_a_js_step_is_an_error_not_a_crash() {
+    let name = unique("js-stack");
+    let yaml = js_connector(&[("deep", "", "function f(n) { return f(n + 1) + 1; }\nreturn {n: f(0)};")]);
+    let (out, json) = json_run(Conntest::new().connector(&name, &yaml), &name);
+    assert_eq!(out.code, 1, "{out:?}");
+    let error = json["results"][0]["steps"][0]["error"].as_str().unwrap_or_default().to_string();
+    assert!(error.contains("RangeError: Maximum call stack size exceeded"), "{error}");
+}
+
+/// Mutant: every thrown value read as a memory failure.
+#[test]
+fn a_thrown_string_is_reported_as_thrown() {
+    let name = unique("js-throw");
+    let yaml = js_connector(&[("t", "", "throw 'custom failure';")]);
+    let (out, json) = json_run(Conntest::new().connector(&name, &yaml), &name);
+    assert_eq!(out.code, 1, "{out:?}");
+    let error = json["results"][0]["steps"][0]["error"].as_str().unwrap_or_default().to_string();
+    assert!(error.contains("uncaught: custom failure"), "{error}");
 }

@@ -125,7 +125,7 @@ auth_flow:
     client_id: app
     client_secret: cs-strict-app
     redirect_port: 0
-    timeout_secs: 30
+    timeout_secs: 10
   - {{id: cc, type: oauth2_client_credentials, token_url: "{url}/cc", client_id: svc, client_secret: cs-strict-svc}}
   - {{id: grant, type: jwt_bearer, algorithm: HS256, key: hs-strict-key-0123456789abcdef, claims: {{iss: me}}, token_url: "{url}/jwt"}}
   - id: o1
@@ -135,7 +135,7 @@ auth_flow:
     request_token_url: "{url}/o1/request"
     authorize_url: "{url}/o1/authorize"
     access_token_url: "{url}/o1/access"
-    timeout_secs: 30
+    timeout_secs: 10
   - {{id: win, type: ntlm, url: "{url}/ntlm?b=2", username: ann, password: pw-strict-ntlm}}
 sign_in: {{type: oauth1, consumer_key: ck, consumer_secret: cs-strict-o1, token: "{{{{ o1.oauth_token }}}}", token_secret: "{{{{ o1.oauth_token_secret }}}}"}}
 test_api: {{request: {{url: "/me?x=1"}}}}
