@@ -28,7 +28,7 @@ pub const EXIT_CODES: &[(&str, &str)] = &[
     ("0", "every flow and test API call passed"),
     ("1", "a step or the test API failed: the connector does not work"),
     ("2", "usage error, or a connector file is invalid"),
-    ("3", "input was needed but cannot be asked for (non-interactive), or the input ended (Ctrl-D)"),
+    ("3", "input was needed but cannot be asked for (non-interactive), or the terminal closed"),
     ("4", "environment problem: keyring, lock dir, port, nothing cached"),
     ("5", "the server could not be reached: refused, DNS, TLS, timeout, proxy (a CI job may retry)"),
     ("130, 143", "ended by SIGINT (Ctrl-C) or SIGTERM"),
@@ -126,6 +126,7 @@ pub enum Format {
 }
 
 #[derive(Debug, Subcommand)]
+#[cfg_attr(windows, allow(clippy::large_enum_variant))] // Windows paths are larger; parsed once
 pub enum Command {
     /// Check connector files without touching the network
     #[command(after_help = examples(&[

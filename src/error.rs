@@ -33,8 +33,8 @@ pub enum Error {
     #[error("`{field}` needs a value, and input cannot be asked for (non-interactive)")]
     NeedsInput { step: String, field: String },
 
-    /// Ctrl-D at a Form prompt: the person ended the input instead of answering.
-    #[error("`{field}` needs a value, and the input ended (Ctrl-D)")]
+    /// The terminal closed at a Form prompt: nobody is left to answer.
+    #[error("`{field}` needs a value, and the terminal's input ended")]
     InputEnded { step: String, field: String },
 
     /// SIGINT or SIGTERM arrived; the terminal has been restored.

@@ -28,6 +28,7 @@ pub mod prompt;
 pub mod report;
 pub mod request;
 pub mod secret;
+pub mod signals;
 pub mod starter;
 pub mod steps;
 pub mod template;

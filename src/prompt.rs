@@ -5,6 +5,9 @@ use std::collections::HashMap;
 use std::io::IsTerminal as _;
 use std::sync::Mutex;
 
+use console::Term;
+use dialoguer::theme::{ColorfulTheme, Theme as _};
+use dialoguer::{Input, Password};
 use serde_json::{Map, Value};
 
 use crate::error::Error;
@@ -58,24 +61,17 @@ impl Prompter {
     pub async fn secret(&self, step: &str, label: &str) -> Result<Secret, Error> {
         let (step, label) = (step.to_string(), label.to_string());
         tokio::task::spawn_blocking(move || {
-            use std::io::Write as _;
             let _guard = TERMINAL.lock().unwrap_or_else(|p| p.into_inner());
-            let prompt = || {
-                let mut err = std::io::stderr();
-                let _ = write!(
-                    err,
-                    "{} {} {} ",
-                    console::style("?").yellow(),
-                    console::style(&label).bold(),
-                    console::style("›").dim()
-                );
-                let _ = err.flush();
-            };
-            match crate::terminal::read_line(true, prompt) {
-                Ok(Some(line)) => Ok(Secret::new(line)),
-                Ok(None) => Err(Error::InputEnded { step, field: "token".into() }),
-                Err(e) => Err(Error::Prompt(e.to_string())),
-            }
+            let label = shown(&label);
+            Password::with_theme(&ColorfulTheme::default())
+                .with_prompt(&label)
+                .allow_empty_password(true)
+                .validate_with(|typed: &String| {
+                    if typed.trim().is_empty() { Err(reason(&format!("{label} is required"), typed)) } else { Ok(()) }
+                })
+                .interact_on(&Term::stderr())
+                .map(Secret::new)
+                .map_err(|e| dialog_failed(e, &step, "token"))
         })
         .await
         .map_err(|e| Error::Prompt(e.to_string()))?
@@ -159,25 +155,25 @@ impl Prompter {
     }
 }
 
-/// Asks for each field at the terminal until its value is accepted.
+/// Asks for each field at the terminal until its value is accepted: dialoguer's
+/// `Input` for text, email and number fields, its `Password` (echo off) for
+/// password fields. The format has no fields with choices and no booleans, so
+/// there is no `Select` or `Confirm` to show.
 ///
-/// Lines are read in the terminal's own line mode (its editing keys work), with
-/// echo off for passwords, so that Ctrl-D — the end of input — ends the run
-/// instead of being taken for an empty answer and asked again.
+/// An invalid answer is refused with the reason and the field asked again. Ctrl-D
+/// cannot be told from an empty answer through dialoguer (a text prompt ignores
+/// it, a password prompt takes it for Enter): Ctrl-C is the way out.
 fn ask(step: &str, title: &str, fields: &[Field]) -> Result<Map<String, Value>, Error> {
-    use std::io::Write as _;
     let _guard = TERMINAL.lock().unwrap_or_else(|p| p.into_inner());
-    let mut err = std::io::stderr();
-    let failed = |e: std::io::Error| Error::Prompt(e.to_string());
-    // Titles, labels and defaults are templates: they can carry a server's text.
-    let shown = |text: &str| crate::output::printable(&crate::secret::masker().mask(text)).into_owned();
-    writeln!(err, "{}", console::style(shown(title)).bold()).map_err(failed)?;
+    let term = Term::stderr();
+    let theme = ColorfulTheme::default();
+    term.write_line(&console::style(shown(title)).for_stderr().bold().to_string()).map_err(io_failed)?;
     let mut out = Map::new();
     for field in fields {
         let hidden = field.kind == FieldKind::Password;
         // An optional field says so, and what Enter does: a person must not have to
         // guess whether an empty answer is taken.
-        let default = match (&field.default, hidden, field.required) {
+        let hint = match (&field.default, hidden, field.required) {
             (Some(_), true, true) => " (Enter keeps the default)".to_string(),
             (Some(_), true, false) => " (optional; Enter keeps the default)".to_string(),
             (Some(d), false, true) => format!(" [{}]", shown(d)),
@@ -185,36 +181,80 @@ fn ask(step: &str, title: &str, fields: &[Field]) -> Result<Map<String, Value>, 
             (None, _, true) => String::new(),
             (None, _, false) => " (optional; Enter leaves it empty)".to_string(),
         };
-        let value = loop {
-            let prompt = || {
-                let label = console::style(shown(&field.label)).bold();
-                let _ = write!(err, "{} {label}{default} {} ", console::style("?").yellow(), console::style("›").dim());
-                let _ = err.flush();
-            };
-            let Some(line) = crate::terminal::read_line(hidden, prompt).map_err(failed)? else {
-                let _ = writeln!(err);
-                return Err(Error::InputEnded { step: step.to_string(), field: field.key.clone() });
-            };
-            // Enter keeps the default (a password of spaces is still a password).
-            let empty = if hidden { line.is_empty() } else { line.trim().is_empty() };
-            let text = match &field.default {
-                Some(d) if empty => d.clone(),
-                _ => line,
-            };
-            let text = if hidden { Secret::new(text).expose().to_string() } else { text };
-            match field.parse(&text) {
-                Ok(value) => break value,
-                // Said before the field is asked again, with the way out of the loop.
-                Err(e) if empty => {
-                    writeln!(err, "{} {e}: type a value (Ctrl-D ends the run)", console::style("✘").red())
-                        .map_err(failed)?
-                }
-                Err(e) => writeln!(err, "{} {e}", console::style("✘").red()).map_err(failed)?,
-            }
+        let label = format!("{}{hint}", shown(&field.label));
+        // Checks an answer the way it is then taken: an empty one is the default.
+        let check = |typed: &str| field.parse(&answer(field, typed)).map(|_| ()).map_err(|e| reason(&e, typed));
+        let typed = if hidden {
+            Password::with_theme(&theme)
+                .with_prompt(&label)
+                .allow_empty_password(true)
+                .report(false)
+                .validate_with(|typed: &String| check(typed))
+                .interact_on(&term)
+        } else {
+            Input::<String>::with_theme(&theme)
+                .with_prompt(&label)
+                .allow_empty(true)
+                .report(false)
+                .validate_with(|typed: &String| check(typed))
+                .interact_text_on(&term)
+        }
+        .map_err(|e| dialog_failed(e, step, &field.key))?;
+        let text = answer(field, &typed);
+        let text = if hidden { Secret::new(text).expose().to_string() } else { text };
+        let value = field.parse(&text).map_err(Error::Prompt)?;
+        // What was taken stays on the screen, a password as stars.
+        let mut line = String::new();
+        let _ = if hidden {
+            theme.format_password_prompt_selection(&mut line, &shown(&field.label))
+        } else {
+            theme.format_input_prompt_selection(&mut line, &shown(&field.label), &shown(&text))
         };
+        term.write_line(&line).map_err(io_failed)?;
         out.insert(field.key.clone(), value);
     }
     Ok(out)
+}
+
+/// The text an answer stands for: Enter alone keeps the default (a password of
+/// spaces is still a password).
+fn answer(field: &Field, typed: &str) -> String {
+    let empty = if field.kind == FieldKind::Password { typed.is_empty() } else { typed.trim().is_empty() };
+    match &field.default {
+        Some(d) if empty => d.clone(),
+        _ => typed.to_string(),
+    }
+}
+
+/// Why an answer is refused, with the way out when nothing was typed.
+fn reason(error: &str, typed: &str) -> String {
+    if typed.trim().is_empty() { format!("{error}: type a value (Ctrl-C ends the run)") } else { error.to_string() }
+}
+
+/// Titles, labels and defaults are templates: they can carry a server's text.
+fn shown(text: &str) -> String {
+    crate::output::printable(&crate::secret::masker().mask(text)).into_owned()
+}
+
+fn io_failed(e: std::io::Error) -> Error {
+    Error::Prompt(e.to_string())
+}
+
+/// A prompt that ended without an answer.
+fn dialog_failed(e: dialoguer::Error, step: &str, field: &str) -> Error {
+    let dialoguer::Error::IO(e) = e;
+    match e.kind() {
+        // Ctrl-C read as a key (the prompt had the terminal in raw mode): console
+        // has put the terminal back and raised SIGINT, whose handler ends the run
+        // (exit 130). Waiting here keeps this prompt's error from racing it.
+        std::io::ErrorKind::Interrupted => {
+            std::thread::sleep(std::time::Duration::from_secs(5));
+            Error::Interrupted { signal: "SIGINT" }
+        }
+        // The terminal is gone (hung up): nobody is left to answer.
+        std::io::ErrorKind::UnexpectedEof => Error::InputEnded { step: step.to_string(), field: field.to_string() },
+        _ => Error::Prompt(e.to_string()),
+    }
 }
 
 /// Parses `--input`, `--input-env` and `--inputs FILE` into values by (step, field).

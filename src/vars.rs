@@ -45,11 +45,10 @@ fn select(env: impl Iterator<Item = (OsString, OsString)>) -> (Vec<(String, Stri
     (vars, skipped)
 }
 
-#[cfg(test)]
+#[cfg(all(test, unix))]
 mod tests {
     use super::*;
 
-    #[cfg(unix)]
     #[test]
     fn non_unicode_values_and_names_are_skipped_by_name_only() {
         use std::os::unix::ffi::OsStringExt as _;

@@ -144,7 +144,9 @@ fn a_conntest_binary_of_another_build_is_refused() {
     same_build(Path::new("/elsewhere/target/debug/conntest"));
 }
 
-/// The Secret Service a test talks to: the suite's shared one, or one of its own.
+/// The Secret Service a test talks to: the suite's shared one, or one of its own
+/// (used by the Unix-only `cache_safety`).
+#[cfg(unix)]
 pub struct Keyring {
     /// `DBUS_SESSION_BUS_ADDRESS` of a private session; `None` for the shared one.
     bus: Option<String>,
@@ -152,6 +154,7 @@ pub struct Keyring {
     session: Option<std::process::Child>,
 }
 
+#[cfg(unix)]
 impl Keyring {
     /// The suite's keyring (`tests/run.sh` runs every test inside one session).
     pub fn shared() -> Keyring {
@@ -203,6 +206,7 @@ impl Keyring {
     }
 }
 
+#[cfg(unix)]
 impl Drop for Keyring {
     fn drop(&mut self) {
         if let Some(mut session) = self.session.take() {

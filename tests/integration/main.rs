@@ -12,6 +12,7 @@
 //! - `refresh`: 401 → refresh → retry, update_variables, stored credentials
 //! - `oauth`: browser and token steps against a real authorization server (oidc-provider)
 //! - `js`: the sandboxed JavaScript step: transforms, limits, errors at file lines
+//! - `signals`: issue 22 items 12, 18 — signals end the run in every phase, the terminal restored, no core dumps
 //! - `signing`: OAuth 1.0a (oauthlib) and NTLM (pyspnego) steps and `sign_in`
 //! - `trust`: TLS with a private CA, exit 5, refresh_on, update_variables paths, the minimal cache
 //! - `keyring`: the cache against a real Secret Service (gnome-keyring)
@@ -30,13 +31,17 @@
 //! - `support`: issue 11 — `list`/`cache show` for support staff, network errors, help examples,
 //!   `init`, `man`, `demo --print`, `--shard` in a matrix, JUnit against a published schema
 
+// The `#[cfg(unix)]` modules test Unix behaviour (file modes, inodes, symlinks,
+// signals, expectrl's Unix pty); the rest compile for Windows too (scripts/cross.sh).
 mod architecture;
+#[cfg(unix)]
 mod cache_safety;
 mod commands;
 mod django;
 mod faults;
 mod flows;
 mod fuzz;
+#[cfg(unix)]
 mod hardening;
 mod harness;
 mod hostile;
@@ -44,10 +49,13 @@ mod js;
 mod keyring;
 mod masking;
 mod oauth;
+#[cfg(unix)]
 mod pinned;
+#[cfg(unix)]
 mod pty;
 mod refresh;
 mod server;
+mod signals;
 mod signing;
 mod strict;
 mod support;

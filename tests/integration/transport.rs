@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::harness::{Conntest, Output, bin, unique};
+use crate::harness::{Conntest, Output, unique};
 use crate::server::{Resp, Server};
 
 /// A Python peer started by a test; killed when dropped.
@@ -484,6 +484,7 @@ fn retry_sends_a_get_that_timed_out_again_but_never_a_post_nor_an_http_answer() 
     assert_eq!(server.count("/down"), 1, "a 503 is an HTTP answer: never retried");
 }
 
+#[cfg(unix)]
 #[test]
 fn colours_go_only_to_the_stream_that_is_a_terminal() {
     let server = Server::start(|_| Resp::json(200, serde_json::json!({"ok": true})));
@@ -498,7 +499,7 @@ fn colours_go_only_to_the_stream_that_is_a_terminal() {
     let mut cmd = std::process::Command::new("sh");
     cmd.arg("-c")
         // -k: its warning is a styled line on stderr.
-        .arg(format!("'{}' --no-cache -k test auth colour 2>'{}'", bin().display(), errfile.display()))
+        .arg(format!("'{}' --no-cache -k test auth colour 2>'{}'", crate::harness::bin().display(), errfile.display()))
         .current_dir(dir.path())
         .env_remove("CI")
         .env_remove("NO_COLOR")
