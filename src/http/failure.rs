@@ -217,3 +217,20 @@ pub fn proxy_for(url: &Url, flag: Option<&Url>) -> Option<String> {
         _ => var("HTTP_PROXY").or_else(|| var("ALL_PROXY")),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Retry;
+
+    #[test]
+    fn only_a_connection_never_made_goes_again_for_every_method() {
+        for method in ["GET", "HEAD", "PUT", "DELETE", "OPTIONS"] {
+            assert!(Retry::Idempotent.allows(method), "{method}");
+        }
+        for method in ["POST", "PATCH"] {
+            assert!(!Retry::Idempotent.allows(method), "{method}");
+            assert!(Retry::AnyMethod.allows(method), "{method}");
+        }
+        assert!(!Retry::Never.allows("GET"));
+    }
+}

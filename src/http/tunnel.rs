@@ -70,3 +70,14 @@ pub fn shown_proxy(proxy: &str) -> String {
         _ => proxy.to_string(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::shown_proxy;
+
+    #[test]
+    fn a_proxy_password_never_shows() {
+        assert_eq!(shown_proxy("http://user:s3cret@proxy.example:3128"), "http://user:****@proxy.example:3128/");
+        assert_eq!(shown_proxy("http://proxy.example:3128"), "http://proxy.example:3128");
+    }
+}
