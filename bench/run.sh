@@ -59,7 +59,11 @@
 #   signing   js step: engine start + eval of a small transform (a run with one
 #             js step minus an empty run) [≤ 1 ms], and the same transform in
 #             `node -e`; an NTLM-authenticated test API call (sign_in: ntlm)
-#             vs `curl --ntlm` [≤ 1.0×]; an OAuth 1.0a-signed call (sign_in:
+#             vs `curl --ntlm` [≤ 1.0×], the same over https (the peer with
+#             --tls, its private CA) vs `curl --ntlm --cacert` [≤ 1.0×]; a
+#             test API call to a server that requires a client certificate
+#             (tls_server.py mtls, --cert/--key) minus one to a plain TLS
+#             server (tls_server.py good) [≤ 1 ms]; an OAuth 1.0a-signed call (sign_in:
 #             oauth1) vs curl sending oauthlib's precomputed header. Peers from
 #             tests/peers/start-peers8.sh (pyspnego, oauthlib).
 #   keyring   inside tests/keyring-session.sh (private gnome-keyring): `test auth`
@@ -150,6 +154,55 @@ trap 'exit 143' TERM
 . "$BENCH/lib.sh"
 
 section() { printf '\n== %s\n' "$*"; }
+
+# Starts a Python peer (`tests/peers/...` ARGS) in the background; its URL
+# (from the LISTENING line) in $PEER_URL, its pid appended to $PEER_PIDS.
+start_peer() {
+    local log; log="$(mktemp)"
+    "$CONNTEST_PEERS_PYTHON" "$@" >"$log" 2>/dev/null &
+    PEER_PIDS="${PEER_PIDS:-} $!"
+    PEER_URL=""
+    for _ in $(seq 100); do
+        PEER_URL="$(sed -n 's/^LISTENING \(http[^ ]*\)$/\1/p' "$log" | head -n1)"
+        [ -n "$PEER_URL" ] && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
+# NTLM over https vs curl, and what a client certificate adds to a TLS call.
+bench_tls() {
+    local dir="$1/tls" t
+    mkdir -p "$dir/ntlm" "$dir/good" "$dir/mtls"
+    PEER_PIDS=""
+    if NTLM_USER="$CONNTEST_NTLM_USER" NTLM_DOMAIN="$CONNTEST_NTLM_DOMAIN" NTLM_PASSWORD="$CONNTEST_NTLM_PASSWORD" \
+        NTLM_USER_FILE="$dir/ntlm-users" NTLM_QUIET=1 start_peer "$ROOT/tests/peers/ntlm/server.py" --port 0 --tls "$dir/ntlm"; then
+        printf 'name: bench-ntlm-tls\nvariables: {url: "%s", user: "%s", pw: "%s", domain: "%s"}\nauth_flow: []\nsign_in: {type: ntlm, username: "{{ vars.user }}", password: "{{ vars.pw }}", domain: "{{ vars.domain }}"}\ntest_api: {request: {url: "{{ vars.url }}/api/me"}}\n' \
+            "$PEER_URL" "$CONNTEST_NTLM_USER" "$CONNTEST_NTLM_PASSWORD" "$CONNTEST_NTLM_DOMAIN" >"$dir/ntlm.yaml"
+        MED=() RSS=()
+        paired "signing-ntlm-tls" ::: conntest "$BIN" --no-cache --cacert "$dir/ntlm/ca.pem" test auth "$dir/ntlm.yaml" \
+            ::: curl curl -fsS --ntlm --cacert "$dir/ntlm/ca.pem" -u "$CONNTEST_NTLM_DOMAIN\\$CONNTEST_NTLM_USER:$CONNTEST_NTLM_PASSWORD" -o /dev/null "$PEER_URL/api/me"
+        row_pair "NTLM over https (test API call)" ms "${MED[conntest]:-}" "curl --ntlm --cacert" "${MED[curl]:-}" ratio 1.0
+    else
+        row "NTLM over https (test API call)" "n/a" "" "—" "≤ 1.0×" "the TLS NTLM peer did not start"
+    fi
+    if start_peer "$ROOT/tests/peers/tls_server.py" "$dir/good" good; then
+        printf 'name: bench-tls\nauth_flow: []\ntest_api: {request: {url: "%s/me"}}\n' "$PEER_URL" >"$dir/good.yaml"
+        if start_peer "$ROOT/tests/peers/tls_server.py" "$dir/mtls" mtls; then
+            printf 'name: bench-mtls\nauth_flow: []\ntest_api: {request: {url: "%s/me"}}\n' "$PEER_URL" >"$dir/mtls.yaml"
+            MED=() RSS=()
+            BENCH_RSS_RUNS=0 paired "mtls" ::: tls "$BIN" --no-cache --cacert "$dir/good/ca.pem" test auth "$dir/good.yaml" \
+                ::: mtls "$BIN" --no-cache --cacert "$dir/mtls/ca.pem" --cert "$dir/mtls/client.pem" --key "$dir/mtls/client.key" test auth "$dir/mtls.yaml"
+            if [ -n "${MED[tls]:-}" ] && [ -n "${MED[mtls]:-}" ]; then
+                t="$(awk -v a="${MED[mtls]}" -v b="${MED[tls]}" 'BEGIN { printf "%.2f", a - b }')"
+                row "client certificate: mTLS call − plain TLS call" "$t ms" "" "—" "≤ 1 ms" "$(awk -v d="$t" 'BEGIN { print (d <= 1.0) ? "OK" : "OVER TARGET" }')"
+            fi
+        fi
+    fi
+    # shellcheck disable=SC2086
+    [ -n "$PEER_PIDS" ] && kill $PEER_PIDS 2>/dev/null
+    return 0
+}
 group() { printf '#SECTION %s\n' "$*" >>"$BENCH_ROWS"; }
 
 # ---------------------------------------------------------------- installs
@@ -587,6 +640,7 @@ PY
         paired "signing-ntlm" ::: conntest "$BIN" --no-cache test auth "$sdir/ntlm.yaml" \
             ::: curl curl -fsS --ntlm -u "$CONNTEST_NTLM_DOMAIN\\$CONNTEST_NTLM_USER:$CONNTEST_NTLM_PASSWORD" -o /dev/null "$CONNTEST_NTLM_URL/api/me"
         row_pair "NTLM-authenticated test API call" ms "${MED[conntest]:-}" "curl --ntlm" "${MED[curl]:-}" ratio 1.0
+        bench_tls "$sdir"
         printf 'name: bench-oauth1\nvariables: {url: "%s", cs: "%s", token: "%s", ts: "%s"}\nauth_flow: []\nsign_in: {type: oauth1, consumer_key: ck-test, consumer_secret: "{{ vars.cs }}", token: "{{ vars.token }}", token_secret: "{{ vars.ts }}"}\ntest_api: {request: {url: "{{ vars.url }}/api/me", query: {q: "a b"}}}\n' \
             "$CONNTEST_OAUTH1_URL" "$CONNTEST_OAUTH1_CONSUMER_SECRET" "$CONNTEST_OAUTH1_TOKEN" "$CONNTEST_OAUTH1_TOKEN_SECRET" >"$sdir/oauth1.yaml"
         # curl sends one precomputed signed request (oauthlib's header); the peer refuses

@@ -106,6 +106,22 @@ pub struct Global {
     /// Skip TLS certificate verification (unsafe; warns on every run)
     #[arg(short = 'k', long, global = true)]
     pub insecure: bool,
+
+    /// Client certificate (PEM) for mutual TLS; needs --key (a connector's `tls:` wins)
+    #[arg(long, global = true, value_name = "FILE", requires = "key")]
+    pub cert: Option<PathBuf>,
+
+    /// Private key (PEM, not encrypted) of --cert
+    #[arg(long, global = true, value_name = "FILE", requires = "cert")]
+    pub key: Option<PathBuf>,
+
+    /// Send every request through this proxy (overrides HTTPS_PROXY/HTTP_PROXY; NO_PROXY still applies)
+    #[arg(long, global = true, value_name = "URL")]
+    pub proxy: Option<String>,
+
+    /// Send a request that got no HTTP answer again, up to N times, 1 s, 2 s, 4 s … apart
+    #[arg(long, global = true, value_name = "N", default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=10))]
+    pub retry: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -83,3 +83,12 @@ pub fn evaluate(
     let body = if show_body { format!(" (body: {})", excerpt(body)) } else { String::new() };
     Err(Unmet::Assertions(format!("{}{body}", failures.join("; "))))
 }
+
+/// [`evaluate`] for a caller holding the response and its request's summary
+/// (the `ntlm` step): `Ok`, or every failure in one line.
+pub fn check(expect: &Expect, resp: &crate::http::Response, ctx: &Context, summary: &str) -> Result<(), String> {
+    evaluate(expect, |s| (200..300).contains(&s), resp.status, &resp.body, ctx).map_err(|e| match e {
+        Unmet::Status { .. } => format!("{summary}: {}", e.message(&resp.body)),
+        _ => e.message(&resp.body),
+    })
+}

@@ -76,6 +76,8 @@ pub struct Session {
     /// set by `execute`, or by the caller when one result spans two flows.
     pub page: Option<&'static str>,
     current: &'static str,
+    /// The step (or test API) running now: what a retry line names.
+    current_step: Arc<std::sync::Mutex<String>>,
 }
 
 /// The variables of a connector: file, then `--vars`/`--env`, `CONNTEST_VAR_*`
@@ -100,10 +102,30 @@ fn variables(connector: &Connector, overrides: &crate::vars::Overrides) -> Map<S
 
 impl Session {
     pub fn new(connector: Arc<Connector>, options: Arc<Options>, prompter: Prompter) -> Result<Session, Error> {
-        let http = Http::new(connector.cookies.clone(), options.timeout, options.on_exchange.clone(), &options.tls)
-            .map_err(|e| Error::environment(e, None))?;
         let mut ctx = Context::new();
         ctx.set("vars", &Value::Object(variables(&connector, &options.vars)));
+        let identity = client_identity(&connector, &options.tls, &ctx)?;
+        let mut http =
+            Http::new(connector.cookies.clone(), options.timeout, options.on_exchange.clone(), &options.tls, identity)
+                .map_err(|e| Error::environment(e, None))?;
+        let current_step = Arc::new(std::sync::Mutex::new(String::new()));
+        if let Some(on_event) = options.on_event.clone() {
+            let (name, current) = (connector.name.clone(), current_step.clone());
+            http.on_retry(Arc::new(move |text: &str| {
+                let report = StepReport {
+                    id: current.lock().map(|c| c.clone()).unwrap_or_default(),
+                    kind: "retry",
+                    ok: true,
+                    duration_ms: 0,
+                    summary: text.to_string(),
+                    outputs: None,
+                    error: None,
+                    phase: "retry",
+                    retries: 0,
+                };
+                on_event(Event::Line { connector: &name, step: &report });
+            }));
+        }
         let base_url = match &connector.base_url {
             Some(t) => Some(t.render(&ctx).map_err(|e| Error::failed(format!("base_url: {e}")))?),
             None => None,
@@ -118,6 +140,7 @@ impl Session {
             options,
             page: None,
             current: Flow::Auth.name(),
+            current_step,
         })
     }
 
@@ -209,6 +232,10 @@ impl Session {
     ) -> Result<(), Error> {
         for def in steps {
             let started = Instant::now();
+            let retries_before = self.http.retries();
+            if let Ok(mut current) = self.current_step.lock() {
+                current.clone_from(&def.id);
+            }
             let person = def.kind.waits_for_person();
             self.http.set_source(format!("{}/{}", self.connector.name, self.current), &def.id);
             let connector = self.connector.name.as_str();
@@ -253,6 +280,7 @@ impl Session {
                         outputs: Some(outputs),
                         error: None,
                         phase,
+                        retries: self.http.retries() - retries_before,
                     };
                     self.emit(&report);
                     reports.push(report);
@@ -267,6 +295,7 @@ impl Session {
                         outputs: None,
                         error: Some(e.to_string()),
                         phase,
+                        retries: self.http.retries() - retries_before,
                     };
                     self.emit(&report);
                     reports.push(report);
@@ -455,7 +484,28 @@ impl Session {
             outputs: None,
             error: None,
             phase: "retry",
+            retries: 0,
         };
         self.emit(&report);
     }
+}
+
+/// The client certificate of a connector's requests: its `tls:` (templates
+/// over `vars`), else `--cert`/`--key`; read and checked before any request.
+fn client_identity(
+    connector: &Connector,
+    tls: &crate::http::Tls,
+    ctx: &Context,
+) -> Result<Option<crate::http::Identity>, Error> {
+    let files = match &connector.tls {
+        Some(t) => {
+            let r = |t: &crate::template::Template, what: &str| {
+                t.render(ctx).map(std::path::PathBuf::from).map_err(|e| Error::usage(format!("tls.{what}: {e}"), None))
+            };
+            Some(crate::http::ClientFiles { cert: r(&t.cert, "client_cert")?, key: r(&t.key, "client_key")? })
+        }
+        None => tls.client.clone(),
+    };
+    let hint = || Some("give a PEM certificate and its unencrypted PEM private key".to_string());
+    files.map(|f| f.load().map_err(|e| Error::usage(e, hint()))).transpose()
 }

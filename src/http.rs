@@ -1,10 +1,17 @@
 //! The only user of reqwest: one client per run (plain and TLS), redirects,
-//! size and time limits, and why a request got no answer. What requests carry
-//! is in `message`; what a run's requests share (cookies, budget, log) in `ledger`.
+//! size and time limits, `--proxy`, `--retry`. What requests carry is in
+//! `message`; what a run's requests share (cookies, budget, log) in `ledger`;
+//! the TLS setup shared with the NTLM connection in `tls`; why a request got
+//! no answer in `failure`.
 
+pub mod failure;
 pub mod ledger;
 pub mod message;
+pub mod tls;
+pub mod tunnel;
 
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant, SystemTime};
 
 use serde_json::{Map, Value};
@@ -17,16 +24,33 @@ pub use message::{
     parse_response_body, wire_body,
 };
 
+pub use tls::{ClientFiles, Identity, Tls};
+
 use crate::connector::model::CookiePolicy;
 use crate::secret::masker;
+use failure::{ReadError, Retry};
+
+/// Told about each retry, in words (`--retry`): the live output shows it.
+pub type RetryHook = Arc<dyn Fn(&str) + Send + Sync>;
 
 pub struct Http {
     /// For http:// URLs: built without loading any trust store (cheap).
     plain: reqwest::Client,
     /// For https:// URLs: built on the first one, loading the OS trust store
     /// then (a run against plain-HTTP servers never pays for it).
-    tls: std::sync::OnceLock<Result<reqwest::Client, String>>,
-    tls_setup: (Vec<reqwest::Certificate>, bool),
+    tls: OnceLock<Result<reqwest::Client, String>>,
+    /// The TLS setup of the NTLM connection: the same trust and client
+    /// certificate, HTTP/1.1 only.
+    ntlm_tls: OnceLock<Result<Arc<rustls::ClientConfig>, String>>,
+    trust: tls::Trust,
+    identity: Option<Identity>,
+    /// `--proxy` (the environment's proxies otherwise).
+    proxy: Option<Url>,
+    /// `--retry`: how often a request that got no answer goes again, and how
+    /// many retries this run has made.
+    retry: u32,
+    retries: AtomicU32,
+    on_retry: Option<RetryHook>,
     /// Cookies, the double-submit value, the body budget and the exchange log.
     ledger: Ledger,
     timeout: Duration,
@@ -35,21 +59,13 @@ pub struct Http {
     base_url_origin: Option<(Url, String)>,
 }
 
-/// Which server certificates to trust.
-#[derive(Debug, Clone, Default)]
-pub struct Tls {
-    /// `--cacert`: PEM files whose certificates are trusted too.
-    pub cacert: Vec<std::path::PathBuf>,
-    /// `-k/--insecure`: no verification at all.
-    pub insecure: bool,
-}
-
 impl Http {
     pub fn new(
         policy: CookiePolicy,
         timeout: Duration,
         on_exchange: Option<ExchangeHook>,
         tls: &Tls,
+        identity: Option<Identity>,
     ) -> Result<Http, String> {
         // reqwest reads these itself; their credentials must be masked before
         // any error names the proxy.
@@ -62,28 +78,40 @@ impl Http {
         if let Some(file) = std::env::var_os("SSL_CERT_FILE").filter(|f| !f.is_empty()) {
             crate::flagfile::check("SSL_CERT_FILE", std::path::Path::new(&file), crate::flagfile::MAX_CERT_FILE_BYTES)?;
         }
-        let mut certs = Vec::new();
-        for file in &tls.cacert {
-            let pem = crate::flagfile::read("--cacert", file, crate::flagfile::MAX_CERT_FILE_BYTES)?;
-            let found = reqwest::Certificate::from_pem_bundle(&pem)
-                .map_err(|e| format!("--cacert {}: not PEM certificates ({e})", file.display()))?;
-            if found.is_empty() {
-                return Err(format!("--cacert {}: no certificate in the file", file.display()));
-            }
-            certs.extend(found);
+        let trust = tls::Trust::new(tls)?;
+        if let Some(proxy) = &tls.proxy
+            && let Some(password) = proxy.password()
+        {
+            masker().learn(password);
         }
-        let plain = base_builder(timeout)
+        let plain = base_builder(timeout, tls.proxy.as_ref())?
             .tls_built_in_root_certs(false)
             .build()
             .map_err(|e| format!("cannot start the HTTP client: {e}"))?;
         Ok(Http {
             plain,
-            tls: std::sync::OnceLock::new(),
-            tls_setup: (certs, tls.insecure),
+            tls: OnceLock::new(),
+            ntlm_tls: OnceLock::new(),
+            trust,
+            identity,
+            proxy: tls.proxy.clone(),
+            retry: tls.retry,
+            retries: AtomicU32::new(0),
+            on_retry: None,
             ledger: Ledger::new(policy, on_exchange),
             timeout,
             base_url_origin: None,
         })
+    }
+
+    /// Where each retry is told (the live output).
+    pub fn on_retry(&mut self, hook: RetryHook) {
+        self.on_retry = Some(hook);
+    }
+
+    /// How many retries this run has made so far (`--retry`).
+    pub fn retries(&self) -> u32 {
+        self.retries.load(Ordering::Relaxed)
     }
 
     /// Names where `base_url` (rendered: `base`) comes from in the hints of
@@ -103,7 +131,23 @@ impl Http {
             let sent = self.ledger.decorate(req, true);
             learn_request_secrets(&sent);
             let (headers, body) = wire_body(&sent);
-            return crate::ntlm::send(&self.ledger, &sent, headers, body, &auth, self.timeout).await;
+            let route = crate::ntlm::Route {
+                tls: if sent.url.scheme() == "https" { Some(self.ntlm_tls()?) } else { None },
+                proxy: failure::proxy_for(&sent.url, self.proxy.as_ref()).and_then(|p| Url::parse(&p).ok()),
+            };
+            let mut attempt = 0;
+            loop {
+                let pending =
+                    crate::ntlm::send(&self.ledger, &sent, headers.clone(), body.clone(), &auth, self.timeout, &route);
+                match pending.await {
+                    // Only a connection never made: a handshake cut short is not sent again.
+                    Err(e) if attempt < self.retry && crate::ntlm::not_connected(&e) => {
+                        attempt += 1;
+                        self.pause(attempt, &e.message).await;
+                    }
+                    other => return other,
+                }
+            }
         }
         let mut req = req;
         let mut cookies_set = Map::new();
@@ -112,7 +156,7 @@ impl Http {
         for _ in 0..=MAX_REDIRECTS {
             // The double-submit value belongs to the origin the request was meant for.
             let sent = self.ledger.decorate(req.clone(), req.url.origin() == origin);
-            let (status, headers, text) = self.exchange(&sent, &mut cookies_set).await?;
+            let (status, headers, text) = self.with_retries(&sent, &mut cookies_set).await?;
             let location = headers.iter().find(|(n, _)| n == "location").map(|(_, v)| v.clone());
             if req.follow_redirects
                 && matches!(status, 301 | 302 | 303 | 307 | 308)
@@ -160,15 +204,46 @@ impl Http {
         )))
     }
 
-    async fn exchange(
+    /// One exchange, sent again up to `--retry` times, 1 s, 2 s, 4 s … apart,
+    /// while it gets no HTTP answer and the failure allows it for its method.
+    async fn with_retries(
         &self,
         req: &Request,
         cookies_set: &mut Map<String, Value>,
     ) -> Result<(u16, Vec<(String, String)>, String), SendError> {
+        let mut attempt = 0;
+        loop {
+            match self.exchange(req, cookies_set).await {
+                Err((error, class)) if attempt < self.retry && class.allows(&req.method) => {
+                    attempt += 1;
+                    self.pause(attempt, &error.message).await;
+                }
+                Err((error, _)) => return Err(error),
+                Ok(answer) => return Ok(answer),
+            }
+        }
+    }
+
+    /// Counts and tells retry `attempt` (after `why`), then waits 1 s, 2 s, 4 s … before it.
+    async fn pause(&self, attempt: u32, why: &str) {
+        self.retries.fetch_add(1, Ordering::Relaxed);
+        let wait = Duration::from_secs(1 << (attempt - 1).min(6));
+        if let Some(hook) = &self.on_retry {
+            hook(&format!("{why}; retry {attempt} of {} in {} s", self.retry, wait.as_secs()));
+        }
+        tokio::time::sleep(wait).await;
+    }
+
+    async fn exchange(
+        &self,
+        req: &Request,
+        cookies_set: &mut Map<String, Value>,
+    ) -> Result<(u16, Vec<(String, String)>, String), (SendError, Retry)> {
+        let never = |e: SendError| (e, Retry::Never);
         learn_request_secrets(req);
         let method = reqwest::Method::from_bytes(req.method.as_bytes())
-            .map_err(|e| SendError::failed(format!("bad method: {e}")))?;
-        let client = if req.url.scheme() == "https" { self.tls_client()? } else { &self.plain };
+            .map_err(|e| never(SendError::failed(format!("bad method: {e}"))))?;
+        let client = if req.url.scheme() == "https" { self.tls_client().map_err(never)? } else { &self.plain };
         let mut builder = client.request(method, req.url.clone());
         let (headers, body_text) = wire_body(req);
         for (n, v) in &headers {
@@ -217,7 +292,7 @@ impl Http {
                 let error = self.describe(req, &e);
                 record.error = Some(error.message.clone());
                 self.ledger.record(record);
-                Err(error)
+                Err((error, failure::retry_class(&e)))
             }
         }
     }
@@ -244,141 +319,27 @@ impl Http {
         Ok((status, headers, String::from_utf8_lossy(&body).into_owned()))
     }
 
-    /// The client for https:// URLs. Trust: the OS store (SSL_CERT_FILE when
-    /// set) and the bundled Mozilla roots (both reqwest features), plus every
-    /// --cacert certificate; none at all with -k.
+    /// The client for https:// URLs, built on the first one (loading the OS
+    /// trust store then): the one TLS setup of `tls`, HTTP/2 offered.
     fn tls_client(&self) -> Result<&reqwest::Client, SendError> {
         let built = self.tls.get_or_init(|| {
-            let (certs, insecure) = &self.tls_setup;
-            let mut builder = base_builder(self.timeout).danger_accept_invalid_certs(*insecure);
-            for cert in certs {
-                builder = builder.add_root_certificate(cert.clone());
-            }
-            builder.build().map_err(|e| format!("cannot start the HTTPS client: {e}"))
+            let alpn = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+            let config = tls::config(&self.trust, self.identity.as_ref(), alpn)?;
+            base_builder(self.timeout, self.proxy.as_ref())?
+                .use_preconfigured_tls(config)
+                .build()
+                .map_err(|e| format!("cannot start the HTTPS client: {e}"))
         });
         built.as_ref().map_err(|e| SendError::failed(e.clone()))
     }
 
-    /// What went wrong, in words a person can act on.
-    fn describe(&self, req: &Request, e: &ReadError) -> SendError {
-        let what = req.summary();
-        let host = req.url.host_str().unwrap_or_default().to_string();
-        let port = req.url.port_or_known_default().unwrap_or_default();
-        let e = match e {
-            ReadError::OverBudget(why) => return SendError::failed(format!("{what}: {why}")),
-            ReadError::TooLarge => {
-                return SendError::failed(format!("{what}: response body larger than {} MiB", MAX_BODY_BYTES >> 20));
-            }
-            ReadError::Http(e) => e,
-        };
-        if e.is_timeout() {
-            return SendError::unreachable(
-                format!("{what}: no answer within {} s", self.timeout.as_secs_f64()),
-                "is the server up? raise --timeout if it is only slow",
-            );
-        }
-        let mut causes = Vec::new();
-        let mut cause: Option<&dyn std::error::Error> = Some(e);
-        while let Some(c) = cause {
-            causes.push(c.to_string());
-            cause = c.source();
-        }
-        let inner = causes.last().cloned().unwrap_or_default();
-        let all = causes.join(": ").to_ascii_lowercase().replace([' ', '_'], "");
-        let has = |needle: &str| all.contains(needle);
-        let tls_hint = "trust its CA with --cacert FILE (PEM) or SSL_CERT_FILE; -k skips verification (unsafe)";
-        let base_url = self
-            .base_url_origin
-            .as_ref()
-            .filter(|(base, _)| base.origin() == req.url.origin())
-            .map(|(_, origin)| origin.as_str());
-        if let Some(proxy) = proxy_for(&req.url)
-            && e.is_connect()
-            && !has("certificate")
-        {
-            return SendError::unreachable(
-                format!("{what}: cannot get through the proxy at {proxy} ({inner})"),
-                "check HTTPS_PROXY / HTTP_PROXY, or list the host in NO_PROXY",
-            );
-        }
-        let (message, hint): (String, String) = if has("unknownissuer") {
-            (
-                format!(
-                    "{what}: the TLS certificate of {host} is signed by an unknown issuer (a CA this machine does not trust)"
-                ),
-                tls_hint.into(),
-            )
-        } else if has("expired") {
-            (
-                format!("{what}: the TLS certificate of {host} has expired"),
-                "renew the server's certificate; -k skips verification (unsafe)".into(),
-            )
-        } else if has("notvalidforname") || has("notvalidforthename") || has("certificatenotvalidforname") {
-            (
-                format!("{what}: the TLS certificate is not valid for the name {host}"),
-                "use the host name the certificate was issued for; -k skips verification (unsafe)".into(),
-            )
-        } else if has("causedasendentity") {
-            (
-                format!("{what}: {host} presents a CA certificate as its own server certificate"),
-                "the server must present a leaf certificate signed by that CA".into(),
-            )
-        } else if has("certificate") {
-            (format!("{what}: the TLS certificate of {host} was rejected ({inner})"), tls_hint.into())
-        } else if req.url.scheme() == "https"
-            && (has("invalidcontenttype")
-                || has("corruptmessage")
-                || has("recordoverflow")
-                || has("wrongversion")
-                || has("tlshandshakeeof"))
-        {
-            let mut hint = format!("did you mean http://{host}:{port}?");
-            if let Some(origin) = base_url {
-                hint = format!("{hint} {origin}");
-            }
-            (format!("{what}: {host}:{port} does not speak TLS"), hint)
-        } else if has("connectionrefused") {
-            (
-                format!("{what}: nothing listens on {host}:{port} (connection refused)"),
-                match base_url {
-                    Some(origin) => format!("is the server running? {origin}"),
-                    None => "is the server running? check the URL, its port and `base_url`".into(),
-                },
-            )
-        } else if has("dnserror") || has("failedtolookupaddress") || has("nameorservicenotknown") {
-            (
-                format!("{what}: cannot resolve the host name {host}"),
-                match base_url {
-                    Some(origin) => format!("check the spelling of the host: {origin}"),
-                    None => "check the spelling of the host in the URL or `base_url`".into(),
-                },
-            )
-        } else if has("connectionreset") || has("brokenpipe") {
-            (format!("{what}: {host}:{port} reset the connection"), "is it the right port for this service?".into())
-        } else if has("invalidhttpversion")
-            || has("http/0.9")
-            || has("invalidstatuscode")
-            || has("parse") && !e.is_body()
-            // A server that speaks first (SSH, SMTP) can be heard before the request is
-            // written: hyper's "received unexpected message from connection".
-            || has("unexpectedmessage")
-        {
-            (
-                format!("{what}: {host}:{port} answered something that is not HTTP"),
-                match base_url {
-                    Some(origin) => format!("is it the right port for this service? {origin}"),
-                    None => "is it the right port for this service?".into(),
-                },
-            )
-        } else if e.is_connect() || has("connectionclosed") || has("incompletemessage") {
-            (
-                format!("{what}: no HTTP answer from {host}:{port} ({inner})"),
-                "is the server running and reachable?".into(),
-            )
-        } else {
-            return SendError::failed(format!("{what}: {inner}"));
-        };
-        SendError::unreachable(message, hint)
+    /// The TLS setup of the pinned NTLM connection: the same trust and client
+    /// certificate as every other request, HTTP/1.1 (NTLM needs its connection).
+    fn ntlm_tls(&self) -> Result<Arc<rustls::ClientConfig>, SendError> {
+        let built = self
+            .ntlm_tls
+            .get_or_init(|| tls::config(&self.trust, self.identity.as_ref(), vec![b"http/1.1".to_vec()]).map(Arc::new));
+        built.clone().map_err(SendError::failed)
     }
 
     /// Tags the exchanges sent from now on with a HAR page and step id.
@@ -403,36 +364,18 @@ impl Http {
 }
 
 /// Settings every client of a run shares.
-fn base_builder(timeout: Duration) -> reqwest::ClientBuilder {
-    reqwest::Client::builder()
+fn base_builder(timeout: Duration, proxy: Option<&Url>) -> Result<reqwest::ClientBuilder, String> {
+    let mut builder = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .timeout(timeout)
         .connect_timeout(timeout)
-        .user_agent(concat!("conntest/", env!("CARGO_PKG_VERSION")))
-}
-
-/// The proxy a request to `url` goes through, from the environment (as reqwest reads it).
-fn proxy_for(url: &Url) -> Option<String> {
-    let host = url.host_str().unwrap_or_default();
-    let var = |k: &str| {
-        std::env::var(k).ok().or_else(|| std::env::var(k.to_ascii_lowercase()).ok()).filter(|v| !v.is_empty())
-    };
-    if let Some(no) = var("NO_PROXY")
-        && no
-            .split(',')
-            .map(str::trim)
-            .any(|n| n == "*" || (!n.is_empty() && host.ends_with(n.trim_start_matches('.'))))
-    {
-        return None;
+        .user_agent(concat!("conntest/", env!("CARGO_PKG_VERSION")));
+    if let Some(proxy) = proxy {
+        // `--proxy` replaces HTTPS_PROXY/HTTP_PROXY; NO_PROXY still applies.
+        let proxy = reqwest::Proxy::all(proxy.as_str())
+            .map_err(|e| format!("--proxy {}: {e}", tunnel::shown_proxy(proxy.as_str())))?
+            .no_proxy(reqwest::NoProxy::from_env());
+        builder = builder.proxy(proxy);
     }
-    match url.scheme() {
-        "https" => var("HTTPS_PROXY").or_else(|| var("ALL_PROXY")),
-        _ => var("HTTP_PROXY").or_else(|| var("ALL_PROXY")),
-    }
-}
-
-enum ReadError {
-    Http(reqwest::Error),
-    TooLarge,
-    OverBudget(String),
+    Ok(builder)
 }

@@ -3,10 +3,14 @@
 //! NTLM authenticates the connection, not the request: negotiate, challenge
 //! and authenticate must travel on the same socket. A pooled client may switch
 //! connections mid-handshake, so this opens one HTTP/1.1 connection with
-//! hyper's low-level client and keeps every message of the handshake on it.
+//! hyper's low-level client (in TLS for https://, with the run's one TLS setup)
+//! and keeps every message of the handshake on it. A server that offers only
+//! `Negotiate` gets the NTLM messages under that scheme (as Windows clients
+//! send them when Kerberos is not available).
 
 mod limits;
 
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use base64::Engine as _;
@@ -20,6 +24,14 @@ use crate::secret::masker;
 
 type Conn = hyper::client::conn::http1::SendRequest<Full<Bytes>>;
 
+/// How the pinned connection reaches the server: TLS for https:// (the run's
+/// one TLS setup), and a CONNECT tunnel when a proxy applies.
+#[derive(Default, Clone)]
+pub struct Route {
+    pub tls: Option<Arc<rustls::ClientConfig>>,
+    pub proxy: Option<url::Url>,
+}
+
 /// Sends `req` with an NTLM handshake on one connection; the answer to the
 /// authenticated request is the response.
 pub async fn send(
@@ -29,9 +41,10 @@ pub async fn send(
     body: Option<String>,
     auth: &NtlmAuth,
     timeout: Duration,
+    route: &Route,
 ) -> Result<Response, SendError> {
     let what = req.summary();
-    match tokio::time::timeout(timeout, handshake(http, req, headers, body, auth)).await {
+    match tokio::time::timeout(timeout, handshake(http, req, headers, body, auth, route)).await {
         Ok(result) => result,
         Err(_) => Err(SendError {
             message: format!("{what}: no answer within {} s during the NTLM handshake", timeout.as_secs_f64()),
@@ -47,24 +60,44 @@ async fn handshake(
     headers: Vec<(String, String)>,
     body: Option<String>,
     auth: &NtlmAuth,
+    route: &Route,
 ) -> Result<Response, SendError> {
     let what = req.summary();
     limits::check_credentials(auth).map_err(|e| SendError::failed(format!("{what}: {e}")))?;
-    if req.url.scheme() != "http" {
-        return Err(SendError::failed(format!("{what}: NTLM is supported over http:// only in this version")));
+    if !matches!(req.url.scheme(), "http" | "https") {
+        return Err(SendError::failed(format!("{what}: NTLM needs an http:// or https:// URL")));
     }
     // An IPv6 literal is `[::1]` in a URL and `::1` to connect to.
     let host = req.url.host_str().unwrap_or_default().trim_start_matches('[').trim_end_matches(']').to_string();
     let port = req.url.port_or_known_default().unwrap_or(80);
-    let stream = tokio::net::TcpStream::connect((host.as_str(), port)).await.map_err(|e| SendError {
-        message: format!("{what}: cannot connect to {host}:{port} ({e})"),
-        hint: Some("is the server running? check the URL and its port".into()),
-        unreachable: true,
-    })?;
-    let (mut conn, driver) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
-        .await
-        .map_err(|e| SendError::failed(format!("{what}: {e}")))?;
-    tokio::spawn(driver);
+    let stream = match &route.proxy {
+        // Through a proxy, a tunnel of its own: the handshake must stay on one connection.
+        Some(proxy) => crate::http::tunnel::open(&what, proxy, &host, port).await?,
+        None => tokio::net::TcpStream::connect((host.as_str(), port)).await.map_err(|e| SendError {
+            message: format!("{what}: {NOT_CONNECTED} {host}:{port} ({e})"),
+            hint: Some("is the server running? check the URL and its port".into()),
+            unreachable: true,
+        })?,
+    };
+    let mut conn = match route.tls.clone() {
+        Some(config) => {
+            let stream = crate::http::tls::connect(config, &host, stream)
+                .await
+                .map_err(|e| tls_failure(&what, &host, port, &e))?;
+            let (conn, driver) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+                .await
+                .map_err(|e| SendError::failed(format!("{what}: {e}")))?;
+            tokio::spawn(driver);
+            conn
+        }
+        None => {
+            let (conn, driver) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+                .await
+                .map_err(|e| SendError::failed(format!("{what}: {e}")))?;
+            tokio::spawn(driver);
+            conn
+        }
+    };
 
     let negotiate = ntlmclient::Message::Negotiate(ntlmclient::NegotiateMessage {
         flags: ntlmclient::Flags::NEGOTIATE_UNICODE
@@ -78,23 +111,44 @@ async fn handshake(
     let negotiate = negotiate
         .to_bytes()
         .map_err(|e| SendError::failed(format!("{what}: cannot encode the NTLM negotiate message: {e:?}")))?;
-    let first = round(http, &mut conn, req, &headers, &body, Some(b64(&negotiate))).await.map_err(SendError::failed)?;
+    let negotiate = b64(&negotiate);
+    let mut scheme = "NTLM";
+    let mut first = round(http, &mut conn, req, &headers, &body, Some((scheme, negotiate.clone()))).await?;
+    if first.status == 401
+        && offers(&first, "Negotiate")
+        && !offers(&first, "NTLM")
+        && challenge(&first, "NTLM").is_none()
+    {
+        // Negotiate only: NTLM is one of its mechanisms; send the same messages under it.
+        scheme = "Negotiate";
+        first = round(http, &mut conn, req, &headers, &body, Some((scheme, negotiate))).await?;
+    }
     if first.status != 401 {
         // Already authenticated (or not protected): that answer stands.
         return Ok(first);
     }
-    let challenge = first
-        .headers
-        .iter()
-        .filter(|(n, _)| n == "www-authenticate")
-        .find_map(|(_, v)| v.strip_prefix("NTLM ").map(str::trim).map(str::to_string))
-        .ok_or_else(|| {
-            SendError::failed(format!("{what} → 401 without an NTLM challenge (the server does not offer NTLM here)"))
-        })?;
+    let Some(challenge) = challenge(&first, scheme) else {
+        let offered: Vec<&str> = first
+            .headers
+            .iter()
+            .filter(|(n, _)| n == "www-authenticate")
+            .map(|(_, v)| v.split_whitespace().next().unwrap_or_default())
+            .collect();
+        let why = match (scheme, offered.is_empty()) {
+            ("Negotiate", _) => {
+                "the server offers only Negotiate and did not take NTLM inside it (it may require Kerberos)".to_string()
+            }
+            (_, true) => "the server offers no authentication scheme here".to_string(),
+            _ => format!("the server offers {} here, not NTLM", offered.join(", ")),
+        };
+        return Err(SendError::failed(format!("{what} → 401 without an NTLM challenge: {why}")));
+    };
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(&challenge)
         .map_err(|_| SendError::failed(format!("{what}: the NTLM challenge is not base64")))?;
-    let challenge = match ntlmclient::Message::try_from(bytes.as_slice()) {
+    // Under Negotiate the challenge may come wrapped in SPNEGO: the NTLM message is inside.
+    let start = bytes.windows(8).position(|w| w == b"NTLMSSP\0").unwrap_or(0);
+    let challenge = match ntlmclient::Message::try_from(&bytes[start..]) {
         Ok(ntlmclient::Message::Challenge(c)) => c,
         _ => return Err(SendError::failed(format!("{what}: the server's NTLM challenge cannot be read"))),
     };
@@ -114,7 +168,90 @@ async fn handshake(
     );
     let message =
         message.to_bytes().map_err(|e| SendError::failed(format!("{what}: cannot encode the NTLM response: {e:?}")))?;
-    round(http, &mut conn, req, &headers, &body, Some(b64(&message))).await.map_err(SendError::failed)
+    round(http, &mut conn, req, &headers, &body, Some((scheme, b64(&message)))).await
+}
+
+/// How the message of a connection that was never made reads.
+const NOT_CONNECTED: &str = "cannot connect to";
+
+/// Whether `e` is a connection that was never made (nothing was sent: `--retry` may go again).
+pub fn not_connected(e: &SendError) -> bool {
+    e.unreachable && e.message.contains(&format!(": {NOT_CONNECTED} "))
+}
+
+/// Whether a 401 offers `scheme` in a `WWW-Authenticate` header.
+fn offers(resp: &Response, scheme: &str) -> bool {
+    resp.headers.iter().filter(|(n, _)| n == "www-authenticate").any(|(_, v)| {
+        v.split(',').any(|part| part.split_whitespace().next().is_some_and(|s| s.eq_ignore_ascii_case(scheme)))
+    })
+}
+
+/// The base64 token of a `WWW-Authenticate: SCHEME token` header.
+fn challenge(resp: &Response, scheme: &str) -> Option<String> {
+    resp.headers.iter().filter(|(n, _)| n == "www-authenticate").find_map(|(_, v)| {
+        let (s, token) = v.trim().split_once(' ')?;
+        (s.eq_ignore_ascii_case(scheme) && !token.trim().is_empty()).then(|| token.trim().to_string())
+    })
+}
+
+/// A request on the pinned connection that got no HTTP answer (exit 5), in
+/// words: with TLS 1.3 a server that refuses the client certificate says so
+/// only after the handshake, on the first request.
+fn no_answer(what: &str, e: &hyper::Error) -> SendError {
+    let mut causes = Vec::new();
+    let mut cause: Option<&dyn std::error::Error> = Some(e);
+    while let Some(c) = cause {
+        causes.push(c.to_string());
+        cause = c.source();
+    }
+    let all = causes.join(": ");
+    let lower = all.to_ascii_lowercase().replace([' ', '_'], "");
+    if lower.contains("certificaterequired") || lower.contains("badcertificate") || lower.contains("unknownca") {
+        return SendError::unreachable(
+            format!("{what}: the server refused the TLS session: it requires a client certificate it trusts ({all})"),
+            "give --cert and --key, or `tls:` in the connector",
+        );
+    }
+    SendError::unreachable(
+        format!("{what}: no HTTP answer on the NTLM connection ({all})"),
+        "is the server running and reachable?",
+    )
+}
+
+/// A TLS handshake that failed, in words: the certificate, or no TLS at all.
+fn tls_failure(what: &str, host: &str, port: u16, e: &std::io::Error) -> SendError {
+    let text = e.to_string();
+    let lower = text.to_ascii_lowercase().replace([' ', '_'], "");
+    let trust = "trust its CA with --cacert FILE (PEM) or SSL_CERT_FILE; -k skips verification (unsafe)";
+    let (message, hint) = if lower.contains("unknownissuer") {
+        (
+            format!("the TLS certificate of {host} is signed by an unknown issuer (a CA this machine does not trust)"),
+            trust,
+        )
+    } else if lower.contains("expired") {
+        (
+            format!("the TLS certificate of {host} has expired"),
+            "renew the server's certificate; -k skips verification (unsafe)",
+        )
+    } else if lower.contains("notvalidforname") {
+        (
+            format!("the TLS certificate is not valid for the name {host}"),
+            "use the host name the certificate was issued for",
+        )
+    } else if lower.contains("certificaterequired")
+        || lower.contains("handshakefailure")
+        || lower.contains("badcertificate")
+    {
+        (
+            format!("{host}:{port} refused the TLS handshake ({text})"),
+            "does it require a client certificate? give --cert and --key, or `tls:` in the connector",
+        )
+    } else if lower.contains("corruptmessage") || lower.contains("invalidcontenttype") || lower.contains("eof") {
+        (format!("{host}:{port} does not speak TLS ({text})"), "did you mean http://?")
+    } else {
+        (format!("TLS handshake with {host}:{port} failed ({text})"), trust)
+    };
+    SendError::unreachable(format!("{what}: {message}"), hint)
 }
 
 /// What goes on the request line and in `Host` for `url` (RFC 9112 §3.2): the
@@ -157,21 +294,22 @@ async fn round(
     req: &Request,
     headers: &[(String, String)],
     body: &Option<String>,
-    token: Option<String>,
-) -> Result<Response, String> {
+    token: Option<(&str, String)>,
+) -> Result<Response, SendError> {
     let what = req.summary();
     let mut headers = headers.to_vec();
     headers.retain(|(n, _)| !n.eq_ignore_ascii_case("authorization"));
-    if let Some(t) = token {
-        headers.push(("Authorization".into(), format!("NTLM {t}")));
+    if let Some((scheme, t)) = token {
+        headers.push(("Authorization".into(), format!("{scheme} {t}")));
     }
     let (target, host) = origin_form(&req.url);
     let mut builder = hyper::Request::builder().method(req.method.as_str()).uri(target).header("Host", host);
     for (n, v) in &headers {
         builder = builder.header(n.as_str(), v.as_str());
     }
-    let request =
-        builder.body(Full::new(Bytes::from(body.clone().unwrap_or_default()))).map_err(|e| format!("{what}: {e}"))?;
+    let request = builder
+        .body(Full::new(Bytes::from(body.clone().unwrap_or_default())))
+        .map_err(|e| SendError::failed(format!("{what}: {e}")))?;
     let started = SystemTime::now();
     let clock = Instant::now();
     let mut record = Exchange {
@@ -187,9 +325,9 @@ async fn round(
         error: None,
         source: None,
     };
-    conn.ready().await.map_err(|e| format!("{what}: the connection closed during the NTLM handshake ({e})"))?;
+    conn.ready().await.map_err(|e| no_answer(&what, &e))?;
     let result = async {
-        let resp = conn.send_request(request).await.map_err(|e| format!("{what}: {e}"))?;
+        let resp = conn.send_request(request).await.map_err(|e| no_answer(&what, &e))?;
         let status = resp.status().as_u16();
         let resp_headers: Vec<(String, String)> = resp
             .headers()
@@ -200,10 +338,15 @@ async fn round(
         let bytes = limited
             .collect()
             .await
-            .map_err(|_| format!("{what}: response body unreadable or larger than {} MiB", MAX_BODY_BYTES >> 20))?
+            .map_err(|_| {
+                SendError::failed(format!(
+                    "{what}: response body unreadable or larger than {} MiB",
+                    MAX_BODY_BYTES >> 20
+                ))
+            })?
             .to_bytes();
-        http.spend(bytes.len()).map_err(|why| format!("{what}: {why}"))?;
-        Ok::<_, String>((status, resp_headers, String::from_utf8_lossy(&bytes).into_owned()))
+        http.spend(bytes.len()).map_err(|why| SendError::failed(format!("{what}: {why}")))?;
+        Ok::<_, SendError>((status, resp_headers, String::from_utf8_lossy(&bytes).into_owned()))
     }
     .await;
     record.duration = clock.elapsed();
@@ -214,7 +357,9 @@ async fn round(
                 http.store_cookie(value, &req.url, &mut cookies);
             }
             for (_, value) in resp_headers.iter().filter(|(n, _)| n == "www-authenticate") {
-                if let Some(challenge) = value.strip_prefix("NTLM ") {
+                if let Some((scheme, challenge)) = value.trim().split_once(' ')
+                    && ["ntlm", "negotiate"].contains(&scheme.to_ascii_lowercase().as_str())
+                {
                     masker().learn(challenge.trim());
                 }
             }
@@ -227,7 +372,7 @@ async fn round(
             Ok(Response { status, headers: resp_headers, body, cookies, hops: Vec::new(), final_url: None })
         }
         Err(e) => {
-            record.error = Some(e.clone());
+            record.error = Some(e.message.clone());
             http.record(record);
             Err(e)
         }

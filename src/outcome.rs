@@ -24,6 +24,13 @@ pub struct StepReport {
     /// Which flow ran the step (auth, or refresh after a 401).
     #[serde(skip)]
     pub phase: &'static str,
+    /// Requests of the step sent again after no answer (`--retry`).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub retries: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -45,6 +52,9 @@ pub struct TestApiReport {
     /// The answer says the credentials expired (`refresh_on`).
     #[serde(skip)]
     pub expired: bool,
+    /// Requests sent again after no answer (`--retry`).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub retries: u32,
 }
 
 /// The result of one connector and flow, as every report shows it.

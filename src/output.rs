@@ -41,8 +41,9 @@ pub fn finish_stdout() -> Result<(), Error> {
     }
 }
 
+/// A line on stdout: colours only when stdout is a terminal (and colours are on).
 pub fn out(line: &str) {
-    raw_out(&terminal_safe(&masker().mask(line), console::colors_enabled()));
+    raw_out(&terminal_safe(&masker().mask(line), Colour::for_stream(console::colors_enabled())));
 }
 
 /// A line for stderr that is never masked: the URL a person must open in a
@@ -50,13 +51,35 @@ pub fn out(line: &str) {
 /// Still terminal-safe.
 pub fn err_unmasked(line: &str) {
     use std::io::Write as _;
-    let _ = writeln!(std::io::stderr().lock(), "{}", terminal_safe(line, console::colors_enabled_stderr()));
+    let shown = terminal_safe(line, Colour::for_stream(console::colors_enabled_stderr()));
+    let _ = writeln!(std::io::stderr().lock(), "{shown}");
 }
 
+/// A line on stderr: colours only when stderr is a terminal — whatever stdout
+/// is (`2>file` with stdout on a terminal gets no escape codes in the file).
 pub fn err(line: &str) {
     use std::io::Write as _;
-    let _ =
-        writeln!(std::io::stderr().lock(), "{}", terminal_safe(&masker().mask(line), console::colors_enabled_stderr()));
+    let masked = masker().mask(line);
+    let shown = terminal_safe(&masked, Colour::for_stream(console::colors_enabled_stderr()));
+    let _ = writeln!(std::io::stderr().lock(), "{shown}");
+}
+
+/// What happens to a colour sequence (`ESC [ 1;32 m`) on its way out.
+#[derive(Clone, Copy, PartialEq)]
+enum Colour {
+    /// Kept: the stream is a terminal with colours on.
+    Keep,
+    /// Dropped: this program styled the line, but the stream cannot show
+    /// colours (text from outside reaches here already escaped).
+    Drop,
+    /// Shown escaped, like every other control character: text from outside.
+    Escape,
+}
+
+impl Colour {
+    fn for_stream(enabled: bool) -> Colour {
+        if enabled { Colour::Keep } else { Colour::Drop }
+    }
 }
 
 /// Text from outside (a server's body, headers or message) made safe to show
@@ -65,13 +88,13 @@ pub fn err(line: &str) {
 /// over earlier lines (a fake `✔ passed`), retitle the window or write the
 /// clipboard (OSC 52).
 pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
-    terminal_safe(text, false)
+    terminal_safe(text, Colour::Escape)
 }
 
 /// The last line of defence at every write: like [`printable`], except that
-/// while colours are on the colour sequences this program writes itself
-/// (`ESC [ digits;… m`, concealment excepted) pass.
-fn terminal_safe(text: &str, colour: bool) -> std::borrow::Cow<'_, str> {
+/// the colour sequences this program writes itself (`ESC [ digits;… m`,
+/// concealment excepted) pass while colours are on, and are dropped otherwise.
+fn terminal_safe(text: &str, colour: Colour) -> std::borrow::Cow<'_, str> {
     let is_control = |c: char| (c.is_control() && c != '\n' && c != '\t') || c == '\u{2028}' || c == '\u{2029}';
     if !text.chars().any(is_control) {
         return std::borrow::Cow::Borrowed(text);
@@ -80,10 +103,12 @@ fn terminal_safe(text: &str, colour: bool) -> std::borrow::Cow<'_, str> {
     let mut rest = text;
     while let Some(c) = rest.chars().next() {
         if c == '\u{1b}'
-            && colour
+            && colour != Colour::Escape
             && let Some(len) = colour_sequence(rest)
         {
-            shown.push_str(&rest[..len]);
+            if colour == Colour::Keep {
+                shown.push_str(&rest[..len]);
+            }
             rest = &rest[len..];
             continue;
         }
@@ -139,7 +164,7 @@ impl Drop for Spinner {
 
 #[cfg(test)]
 mod tests {
-    use super::{printable, terminal_safe};
+    use super::{Colour, printable, terminal_safe};
 
     #[test]
     fn control_characters_from_outside_are_shown_escaped() {
@@ -150,10 +175,13 @@ mod tests {
 
     #[test]
     fn only_our_colour_sequences_pass_while_colours_are_on() {
-        assert_eq!(terminal_safe("\u{1b}[1;32mok\u{1b}[0m", true), "\u{1b}[1;32mok\u{1b}[0m");
-        assert_eq!(terminal_safe("\u{1b}[1;32mok\u{1b}[0m", false), "\\x1b[1;32mok\\x1b[0m");
+        assert_eq!(terminal_safe("\u{1b}[1;32mok\u{1b}[0m", Colour::Keep), "\u{1b}[1;32mok\u{1b}[0m");
+        assert_eq!(terminal_safe("\u{1b}[1;32mok\u{1b}[0m", Colour::Escape), "\\x1b[1;32mok\\x1b[0m");
+        // A stream that is not a terminal: our colours are dropped, not shown as `\x1b[…`.
+        assert_eq!(terminal_safe("\u{1b}[1;32mok\u{1b}[0m", Colour::Drop), "ok");
         // Concealed text, cursor moves and OSC sequences never pass.
-        assert_eq!(terminal_safe("\u{1b}[8mhidden", true), "\\x1b[8mhidden");
-        assert_eq!(terminal_safe("\u{1b}[1A\u{1b}]52;c;x\u{7}", true), "\\x1b[1A\\x1b]52;c;x\\x07");
+        assert_eq!(terminal_safe("\u{1b}[8mhidden", Colour::Keep), "\\x1b[8mhidden");
+        assert_eq!(terminal_safe("\u{1b}[8mhidden", Colour::Drop), "\\x1b[8mhidden");
+        assert_eq!(terminal_safe("\u{1b}[1A\u{1b}]52;c;x\u{7}", Colour::Keep), "\\x1b[1A\\x1b]52;c;x\\x07");
     }
 }

@@ -74,7 +74,7 @@ async fn send(g: &Global, args: &CallArgs) -> Result<(), Error> {
         spinner: false,
         no_browser: args.no_browser,
         sso_token_file: args.sso_token_file.clone(),
-        tls: crate::http::Tls { cacert: g.cacert.clone(), insecure: g.insecure },
+        tls: crate::commands::test::transport(g)?,
     });
     if g.insecure {
         output::warn(

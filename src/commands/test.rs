@@ -112,6 +112,7 @@ async fn run_all(g: &Global, flow: Flow, args: &TestArgs, auth_first: bool) -> R
     if let Some(p) = &args.html {
         report::check_writable("--html", p)?;
     }
+    let transport = transport(g)?;
     // A connector named twice runs once.
     let mut unique = Vec::new();
     files.retain(|f| {
@@ -185,7 +186,7 @@ async fn run_all(g: &Global, flow: Flow, args: &TestArgs, auth_first: bool) -> R
         spinner: std::io::stderr().is_terminal(),
         no_browser: args.no_browser,
         sso_token_file: args.sso_token_file.clone(),
-        tls: crate::http::Tls { cacert: g.cacert.clone(), insecure: g.insecure },
+        tls: transport,
     });
 
     let jobs = args
@@ -533,4 +534,36 @@ async fn save(
         }
         Err(e) => warn_keyring_once(&format!("nothing was cached: {e}")),
     }
+}
+
+/// `--cacert`, `-k`, `--cert`/`--key`, `--proxy`, `--retry`, checked before any
+/// request: a client certificate that cannot be used or a proxy that is not a
+/// URL is a usage error (exit 2).
+pub fn transport(g: &Global) -> Result<crate::http::Tls, Error> {
+    let client = match (&g.cert, &g.key) {
+        (Some(cert), Some(key)) => {
+            let files = crate::http::ClientFiles { cert: cert.clone(), key: key.clone() };
+            files.load().map_err(|e| {
+                Error::usage(e, Some("give a PEM certificate and its unencrypted PEM private key".to_string()))
+            })?;
+            Some(files)
+        }
+        _ => None,
+    };
+    let proxy = match &g.proxy {
+        Some(p) => {
+            let url = url::Url::parse(p)
+                .ok()
+                .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
+                .ok_or_else(|| {
+                    Error::usage(
+                        format!("--proxy {}: not a proxy URL", crate::http::tunnel::shown_proxy(p)),
+                        Some("e.g. --proxy http://proxy.example:3128".to_string()),
+                    )
+                })?;
+            Some(url)
+        }
+        None => None,
+    };
+    Ok(crate::http::Tls { cacert: g.cacert.clone(), insecure: g.insecure, client, proxy, retry: g.retry })
 }

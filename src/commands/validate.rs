@@ -33,7 +33,7 @@ pub fn print_invalid(inv: &Invalid, stdout: bool) {
 fn load_all(files: &[PathBuf]) -> Vec<Result<String, Invalid>> {
     const PER_THREAD: usize = 64;
     let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
-    let load = |f: &PathBuf| load::load(f).map(|c| c.name);
+    let load = |f: &PathBuf| load::load(f).and_then(|c| client_certificate(&c, f).map(|()| c.name));
     if threads < 2 || files.len() < 2 * PER_THREAD {
         return files.iter().map(load).collect();
     }
@@ -43,6 +43,28 @@ fn load_all(files: &[PathBuf]) -> Vec<Result<String, Invalid>> {
             files.chunks(chunk).map(|part| scope.spawn(move || part.iter().map(load).collect::<Vec<_>>())).collect();
         handles.into_iter().flat_map(|h| h.join().unwrap_or_default()).collect()
     })
+}
+
+/// A `tls:` whose paths hold no template is read and checked here, as at run
+/// time: a missing file, a key of another pair or an encrypted key is invalid.
+fn client_certificate(c: &crate::connector::validated::Connector, file: &std::path::Path) -> Result<(), Invalid> {
+    let Some(tls) = &c.tls else { return Ok(()) };
+    let (cert, key) = (tls.cert.source(), tls.key.source());
+    if [cert, key].iter().any(|p| p.contains("{{") || p.contains("{%")) {
+        return Ok(());
+    }
+    let files = crate::http::ClientFiles { cert: cert.into(), key: key.into() };
+    let Err(message) = files.load() else { return Ok(()) };
+    // The line of `tls:` in the file, for the editor; the model keeps no spans.
+    let text = std::fs::read_to_string(file).unwrap_or_default();
+    let line = text.lines().position(|l| l.trim_start().starts_with("tls:")).map_or(1, |i| i + 1);
+    let d = crate::connector::diagnostic::Diagnostic {
+        line,
+        column: 1,
+        message,
+        hint: "give a PEM certificate and its unencrypted PEM private key".into(),
+    };
+    Err(Invalid { file: file.to_path_buf(), connector: Some(c.name.clone()), diagnostics: vec![d] })
 }
 
 pub fn run(g: &Global, args: &[String]) -> Result<(), Error> {

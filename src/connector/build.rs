@@ -149,6 +149,13 @@ pub fn build(
             Parameter { name: p.name.clone(), location: p.location, value: ck.scalar(&path.key("value"), &p.value) }
         })
         .collect();
+    let tls = raw.tls.as_ref().map(|t| {
+        let path = root.key("tls");
+        ClientTls {
+            cert: ck.scalar(&path.key("client_cert"), &t.client_cert),
+            key: ck.scalar(&path.key("client_key"), &t.client_key),
+        }
+    });
     let sign_in = raw.sign_in.as_ref().map(|s| {
         let path = root.key("sign_in");
         match s {
@@ -221,6 +228,7 @@ pub fn build(
         request_parameters,
         test_api,
         sign_in,
+        tls,
         refresh_on,
         cached_paths: ck.collect.take().unwrap_or_default(),
         fingerprint: Default::default(),

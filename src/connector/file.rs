@@ -5,7 +5,7 @@ use indexmap::IndexMap;
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-use crate::connector::raw::{RawCookies, RawParameter, RawRefreshOn, RawSignIn, RawTestApi, Scalar};
+use crate::connector::raw::{RawCookies, RawParameter, RawRefreshOn, RawSignIn, RawTestApi, RawTls, Scalar};
 use crate::steps::catalogue::RawStep;
 
 /// A connector: how to sign in to an API, refresh that sign-in, and prove it works.
@@ -35,6 +35,8 @@ pub struct RawConnector {
     pub test_api: Option<RawTestApi>,
     /// How every resource call (the test API, `test api`) is signed.
     pub sign_in: Option<RawSignIn>,
+    /// A client certificate (mutual TLS) for every request of the connector.
+    pub tls: Option<RawTls>,
     /// Which test API answers mean "the credentials expired" (default: status 401).
     pub refresh_on: Option<RawRefreshOn>,
 }

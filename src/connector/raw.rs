@@ -38,6 +38,17 @@ pub struct RawSignInOAuth1 {
     pub realm: Option<String>,
 }
 
+/// A client certificate (mutual TLS), used for every request of the connector:
+/// token endpoints, NTLM and the test API. Paths are templates.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawTls {
+    /// PEM file with the client certificate (and its chain).
+    pub client_cert: Scalar,
+    /// PEM file with the certificate's private key (not encrypted).
+    pub client_key: Scalar,
+}
+
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawSignInNtlm {

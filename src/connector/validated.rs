@@ -24,6 +24,8 @@ pub struct Connector {
     pub request_parameters: Vec<Parameter>,
     pub test_api: Option<TestApi>,
     pub sign_in: Option<SignIn>,
+    /// `tls:`: the client certificate and key files, as templates.
+    pub tls: Option<ClientTls>,
     pub refresh_on: RefreshOn,
     /// Output paths that templates running from the cache read (request
     /// parameters, `sign_in`, test API, refresh flow, `update_variables`):
@@ -69,4 +71,11 @@ impl Connector {
         };
         self.auth_flow.iter().chain(refresh.iter())
     }
+}
+
+/// A connector's client certificate: two PEM file paths, as templates.
+#[derive(Debug)]
+pub struct ClientTls {
+    pub cert: Template,
+    pub key: Template,
 }

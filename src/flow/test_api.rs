@@ -27,7 +27,12 @@ impl Session {
             unreachable: false,
             expired: false,
             hint: None,
+            retries: 0,
         };
+        let retries_before = self.http.retries();
+        if let Ok(mut current) = self.current_step.lock() {
+            current.clone_from(&test.name);
+        }
         let mut hint = None;
         let mut unreachable = false;
         let mut expired = false;
@@ -77,6 +82,7 @@ impl Session {
         report.unreachable = unreachable;
         report.hint = hint;
         report.expired = expired;
+        report.retries = self.http.retries() - retries_before;
         report.duration_ms = started.elapsed().as_millis() as u64;
         match outcome {
             Ok(()) => report.ok = true,
@@ -177,6 +183,7 @@ impl Session {
             outputs: None,
             error,
             phase: if retrying { "retry" } else { "test" },
+            retries: 0,
         };
         self.emit(&report);
     }

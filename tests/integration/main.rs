@@ -32,6 +32,8 @@
 //!   step type, and peers that refuse anything else as real servers do
 //! - `pinned`: issue 23 — the values themselves: js limits, the refresh margin, defaults, word
 //!   lists, the masked `Cookie` form, `--shard`'s table, OAuth 1.0a over https on a port, exit 5
+//! - `transport`: issue 18 — NTLM over https (and Negotiate-only), the `ntlm` step's body and
+//!   `expect`, client certificates, `--proxy` through a real proxy, `--retry`, colour per stream
 //! - `support`: issue 11 — `list`/`cache show` for support staff, network errors, help examples,
 //!   `init`, `man`, `demo --print`, `--shard` in a matrix, JUnit against a published schema
 
@@ -68,5 +70,6 @@ mod signals;
 mod signing;
 mod strict;
 mod support;
+mod transport;
 mod trust;
 mod validate;

@@ -10,6 +10,10 @@ TLS on 127.0.0.1 (a free port) with a server certificate chosen by MODE:
   expired    signed by the CA, expired yesterday
   wrongname  signed by the CA, valid, but only for the name other.example
   ca-leaf    the CA certificate itself is the server certificate
+  mtls       as good, and a client certificate is required (CERT_REQUIRED,
+             signed by the same CA): writes DIR/client.pem, DIR/client.key, a
+             key of another pair DIR/other.key and an encrypted copy of the
+             client key DIR/encrypted.key; /me answers {"ok": true, "client": CN}
 
 Prints "LISTENING https://127.0.0.1:PORT" once it accepts connections.
 Uses `cryptography` (in the peers venv through pyspnego).
@@ -77,6 +81,8 @@ def make_certs(out, mode):
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
             .sign(ca_key, hashes.SHA256())
         )
+    if mode == "mtls":
+        write_client(out, ca, ca_key, now)
     cert_path, key_path = os.path.join(out, "server.pem"), os.path.join(out, "server.key")
     with open(cert_path, "wb") as f:
         f.write(cert.public_bytes(serialization.Encoding.PEM))
@@ -89,6 +95,34 @@ def make_certs(out, mode):
     return cert_path, key_path
 
 
+def write_client(out, ca, ca_key, now):
+    """A client certificate for mutual TLS, signed by the CA, with its key; a key
+    of another pair; and the client key encrypted with a passphrase."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name("conntest client"))
+        .issuer_name(ca.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=7))
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .sign(ca_key, hashes.SHA256())
+    )
+    pkcs8 = serialization.PrivateFormat.PKCS8
+    with open(os.path.join(out, "client.pem"), "wb") as f:
+        f.write(cert.public_bytes(serialization.Encoding.PEM))
+    with open(os.path.join(out, "client.key"), "wb") as f:
+        f.write(key.private_bytes(serialization.Encoding.PEM, pkcs8, serialization.NoEncryption()))
+    other = ec.generate_private_key(ec.SECP256R1())
+    with open(os.path.join(out, "other.key"), "wb") as f:
+        f.write(other.private_bytes(serialization.Encoding.PEM, pkcs8, serialization.NoEncryption()))
+    locked = serialization.BestAvailableEncryption(b"passphrase")
+    with open(os.path.join(out, "encrypted.key"), "wb") as f:
+        f.write(key.private_bytes(serialization.Encoding.PEM, pkcs8, locked))
+
+
 def main():
     out, mode = sys.argv[1], sys.argv[2]
     cert_path, key_path = make_certs(out, mode)
@@ -97,7 +131,11 @@ def main():
         protocol_version = "HTTP/1.1"
 
         def do_GET(self):
-            body = json.dumps({"ok": True}).encode()
+            reply = {"ok": True}
+            peer = self.connection.getpeercert() if mode == "mtls" else None
+            if peer:
+                reply["client"] = dict(x[0] for x in peer["subject"]).get("commonName")
+            body = json.dumps(reply).encode()
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(body)))
@@ -110,6 +148,9 @@ def main():
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(cert_path, key_path)
+    if mode == "mtls":
+        ctx.verify_mode = ssl.CERT_REQUIRED
+        ctx.load_verify_locations(os.path.join(out, "ca.pem"))
     server.socket = ctx.wrap_socket(server.socket, server_side=True)
     print(f"LISTENING https://127.0.0.1:{server.server_address[1]}", flush=True)
     try:

@@ -6,8 +6,11 @@
 use schemars::JsonSchema;
 use serde::Deserialize;
 
+use indexmap::IndexMap;
+
 use crate::connector::check::Checker;
-use crate::connector::raw::Scalar;
+use crate::connector::model::{Expect, RequestSpec};
+use crate::connector::raw::{Method, RawExpect, RawRequest, Scalar};
 use crate::connector::spans::Path;
 use crate::template::Template;
 
@@ -19,8 +22,21 @@ pub struct Raw {
     /// Output paths whose values are secret (masked by value), e.g. `signature`.
     #[serde(default)]
     pub secret_outputs: Vec<String>,
-    /// The NTLM-protected URL (GET).
+    /// The NTLM-protected URL: http:// or https:// (the same TLS options as every request).
     pub url: String,
+    /// HTTP method (default GET).
+    pub method: Option<Method>,
+    // Boxed: the request keys would make every step of a file as large as this one.
+    #[serde(default)]
+    pub headers: Box<IndexMap<String, Scalar>>,
+    /// JSON body (any value; strings are templates).
+    pub json: Option<Box<serde_json::Value>>,
+    /// URL-encoded form body.
+    pub form: Option<Box<IndexMap<String, Scalar>>>,
+    /// Raw body text.
+    pub body: Option<String>,
+    /// What the authenticated answer must be (default: any 2xx), as the test API's `expect`.
+    pub expect: Option<Box<RawExpect>>,
     pub username: Scalar,
     pub password: Scalar,
     /// Windows domain (optional).
@@ -58,14 +74,28 @@ impl NtlmCreds {
 
 #[derive(Debug)]
 pub struct Ntlm {
-    pub(super) url: Template,
+    /// The authenticated request (never redirected: NTLM holds its connection).
+    pub(super) request: RequestSpec,
+    pub(super) expect: Expect,
     pub(super) creds: NtlmCreds,
 }
 
 impl Ntlm {
     pub fn build(raw: &Raw, path: &Path, ck: &mut Checker) -> Self {
+        // The step's request keys are the request's own: checked as one.
+        let request = RawRequest {
+            method: raw.method,
+            url: raw.url.clone(),
+            headers: (*raw.headers).clone(),
+            query: IndexMap::new(),
+            json: raw.json.as_deref().cloned(),
+            form: raw.form.as_deref().cloned(),
+            body: raw.body.clone(),
+            follow_redirects: Some(false),
+        };
         Ntlm {
-            url: ck.template(&path.key("url"), &raw.url),
+            request: ck.request(path, &request),
+            expect: ck.expect(&path.key("expect"), raw.expect.as_deref()),
             creds: NtlmCreds::build(
                 path,
                 ck,

@@ -2,9 +2,8 @@
 
 use super::config::*;
 use crate::error::Error;
-use crate::http::Request;
 use crate::http::message::NtlmAuth;
-use crate::request::excerpt;
+use crate::request::{excerpt, prepare};
 use crate::secret::Secret;
 use crate::steps::dispatch::{StepCx, StepDone};
 use crate::template::Template;
@@ -29,22 +28,18 @@ impl NtlmCreds {
 
 impl Ntlm {
     pub async fn run(&self, cx: &StepCx<'_>) -> Result<StepDone, Error> {
-        let url = crate::steps::dispatch::absolute(
-            cx,
-            &self.url.render(cx.ctx).map_err(|e| Error::failed(format!("url: {e}")))?,
-        )?;
+        let mut req = prepare(&self.request, cx.ctx, cx.base_url).map_err(|e| Error::failed(e.to_string()))?;
         let auth = self.creds.render(cx.ctx).map_err(Error::failed)?;
         let user =
             if auth.domain.is_empty() { auth.username.clone() } else { format!("{}\\{}", auth.domain, auth.username) };
-        let mut req = Request::new("GET", url);
         req.ntlm = Some(auth);
         let summary = format!("NTLM as {user}: {}", req.summary());
         let resp = cx.http.send(req).await.map_err(Error::from)?;
         let summary = format!("{summary} → {}", resp.status);
-        if resp.status >= 400 {
-            let why = if resp.status == 401 { "credentials rejected" } else { "the server refused" };
-            return Err(Error::failed(format!("{summary}: {why} ({})", excerpt(&resp.body))));
+        if resp.status == 401 {
+            return Err(Error::failed(format!("{summary}: credentials rejected ({})", excerpt(&resp.body))));
         }
+        crate::expect::check(&self.expect, &resp, cx.ctx, &summary).map_err(Error::failed)?;
         Ok(StepDone { outputs: crate::steps::api_request::run::outputs(&resp), summary })
     }
 }

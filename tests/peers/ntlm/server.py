@@ -2,6 +2,16 @@
 """NTLM acceptor (HTTP, keep-alive) for conntest's tests: http.server + pyspnego.
 
     python tests/peers/ntlm/server.py --port 0     # -> LISTENING http://127.0.0.1:PORT
+    python tests/peers/ntlm/server.py --port 0 --tls DIR [--negotiate]
+                                                   # -> LISTENING https://127.0.0.1:PORT
+
+--tls DIR: the same acceptor behind Python's ssl, with a private CA written to
+DIR/ca.pem (tests/peers/tls_server.py makes the certificates); --client-cert
+also requires a client certificate signed by that CA (DIR/client.pem, client.key). --negotiate: the
+acceptor is pyspnego's "negotiate" (SPNEGO) and offers only `WWW-Authenticate:
+Negotiate`, as an IIS site with Windows authentication and Kerberos first does;
+NTLM messages are accepted under that scheme (raw, as Windows clients send them
+when Kerberos is not available), and the `NTLM` scheme itself is refused.
 
 Serves on 127.0.0.1 only, HTTP/1.1 keep-alive, one thread per connection. NTLM
 authenticates a TCP connection, not a request: the three messages must come on
@@ -117,9 +127,13 @@ def log(msg):
         print(msg, file=sys.stderr, flush=True)
 
 
+NEGOTIATE = False  # --negotiate: offer and accept only the Negotiate scheme
+
+
 def new_acceptor():
     # NegotiateOptions.use_ntlm: pyspnego's own NTLM code, never gss-ntlmssp.
-    return spnego.server(protocol="ntlm", options=spnego.NegotiateOptions.use_ntlm)
+    protocol = "negotiate" if NEGOTIATE else "ntlm"
+    return spnego.server(protocol=protocol, options=spnego.NegotiateOptions.use_ntlm)
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -196,7 +210,8 @@ class Handler(BaseHTTPRequestHandler):
 
     def deny(self, why, challenge=None, scheme="NTLM"):
         self._note = f" ({why})"
-        value = f"{scheme} {base64.b64encode(challenge).decode()}" if challenge else "NTLM"
+        scheme = "Negotiate" if NEGOTIATE else scheme
+        value = f"{scheme} {base64.b64encode(challenge).decode()}" if challenge else scheme
         self.reply(401, {"error": "unauthorized", "reason": why}, headers=[("WWW-Authenticate", value)])
 
     def do_GET(self):
@@ -296,7 +311,7 @@ class Handler(BaseHTTPRequestHandler):
             self.deny("no credentials")
             return False
         scheme, _, b64 = header.strip().partition(" ")
-        if scheme.lower() not in ("ntlm", "negotiate"):
+        if scheme.lower() not in (("negotiate",) if NEGOTIATE else ("ntlm", "negotiate")):
             STATS.bump(self.conn_id, "unauthenticated_401")
             self.deny(f"unsupported scheme {scheme[:20]!r}")
             return False
@@ -379,7 +394,13 @@ def write_user_file():
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--port", type=int, default=8002, help="TCP port on 127.0.0.1 (0 = any free)")
+    p.add_argument("--tls", metavar="DIR", help="serve https with a private CA written to DIR/ca.pem")
+    p.add_argument("--negotiate", action="store_true", help="offer and accept only the Negotiate scheme")
+    p.add_argument("--client-cert", action="store_true",
+                   help="with --tls: require a client certificate (DIR/client.pem and client.key are written)")
     args = p.parse_args()
+    global NEGOTIATE
+    NEGOTIATE = args.negotiate
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     signal.signal(signal.SIGINT, lambda *_: sys.exit(0))
 
@@ -393,10 +414,26 @@ def main():
 
     httpd = Server(("127.0.0.1", args.port), Handler)
     port = httpd.server_address[1]
+    scheme = "http"
+    if args.tls:
+        import ssl
+
+        sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+        from tls_server import make_certs
+
+        cert, key = make_certs(args.tls, "mtls" if args.client_cert else "good")
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(cert, key)
+        if args.client_cert:
+            ctx.verify_mode = ssl.CERT_REQUIRED
+            ctx.load_verify_locations(os.path.join(args.tls, "ca.pem"))
+        # The handshake runs in the connection's thread, not in accept().
+        httpd.socket = ctx.wrap_socket(httpd.socket, server_side=True, do_handshake_on_connect=False)
+        scheme = "https"
     who = f"{domain}\\{user}" if user else f"users of {path}"
     print(f"ntlm-peer: {who}, LM_COMPAT_LEVEL={os.environ['LM_COMPAT_LEVEL']}, user file {path}",
           file=sys.stderr, flush=True)
-    print(f"LISTENING http://127.0.0.1:{port}", flush=True)
+    print(f"LISTENING {scheme}://127.0.0.1:{port}", flush=True)
     try:
         httpd.serve_forever()
     finally:
