@@ -119,3 +119,22 @@ pub fn read(flag: &str, path: &Path) -> Result<Vec<(Option<String>, String, Stri
     }
     Ok(out)
 }
+
+/// `--env NAME` (under `dir`) and `--vars FILE`, read in that order (a `--vars`
+/// value wins); a connector's own values come after every file's values for
+/// all connectors.
+pub fn files(
+    dir: &Path,
+    env: Option<&str>,
+    vars_file: Option<&Path>,
+) -> Result<Vec<(Option<String>, String, String)>, Error> {
+    let mut files = Vec::new();
+    if let Some(name) = env {
+        files.extend(read("--env", &resolve(dir, name)?)?);
+    }
+    if let Some(path) = vars_file {
+        files.extend(read("--vars", path)?);
+    }
+    files.sort_by_key(|(scope, _, _)| scope.is_some());
+    Ok(files)
+}

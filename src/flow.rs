@@ -12,7 +12,7 @@ use crate::error::{EXIT_FAILED, EXIT_OK, Error};
 use crate::http::{ExchangeHook, Http};
 pub use crate::outcome::{Event, EventHook, RunResult, StepReport, TestApiReport};
 use crate::prompt::Prompter;
-use crate::secret::{is_secret_name, masker};
+use crate::secret::masker;
 use crate::steps::catalogue::{Step, StepDef};
 use crate::steps::dispatch::StepCx;
 use crate::template::render_json;
@@ -80,30 +80,10 @@ pub struct Session {
     current_step: Arc<std::sync::Mutex<String>>,
 }
 
-/// The variables of a connector: file, then `--vars`/`--env`, `CONNTEST_VAR_*`
-/// and `--var` (see [`crate::vars::Overrides::for_connector`]).
-fn variables(connector: &Connector, overrides: &crate::vars::Overrides) -> Map<String, Value> {
-    let mut vars = Map::new();
-    for (k, v) in &connector.variables {
-        vars.insert(k.clone(), Value::String(v.clone()));
-    }
-    for (k, v) in overrides.for_connector(&connector.name) {
-        vars.insert(k, Value::String(v));
-    }
-    for (k, v) in &vars {
-        if is_secret_name(k)
-            && let Value::String(s) = v
-        {
-            masker().learn(s);
-        }
-    }
-    vars
-}
-
 impl Session {
     pub fn new(connector: Arc<Connector>, options: Arc<Options>, prompter: Prompter) -> Result<Session, Error> {
         let mut ctx = Context::new();
-        ctx.set("vars", &Value::Object(variables(&connector, &options.vars)));
+        ctx.set("vars", &Value::Object(crate::vars::resolved(&connector, &options.vars)));
         let identity = client_identity(&connector, &options.tls, &ctx)?;
         let mut http =
             Http::new(connector.cookies.clone(), options.timeout, options.on_exchange.clone(), &options.tls, identity)

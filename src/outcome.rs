@@ -101,3 +101,53 @@ pub enum Event<'a> {
 
 /// Receives a run's events (see [`Event`]).
 pub type EventHook = Arc<dyn Fn(Event<'_>) + Send + Sync>;
+
+impl RunResult {
+    /// A result that ran nothing: the connector's run could not start, or failed as a whole.
+    pub fn failed(
+        name: String,
+        file: String,
+        flow: &'static str,
+        code: u8,
+        error: String,
+        hint: Option<String>,
+    ) -> RunResult {
+        RunResult {
+            connector: name,
+            // A lifecycle that could not start failed in its first phase.
+            flow: if flow == "lifecycle" { "auth" } else { flow },
+            ok: false,
+            exit_code: code,
+            refreshed: false,
+            refresh_reason: None,
+            steps: Vec::new(),
+            test_api: None,
+            error: Some(error),
+            file,
+            duration: Duration::ZERO,
+            hint,
+            diagnostics: None,
+            cached: None,
+        }
+    }
+
+    /// The result of a connector whose run panicked (a bug: a library's or ours).
+    pub fn crashed(name: String, file: String, flow: &'static str, e: tokio::task::JoinError) -> RunResult {
+        let why = match e.try_into_panic() {
+            Ok(payload) => payload
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "a panic".to_string()),
+            Err(e) => e.to_string(),
+        };
+        RunResult::failed(
+            name,
+            file,
+            flow,
+            crate::error::EXIT_FAILED,
+            format!("internal error: the run stopped unexpectedly ({why})"),
+            Some("this is a bug in conntest: please report it with the connector file (secrets removed)".to_string()),
+        )
+    }
+}

@@ -120,3 +120,50 @@ mod tests {
         assert_eq!(skipped, ["CONNTEST_VAR_bad", "CONNTEST_VAR_\u{fffd}"]);
     }
 }
+
+/// Where a connector's `base_url` comes from, in words, for the hint of a
+/// request that finds no server: the variable and which of its sources won
+/// (`--var`, `CONNTEST_VAR_*`, the file), or the file when it is written there.
+pub fn base_url_origin(connector: &crate::connector::validated::Connector, overrides: &Overrides) -> Option<String> {
+    let source = connector.base_url.as_ref()?.source();
+    let file = connector.file.display();
+    let var = crate::template::references(source)
+        .ok()?
+        .into_iter()
+        .find_map(|path| (path.len() == 2 && path[0] == "vars").then(|| path[1].clone()));
+    let Some(var) = var else {
+        return Some(format!("`base_url` is set in {file}"));
+    };
+    Some(if overrides.flag_sets(&connector.name, &var) {
+        format!("`base_url` comes from `vars.{var}`, set by `--var {var}=…` on this command line")
+    } else if from_env().iter().any(|(k, _)| *k == var) {
+        format!(
+            "`base_url` comes from `vars.{var}`, set by the environment variable CONNTEST_VAR_{var}; override it with `--var {var}=…`"
+        )
+    } else {
+        format!("`base_url` comes from `vars.{var}` (`variables.{var}` in {file}); override it with `--var {var}=…`")
+    })
+}
+
+/// The variables of a connector: file, then `--vars`/`--env`, `CONNTEST_VAR_*`
+/// and `--var` (see [`Overrides::for_connector`]).
+pub fn resolved(
+    connector: &crate::connector::validated::Connector,
+    overrides: &Overrides,
+) -> serde_json::Map<String, serde_json::Value> {
+    let mut vars = serde_json::Map::new();
+    for (k, v) in &connector.variables {
+        vars.insert(k.clone(), serde_json::Value::String(v.clone()));
+    }
+    for (k, v) in overrides.for_connector(&connector.name) {
+        vars.insert(k, serde_json::Value::String(v));
+    }
+    for (k, v) in &vars {
+        if crate::secret::is_secret_name(k)
+            && let serde_json::Value::String(s) = v
+        {
+            crate::secret::masker().learn(s);
+        }
+    }
+    vars
+}

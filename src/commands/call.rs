@@ -54,13 +54,7 @@ async fn send(g: &Global, args: &CallArgs) -> Result<(), Error> {
     };
     let name = connector.name.clone();
     let provided = collect_inputs(&args.inputs, &args.input_envs, args.inputs_file.as_deref())?;
-    let mut files = Vec::new();
-    if let Some(env) = &args.env {
-        files.extend(crate::environments::read("--env", &crate::environments::resolve(&g.dir, env)?)?);
-    }
-    if let Some(path) = &args.vars_file {
-        files.extend(crate::environments::read("--vars", path)?);
-    }
+    let files = crate::environments::files(&g.dir, args.env.as_deref(), args.vars_file.as_deref())?;
     let vars = crate::vars::Overrides { env: args.env.clone(), files, flags: crate::inputs::parse_vars(&args.vars)? };
     let loaded = [Ok(connector.clone())];
     crate::inputs::check_inputs(loaded.iter(), &provided, &vars, &g.dir)?;

@@ -10,7 +10,7 @@ use crate::cache::{self, CacheError};
 use crate::cli::{Format, Global, TestArgs};
 use crate::connector::load;
 use crate::connector::validated::Connector;
-use crate::error::{EXIT_ENVIRONMENT, EXIT_FAILED, EXIT_USAGE, Error};
+use crate::error::{EXIT_ENVIRONMENT, EXIT_USAGE, Error};
 use crate::flow::{Flow, Options, RunResult, Session};
 use crate::http::Exchange;
 use crate::inputs::{check_inputs, check_missing, for_connector, parse_vars};
@@ -30,46 +30,6 @@ fn warn_keyring_once(message: &str) {
     if !WARNED_KEYRING.swap(true, Ordering::Relaxed) {
         output::warn(message);
     }
-}
-
-fn failed_result(name: String, file: String, flow: Flow, code: u8, error: String, hint: Option<String>) -> RunResult {
-    RunResult {
-        connector: name,
-        // A lifecycle that could not start failed in its first phase.
-        flow: if flow == Flow::Lifecycle { Flow::Auth.name() } else { flow.name() },
-        ok: false,
-        exit_code: code,
-        refreshed: false,
-        refresh_reason: None,
-        steps: Vec::new(),
-        test_api: None,
-        error: Some(error),
-        file,
-        duration: Duration::ZERO,
-        hint,
-        diagnostics: None,
-        cached: None,
-    }
-}
-
-/// The result of a connector whose run panicked (a bug: a library's or ours).
-fn crashed_result(name: String, file: String, flow: Flow, e: tokio::task::JoinError) -> RunResult {
-    let why = match e.try_into_panic() {
-        Ok(payload) => payload
-            .downcast_ref::<&str>()
-            .map(|s| s.to_string())
-            .or_else(|| payload.downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "a panic".to_string()),
-        Err(e) => e.to_string(),
-    };
-    failed_result(
-        name,
-        file,
-        flow,
-        EXIT_FAILED,
-        format!("internal error: the run stopped unexpectedly ({why})"),
-        Some("this is a bug in conntest: please report it with the connector file (secrets removed)".to_string()),
-    )
 }
 
 pub async fn run(g: &Global, flow: Flow, args: &TestArgs, auth_first: bool) -> Result<(), Error> {
@@ -145,7 +105,7 @@ async fn run_all(g: &Global, flow: Flow, args: &TestArgs, auth_first: bool) -> R
     let provided = collect_inputs(&args.inputs, &args.input_envs, args.inputs_file.as_deref())?;
     let vars = crate::vars::Overrides {
         env: args.env.clone(),
-        files: variable_files(g, args)?,
+        files: crate::environments::files(&g.dir, args.env.as_deref(), args.vars_file.as_deref())?,
         flags: parse_vars(&args.vars)?,
     };
     let interactive = can_prompt(g.non_interactive);
@@ -227,7 +187,14 @@ async fn run_all(g: &Global, flow: Flow, args: &TestArgs, auth_first: bool) -> R
                 .zip(&names)
                 .map(|(file, name)| {
                     let name = name.clone().unwrap_or_else(|| file.display().to_string());
-                    failed_result(name, file.display().to_string(), flow, e.exit_code(), e.to_string(), e.hint())
+                    RunResult::failed(
+                        name,
+                        file.display().to_string(),
+                        flow.name(),
+                        e.exit_code(),
+                        e.to_string(),
+                        e.hint(),
+                    )
                 })
                 .collect();
             report::write_junit(path, &results)?;
@@ -250,10 +217,10 @@ async fn run_all(g: &Global, flow: Flow, args: &TestArgs, auth_first: bool) -> R
                 }
                 let name = inv.connector.clone().unwrap_or_else(|| file.display().to_string());
                 let n = inv.diagnostics.len();
-                let mut result = failed_result(
+                let mut result = RunResult::failed(
                     name,
                     file.display().to_string(),
-                    flow,
+                    flow.name(),
                     EXIT_USAGE,
                     format!("connector file is invalid ({n} problem(s))"),
                     Some(format!("run `conntest validate {}`", file.display())),
@@ -286,7 +253,9 @@ async fn run_all(g: &Global, flow: Flow, args: &TestArgs, auth_first: bool) -> R
         match joined {
             Ok(r) => results.push(r),
             Err(e) => match running.remove(&e.id()) {
-                Some((index, name, file)) => results.push((index, vec![crashed_result(name, file, flow, e)])),
+                Some((index, name, file)) => {
+                    results.push((index, vec![RunResult::crashed(name, file, flow.name(), e)]))
+                }
                 None => return Err(Error::failed(format!("a connector run crashed: {e}"))),
             },
         }
@@ -327,45 +296,6 @@ async fn run_all(g: &Global, flow: Flow, args: &TestArgs, auth_first: bool) -> R
     if code == 0 { Ok(()) } else { Err(Error::Reported { code }) }
 }
 
-/// Where a connector's `base_url` comes from, in words, for the hint of a
-/// request that finds no server: the variable and which of its sources won
-/// (`--var`, `CONNTEST_VAR_*`, the file), or the file when it is written there.
-fn base_url_origin(connector: &Connector, overrides: &crate::vars::Overrides) -> Option<String> {
-    let source = connector.base_url.as_ref()?.source();
-    let file = connector.file.display();
-    let var = crate::template::references(source)
-        .ok()?
-        .into_iter()
-        .find_map(|path| (path.len() == 2 && path[0] == "vars").then(|| path[1].clone()));
-    let Some(var) = var else {
-        return Some(format!("`base_url` is set in {file}"));
-    };
-    Some(if overrides.flag_sets(&connector.name, &var) {
-        format!("`base_url` comes from `vars.{var}`, set by `--var {var}=…` on this command line")
-    } else if crate::vars::from_env().iter().any(|(k, _)| *k == var) {
-        format!(
-            "`base_url` comes from `vars.{var}`, set by the environment variable CONNTEST_VAR_{var}; override it with `--var {var}=…`"
-        )
-    } else {
-        format!("`base_url` comes from `vars.{var}` (`variables.{var}` in {file}); override it with `--var {var}=…`")
-    })
-}
-
-/// `--env NAME` and `--vars FILE`, read in that order (a `--vars` value wins).
-fn variable_files(g: &Global, args: &TestArgs) -> Result<Vec<(Option<String>, String, String)>, Error> {
-    let mut files = Vec::new();
-    if let Some(name) = &args.env {
-        let path = crate::environments::resolve(&g.dir, name)?;
-        files.extend(crate::environments::read("--env", &path)?);
-    }
-    if let Some(path) = &args.vars_file {
-        files.extend(crate::environments::read("--vars", path)?);
-    }
-    // A connector's own values come after every file's values for all connectors.
-    files.sort_by_key(|(scope, _, _)| scope.is_some());
-    Ok(files)
-}
-
 fn body_bytes(e: &Exchange) -> usize {
     e.request_body.as_ref().map_or(0, String::len) + e.response_body.as_ref().map_or(0, String::len)
 }
@@ -388,10 +318,10 @@ async fn run_one(
 ) -> Vec<RunResult> {
     let file = connector.file.display().to_string();
     let name = connector.name.clone();
-    let origin = base_url_origin(&connector, &options.vars);
+    let origin = crate::vars::base_url_origin(&connector, &options.vars);
     let mut session = match Session::new(connector.clone(), options, prompter) {
         Ok(s) => s,
-        Err(e) => return vec![failed_result(name, file, flow, e.exit_code(), e.to_string(), e.hint())],
+        Err(e) => return vec![RunResult::failed(name, file, flow.name(), e.exit_code(), e.to_string(), e.hint())],
     };
     if let (Some(origin), Some(base)) = (origin, connector.base_url.as_ref().and_then(|t| t.render(&session.ctx).ok()))
     {
@@ -399,10 +329,10 @@ async fn run_one(
     }
     if flow == Flow::Refresh && connector.refresh.is_none() {
         let hint = Some("add a `refresh_flow:` to the connector file, or use `test auth`".to_string());
-        return vec![failed_result(
+        return vec![RunResult::failed(
             name.clone(),
             file,
-            flow,
+            flow.name(),
             EXIT_USAGE,
             format!("connector `{name}` has no refresh_flow"),
             hint,
@@ -423,7 +353,7 @@ async fn run_one(
     let mut loaded = None;
     if flow != Flow::Auth {
         let missing = |why: String, hint: String| {
-            vec![failed_result(name.clone(), file.clone(), flow, EXIT_ENVIRONMENT, why, Some(hint))]
+            vec![RunResult::failed(name.clone(), file.clone(), flow.name(), EXIT_ENVIRONMENT, why, Some(hint))]
         };
         if no_cache && !auth_first {
             return missing(
@@ -540,30 +470,7 @@ async fn save(
 /// request: a client certificate that cannot be used or a proxy that is not a
 /// URL is a usage error (exit 2).
 pub fn transport(g: &Global) -> Result<crate::http::Tls, Error> {
-    let client = match (&g.cert, &g.key) {
-        (Some(cert), Some(key)) => {
-            let files = crate::http::ClientFiles { cert: cert.clone(), key: key.clone() };
-            files.load().map_err(|e| {
-                Error::usage(e, Some("give a PEM certificate and its unencrypted PEM private key".to_string()))
-            })?;
-            Some(files)
-        }
-        _ => None,
-    };
-    let proxy = match &g.proxy {
-        Some(p) => {
-            let url = url::Url::parse(p)
-                .ok()
-                .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
-                .ok_or_else(|| {
-                    Error::usage(
-                        format!("--proxy {}: not a proxy URL", crate::http::tunnel::shown_proxy(p)),
-                        Some("e.g. --proxy http://proxy.example:3128".to_string()),
-                    )
-                })?;
-            Some(url)
-        }
-        None => None,
-    };
-    Ok(crate::http::Tls { cacert: g.cacert.clone(), insecure: g.insecure, client, proxy, retry: g.retry })
+    let client = g.cert.clone().zip(g.key.clone());
+    crate::http::Tls::from_flags(g.cacert.clone(), g.insecure, client, g.proxy.as_deref(), g.retry)
+        .map_err(|(message, hint)| Error::usage(message, Some(hint)))
 }

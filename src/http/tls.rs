@@ -25,6 +25,45 @@ pub struct Tls {
     pub retry: u32,
 }
 
+impl Tls {
+    /// The transport options from the command line, checked before any request:
+    /// a client certificate that cannot be used or a proxy that is not a URL is
+    /// an error (message, hint).
+    pub fn from_flags(
+        cacert: Vec<PathBuf>,
+        insecure: bool,
+        client: Option<(PathBuf, PathBuf)>,
+        proxy: Option<&str>,
+        retry: u32,
+    ) -> Result<Tls, (String, String)> {
+        let client = match client {
+            Some((cert, key)) => {
+                let files = ClientFiles { cert, key };
+                files
+                    .load()
+                    .map_err(|e| (e, "give a PEM certificate and its unencrypted PEM private key".to_string()))?;
+                Some(files)
+            }
+            None => None,
+        };
+        let proxy = match proxy {
+            Some(p) => Some(
+                url::Url::parse(p)
+                    .ok()
+                    .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
+                    .ok_or_else(|| {
+                        (
+                            format!("--proxy {}: not a proxy URL", super::tunnel::shown_proxy(p)),
+                            "e.g. --proxy http://proxy.example:3128".to_string(),
+                        )
+                    })?,
+            ),
+            None => None,
+        };
+        Ok(Tls { cacert, insecure, client, proxy, retry })
+    }
+}
+
 /// A client certificate chain and its private key, both PEM files.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClientFiles {
