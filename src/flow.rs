@@ -92,17 +92,8 @@ impl Session {
         if let Some(on_event) = options.on_event.clone() {
             let (name, current) = (connector.name.clone(), current_step.clone());
             http.on_retry(Arc::new(move |text: &str| {
-                let report = StepReport {
-                    id: current.lock().map(|c| c.clone()).unwrap_or_default(),
-                    kind: "retry",
-                    ok: true,
-                    duration_ms: 0,
-                    summary: text.to_string(),
-                    outputs: None,
-                    error: None,
-                    phase: "retry",
-                    retries: 0,
-                };
+                let id = current.lock().map(|c| c.clone()).unwrap_or_default();
+                let report = StepReport::note(id, "retry", text);
                 on_event(Event::Line { connector: &name, step: &report });
             }));
         }
@@ -455,17 +446,7 @@ impl Session {
 
     /// A line of its own in the live output (a retry-style mark).
     fn emit_note(&self, id: &str, text: &str) {
-        let report = StepReport {
-            id: id.to_string(),
-            kind: "expiry",
-            ok: true,
-            duration_ms: 0,
-            summary: text.to_string(),
-            outputs: None,
-            error: None,
-            phase: "retry",
-            retries: 0,
-        };
+        let report = StepReport::note(id.to_string(), "expiry", text);
         self.emit(&report);
     }
 }

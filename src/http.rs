@@ -12,7 +12,7 @@ pub mod tunnel;
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, OnceLock};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value};
 use url::Url;
@@ -252,21 +252,8 @@ impl Http {
         if let Some(b) = &body_text {
             builder = builder.body(b.clone());
         }
-        let started = SystemTime::now();
         let clock = Instant::now();
-        let mut record = Exchange {
-            started,
-            duration: Duration::ZERO,
-            method: req.method.clone(),
-            url: req.url.to_string(),
-            request_headers: headers,
-            request_body: body_text,
-            status: None,
-            response_headers: Vec::new(),
-            response_body: None,
-            error: None,
-            source: None,
-        };
+        let mut record = Exchange::begin(req, headers, body_text);
         let result = self.read(builder).await;
         record.duration = clock.elapsed();
         match result {

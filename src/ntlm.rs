@@ -11,7 +11,7 @@
 mod limits;
 
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use http_body_util::{BodyExt as _, Full};
@@ -310,21 +310,8 @@ async fn round(
     let request = builder
         .body(Full::new(Bytes::from(body.clone().unwrap_or_default())))
         .map_err(|e| SendError::failed(format!("{what}: {e}")))?;
-    let started = SystemTime::now();
     let clock = Instant::now();
-    let mut record = Exchange {
-        started,
-        duration: Duration::ZERO,
-        method: req.method.clone(),
-        url: req.url.to_string(),
-        request_headers: headers,
-        request_body: body.clone(),
-        status: None,
-        response_headers: Vec::new(),
-        response_body: None,
-        error: None,
-        source: None,
-    };
+    let mut record = Exchange::begin(req, headers, body.clone());
     conn.ready().await.map_err(|e| no_answer(&what, &e))?;
     let result = async {
         let resp = conn.send_request(request).await.map_err(|e| no_answer(&what, &e))?;

@@ -29,6 +29,24 @@ pub struct StepReport {
     pub retries: u32,
 }
 
+impl StepReport {
+    /// A line of its own in the live output (a retry, a refresh ahead of expiry):
+    /// no step ran, nothing failed.
+    pub fn note(id: String, kind: &'static str, text: &str) -> StepReport {
+        StepReport {
+            id,
+            kind,
+            ok: true,
+            duration_ms: 0,
+            summary: text.to_string(),
+            outputs: None,
+            error: None,
+            phase: "retry",
+            retries: 0,
+        }
+    }
+}
+
 fn is_zero(n: &u32) -> bool {
     *n == 0
 }

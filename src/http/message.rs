@@ -143,6 +143,26 @@ pub struct Exchange {
     pub source: Option<Source>,
 }
 
+impl Exchange {
+    /// The record of `req` going out now with these headers and body; the
+    /// answer (or the error) is filled in when it comes.
+    pub fn begin(req: &Request, headers: Vec<(String, String)>, body: Option<String>) -> Exchange {
+        Exchange {
+            started: SystemTime::now(),
+            duration: Duration::ZERO,
+            method: req.method.clone(),
+            url: req.url.to_string(),
+            request_headers: headers,
+            request_body: body,
+            status: None,
+            response_headers: Vec::new(),
+            response_body: None,
+            error: None,
+            source: None,
+        }
+    }
+}
+
 /// Where an exchange belongs in a report: the HAR page `CONNECTOR/FLOW` and
 /// the step id (`test_api` for the test API).
 #[derive(Debug, Clone, PartialEq)]
