@@ -53,6 +53,7 @@ mod flows;
 mod fuzz;
 #[cfg(unix)]
 mod hardening;
+#[cfg(unix)]
 mod hardening2;
 mod harness;
 mod hostile;
@@ -68,6 +69,7 @@ mod refresh;
 mod server;
 mod signals;
 mod signing;
+#[cfg(unix)]
 mod strict;
 mod support;
 mod transport;
