@@ -83,11 +83,9 @@ impl Clone for Identity {
     }
 }
 
-/// The most a certificate or key file may hold: PEM files are small.
-const MAX_PEM_BYTES: u64 = 1 << 20;
 
 fn read_pem(what: &str, path: &Path) -> Result<Vec<u8>, String> {
-    crate::flagfile::read(what, path, MAX_PEM_BYTES)
+    crate::flagfile::read(what, path, crate::flagfile::MAX_CERT_FILE_BYTES)
 }
 
 impl ClientFiles {
