@@ -1,22 +1,25 @@
-//! `conntest test auth|refresh|api`: run connectors (concurrently), report,
-//! and keep the keyring cache in step with what succeeded.
+//! `conntest test auth|refresh|api|lifecycle`: select and check the connectors
+//! and inputs, run them (concurrently; one connector's run is `test/one`),
+//! report, and keep the keyring cache in step with what succeeded.
 
 use std::io::IsTerminal as _;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crate::cache::{self, CacheError};
+use crate::cache;
 use crate::cli::{Format, Global, TestArgs};
 use crate::connector::load;
-use crate::connector::validated::Connector;
-use crate::error::{EXIT_ENVIRONMENT, EXIT_FAILED, EXIT_USAGE, Error};
-use crate::flow::{Flow, Options, RunResult, Session};
+use crate::error::{EXIT_FAILED, EXIT_USAGE, Error};
+use crate::flow::{Flow, Options, RunResult};
 use crate::http::Exchange;
 use crate::inputs::{check_inputs, check_missing, for_connector, parse_vars};
 use crate::output;
 use crate::prompt::{Prompter, can_prompt, collect_inputs};
 use crate::report;
+
+mod one;
+use one::run_one;
 
 /// The longest `--timeout` accepted, in seconds (a day).
 const MAX_TIMEOUT_SECS: f64 = 86_400.0;
@@ -326,30 +329,6 @@ async fn run_all(g: &Global, flow: Flow, args: &TestArgs, auth_first: bool) -> R
     if code == 0 { Ok(()) } else { Err(Error::Reported { code }) }
 }
 
-/// Where a connector's `base_url` comes from, in words, for the hint of a
-/// request that finds no server: the variable and which of its sources won
-/// (`--var`, `CONNTEST_VAR_*`, the file), or the file when it is written there.
-fn base_url_origin(connector: &Connector, overrides: &crate::vars::Overrides) -> Option<String> {
-    let source = connector.base_url.as_ref()?.source();
-    let file = connector.file.display();
-    let var = crate::template::references(source)
-        .ok()?
-        .into_iter()
-        .find_map(|path| (path.len() == 2 && path[0] == "vars").then(|| path[1].clone()));
-    let Some(var) = var else {
-        return Some(format!("`base_url` is set in {file}"));
-    };
-    Some(if overrides.flag_sets(&connector.name, &var) {
-        format!("`base_url` comes from `vars.{var}`, set by `--var {var}=…` on this command line")
-    } else if crate::vars::from_env().iter().any(|(k, _)| *k == var) {
-        format!(
-            "`base_url` comes from `vars.{var}`, set by the environment variable CONNTEST_VAR_{var}; override it with `--var {var}=…`"
-        )
-    } else {
-        format!("`base_url` comes from `vars.{var}` (`variables.{var}` in {file}); override it with `--var {var}=…`")
-    })
-}
-
 /// `--env NAME` and `--vars FILE`, read in that order (a `--vars` value wins).
 fn variable_files(g: &Global, args: &TestArgs) -> Result<Vec<(Option<String>, String, String)>, Error> {
     let mut files = Vec::new();
@@ -375,159 +354,4 @@ fn shard_of(file: &std::path::Path, n: u32) -> u32 {
     let key = file.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
     let hash = key.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3));
     (hash % u64::from(n)) as u32 + 1
-}
-
-async fn run_one(
-    connector: Arc<Connector>,
-    flow: Flow,
-    options: Arc<Options>,
-    prompter: Prompter,
-    no_cache: bool,
-    auth_first: bool,
-) -> Vec<RunResult> {
-    let file = connector.file.display().to_string();
-    let name = connector.name.clone();
-    let origin = base_url_origin(&connector, &options.vars);
-    let mut session = match Session::new(connector.clone(), options, prompter) {
-        Ok(s) => s,
-        Err(e) => return vec![failed_result(name, file, flow, e.exit_code(), e.to_string(), e.hint())],
-    };
-    if let (Some(origin), Some(base)) = (origin, connector.base_url.as_ref().and_then(|t| t.render(&session.ctx).ok()))
-    {
-        session.http.explain_base_url(&base, origin);
-    }
-    if flow == Flow::Refresh && connector.refresh.is_none() {
-        let hint = Some("add a `refresh_flow:` to the connector file, or use `test auth`".to_string());
-        return vec![failed_result(
-            name.clone(),
-            file,
-            flow,
-            EXIT_USAGE,
-            format!("connector `{name}` has no refresh_flow"),
-            hint,
-        )];
-    }
-    if flow == Flow::Lifecycle {
-        let mut results = session.lifecycle().await;
-        if results.iter().all(|r| r.ok) && !no_cache {
-            save(&session, None, results.last_mut()).await;
-        }
-        return results;
-    }
-    // One result, one HAR page: `--auth-first`'s sign-in belongs to this flow's page.
-    session.page = Some(flow.name());
-    let mut run_flow = flow;
-    let mut stale = false;
-    // What the cache held, to skip rewriting an entry that did not change.
-    let mut loaded = None;
-    if flow != Flow::Auth {
-        let missing = |why: String, hint: String| {
-            vec![failed_result(name.clone(), file.clone(), flow, EXIT_ENVIRONMENT, why, Some(hint))]
-        };
-        if no_cache && !auth_first {
-            return missing(
-                "nothing to read: --no-cache was given".into(),
-                format!(
-                    "pass --auth-first to sign in first and keep the outputs in memory, or run without --no-cache after `conntest test auth {name}`"
-                ),
-            );
-        }
-        let cached = match if no_cache { Ok(None) } else { cache::load(&name).await } {
-            Ok(entry) => entry,
-            Err(CacheError::Corrupt(why)) => {
-                output::warn(&format!("{why}; treating it as not cached"));
-                None
-            }
-            Err(CacheError::Unavailable(why)) if auth_first => {
-                // A CI runner without a keyring: sign in and keep the outputs in memory.
-                warn_keyring_once(&format!(
-                    "cannot read the cache ({why}): --auth-first signs in and keeps the outputs in memory"
-                ));
-                None
-            }
-            Err(CacheError::Unavailable(why)) => {
-                return missing(
-                    format!("cannot read the cache: {why}"),
-                    "unlock the OS keyring (or start a Secret Service provider such as gnome-keyring) and retry".into(),
-                );
-            }
-            Err(CacheError::Lock(why)) => return missing(format!("cannot read the cache: {why}"), LOCK_HINT.into()),
-        };
-        match cached {
-            Some(entry) => {
-                if entry.fingerprint.as_deref().is_some_and(|f| f != connector.fingerprint.as_str()) {
-                    stale = true;
-                    output::warn(&format!(
-                        "the cache of `{name}` (saved {}) predates an edit of {file}: if this run fails, sign in again with `conntest test auth {name}`",
-                        entry.saved_at
-                    ));
-                }
-                loaded = Some((entry.outputs.clone(), entry.cookies.clone()));
-                session.restore(entry.outputs, entry.inputs, &entry.cookies);
-            }
-            None if auth_first => run_flow = Flow::Auth,
-            None => {
-                return missing(
-                    format!("nothing cached for `{name}`"),
-                    format!("run `conntest test auth {name}` first (or pass --auth-first)"),
-                );
-            }
-        }
-    }
-    let mut result = session.execute(run_flow).await;
-    if run_flow != flow && flow == Flow::Refresh && result.ok {
-        // --auth-first: the auth flow ran; now the refresh flow proper.
-        let first_steps = std::mem::take(&mut result.steps);
-        result = session.execute(Flow::Refresh).await;
-        let mut steps = first_steps;
-        steps.append(&mut result.steps);
-        result.steps = steps;
-    }
-    result.flow = flow.name();
-    if !result.ok && loaded.is_some() {
-        // A run from the cache that fails: the usual way out is a fresh sign-in.
-        let again = format!("sign in again: `conntest test auth {name}`");
-        result.hint = Some(match result.hint.take() {
-            Some(h) if stale => format!("{h}; the cache predates an edit of the file: {again}"),
-            Some(h) => format!("{h}; or {again}"),
-            None => again,
-        });
-    }
-    // A refresh that succeeded is saved even when the test API then fails: the
-    // provider may have rotated (and revoked) the refresh token the cache holds.
-    if (result.ok || result.refreshed) && !no_cache {
-        save(&session, loaded, Some(&mut result)).await;
-    }
-    vec![result]
-}
-
-/// Caches what the session's outputs are now, unless they equal what the
-/// cache `loaded`; a keyring that cannot be written is a warning.
-async fn save(
-    session: &Session,
-    loaded: Option<(serde_json::Map<String, serde_json::Value>, Vec<crate::http::CookieRecord>)>,
-    result: Option<&mut RunResult>,
-) {
-    let name = &session.connector.name;
-    let entry = session.cache_entry();
-    let unchanged = loaded.is_some_and(|(outputs, cookies)| outputs == entry.outputs && cookies == entry.cookies);
-    if unchanged {
-        return;
-    }
-    match cache::save(entry).await {
-        Ok(()) => {
-            if let Some(result) = result {
-                result.cached = Some(if result.ok {
-                    format!(
-                        "cached in the OS keyring (service conntest, account {name}); next: `conntest test api {name}`, `conntest cache show {name}`"
-                    )
-                } else {
-                    format!(
-                        "the refreshed outputs were cached in the OS keyring (service conntest, account {name}): a rotated refresh token is kept"
-                    )
-                });
-            }
-        }
-        Err(e) => warn_keyring_once(&format!("nothing was cached: {e}")),
-    }
 }
