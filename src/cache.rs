@@ -235,3 +235,14 @@ pub async fn cached_names() -> Result<Vec<String>, CacheError> {
     names.dedup();
     Ok(names)
 }
+
+/// What to do when cache writers cannot be serialised (no private lock directory).
+pub const LOCK_HINT: &str = "set XDG_RUNTIME_DIR (or HOME) to a directory of your own, or pass --no-cache";
+
+/// A keyring warning, said once per process, not once per connector.
+pub fn warn_once(message: &str) {
+    static WARNED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    if !WARNED.swap(true, std::sync::atomic::Ordering::Relaxed) {
+        crate::output::warn(message);
+    }
+}

@@ -1,36 +1,28 @@
-//! `conntest test auth|refresh|api`: run connectors (concurrently), report,
-//! and keep the keyring cache in step with what succeeded.
+//! `conntest test auth|refresh|api|lifecycle`: select and check the connectors
+//! and inputs, run them (concurrently; one connector's run is `test/one`),
+//! report, and keep the keyring cache in step with what succeeded.
 
 use std::io::IsTerminal as _;
-use std::sync::atomic::{AtomicBool, Ordering};
+
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crate::cache::{self, CacheError};
+use crate::cache;
 use crate::cli::{Format, Global, TestArgs};
 use crate::connector::load;
-use crate::connector::validated::Connector;
-use crate::error::{EXIT_ENVIRONMENT, EXIT_USAGE, Error};
-use crate::flow::{Flow, Options, RunResult, Session};
+use crate::error::{EXIT_USAGE, Error};
+use crate::flow::{Flow, Options, RunResult};
 use crate::http::Exchange;
 use crate::inputs::{check_inputs, check_missing, for_connector, parse_vars};
 use crate::output;
 use crate::prompt::{Prompter, can_prompt, collect_inputs};
 use crate::report;
 
+mod one;
+use one::run_one;
+
 /// The longest `--timeout` accepted, in seconds (a day).
 const MAX_TIMEOUT_SECS: f64 = 86_400.0;
-
-const LOCK_HINT: &str = "set XDG_RUNTIME_DIR (or HOME) to a directory of your own, or pass --no-cache";
-
-/// The keyring warning is said once per process, not once per connector.
-static WARNED_KEYRING: AtomicBool = AtomicBool::new(false);
-
-fn warn_keyring_once(message: &str) {
-    if !WARNED_KEYRING.swap(true, Ordering::Relaxed) {
-        output::warn(message);
-    }
-}
 
 pub async fn run(g: &Global, flow: Flow, args: &TestArgs, auth_first: bool) -> Result<(), Error> {
     let result = run_all(g, flow, args, auth_first).await;
@@ -98,8 +90,9 @@ async fn run_all(g: &Global, flow: Flow, args: &TestArgs, auth_first: bool) -> R
     }
     if !g.no_cache {
         // Running unlocked could corrupt entries that other runs are saving: refuse up front.
-        cache::check_locking()
-            .map_err(|e| Error::environment(format!("cannot lock the cache: {e}"), Some(LOCK_HINT.to_string())))?;
+        cache::check_locking().map_err(|e| {
+            Error::environment(format!("cannot lock the cache: {e}"), Some(cache::LOCK_HINT.to_string()))
+        })?;
         cache::prewarm();
     }
     let provided = collect_inputs(&args.inputs, &args.input_envs, args.inputs_file.as_deref())?;
@@ -306,164 +299,6 @@ fn shard_of(file: &std::path::Path, n: u32) -> u32 {
     let key = file.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
     let hash = key.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3));
     (hash % u64::from(n)) as u32 + 1
-}
-
-async fn run_one(
-    connector: Arc<Connector>,
-    flow: Flow,
-    options: Arc<Options>,
-    prompter: Prompter,
-    no_cache: bool,
-    auth_first: bool,
-) -> Vec<RunResult> {
-    let file = connector.file.display().to_string();
-    let name = connector.name.clone();
-    let origin = crate::vars::base_url_origin(&connector, &options.vars);
-    let mut session = match Session::new(connector.clone(), options, prompter) {
-        Ok(s) => s,
-        Err(e) => return vec![RunResult::failed(name, file, flow.name(), e.exit_code(), e.to_string(), e.hint())],
-    };
-    if let (Some(origin), Some(base)) = (origin, connector.base_url.as_ref().and_then(|t| t.render(&session.ctx).ok()))
-    {
-        session.http.explain_base_url(&base, origin);
-    }
-    if flow == Flow::Refresh && connector.refresh.is_none() {
-        let hint = Some("add a `refresh_flow:` to the connector file, or use `test auth`".to_string());
-        return vec![RunResult::failed(
-            name.clone(),
-            file,
-            flow.name(),
-            EXIT_USAGE,
-            format!("connector `{name}` has no refresh_flow"),
-            hint,
-        )];
-    }
-    if flow == Flow::Lifecycle {
-        let mut results = session.lifecycle().await;
-        if results.iter().all(|r| r.ok) && !no_cache {
-            save(&session, None, results.last_mut()).await;
-        }
-        return results;
-    }
-    // One result, one HAR page: `--auth-first`'s sign-in belongs to this flow's page.
-    session.page = Some(flow.name());
-    let mut run_flow = flow;
-    let mut stale = false;
-    // What the cache held, to skip rewriting an entry that did not change.
-    let mut loaded = None;
-    if flow != Flow::Auth {
-        let missing = |why: String, hint: String| {
-            vec![RunResult::failed(name.clone(), file.clone(), flow.name(), EXIT_ENVIRONMENT, why, Some(hint))]
-        };
-        if no_cache && !auth_first {
-            return missing(
-                "nothing to read: --no-cache was given".into(),
-                format!(
-                    "pass --auth-first to sign in first and keep the outputs in memory, or run without --no-cache after `conntest test auth {name}`"
-                ),
-            );
-        }
-        let cached = match if no_cache { Ok(None) } else { cache::load(&name).await } {
-            Ok(entry) => entry,
-            Err(CacheError::Corrupt(why)) => {
-                output::warn(&format!("{why}; treating it as not cached"));
-                None
-            }
-            Err(CacheError::Unavailable(why)) if auth_first => {
-                // A CI runner without a keyring: sign in and keep the outputs in memory.
-                warn_keyring_once(&format!(
-                    "cannot read the cache ({why}): --auth-first signs in and keeps the outputs in memory"
-                ));
-                None
-            }
-            Err(CacheError::Unavailable(why)) => {
-                return missing(
-                    format!("cannot read the cache: {why}"),
-                    "unlock the OS keyring (or start a Secret Service provider such as gnome-keyring) and retry".into(),
-                );
-            }
-            Err(CacheError::Lock(why)) => return missing(format!("cannot read the cache: {why}"), LOCK_HINT.into()),
-        };
-        match cached {
-            Some(entry) => {
-                if entry.fingerprint.as_deref().is_some_and(|f| f != connector.fingerprint.as_str()) {
-                    stale = true;
-                    output::warn(&format!(
-                        "the cache of `{name}` (saved {}) predates an edit of {file}: if this run fails, sign in again with `conntest test auth {name}`",
-                        entry.saved_at
-                    ));
-                }
-                loaded = Some((entry.outputs.clone(), entry.cookies.clone()));
-                if let Some(prints) = &entry.masks {
-                    crate::secret::masker().learn_prints(prints);
-                }
-                session.restore(entry.outputs, entry.inputs, &entry.cookies);
-            }
-            None if auth_first => run_flow = Flow::Auth,
-            None => {
-                return missing(
-                    format!("nothing cached for `{name}`"),
-                    format!("run `conntest test auth {name}` first (or pass --auth-first)"),
-                );
-            }
-        }
-    }
-    let mut result = session.execute(run_flow).await;
-    if run_flow != flow && flow == Flow::Refresh && result.ok {
-        // --auth-first: the auth flow ran; now the refresh flow proper.
-        let first_steps = std::mem::take(&mut result.steps);
-        result = session.execute(Flow::Refresh).await;
-        let mut steps = first_steps;
-        steps.append(&mut result.steps);
-        result.steps = steps;
-    }
-    result.flow = flow.name();
-    if !result.ok && loaded.is_some() {
-        // A run from the cache that fails: the usual way out is a fresh sign-in.
-        let again = format!("sign in again: `conntest test auth {name}`");
-        result.hint = Some(match result.hint.take() {
-            Some(h) if stale => format!("{h}; the cache predates an edit of the file: {again}"),
-            Some(h) => format!("{h}; or {again}"),
-            None => again,
-        });
-    }
-    // A refresh that succeeded is saved even when the test API then fails: the
-    // provider may have rotated (and revoked) the refresh token the cache holds.
-    if (result.ok || result.refreshed) && !no_cache {
-        save(&session, loaded, Some(&mut result)).await;
-    }
-    vec![result]
-}
-
-/// Caches what the session's outputs are now, unless they equal what the
-/// cache `loaded`; a keyring that cannot be written is a warning.
-async fn save(
-    session: &Session,
-    loaded: Option<(serde_json::Map<String, serde_json::Value>, Vec<crate::http::CookieRecord>)>,
-    result: Option<&mut RunResult>,
-) {
-    let name = &session.connector.name;
-    let entry = session.cache_entry();
-    let unchanged = loaded.is_some_and(|(outputs, cookies)| outputs == entry.outputs && cookies == entry.cookies);
-    if unchanged {
-        return;
-    }
-    match cache::save(entry).await {
-        Ok(()) => {
-            if let Some(result) = result {
-                result.cached = Some(if result.ok {
-                    format!(
-                        "cached in the OS keyring (service conntest, account {name}); next: `conntest test api {name}`, `conntest cache show {name}`"
-                    )
-                } else {
-                    format!(
-                        "the refreshed outputs were cached in the OS keyring (service conntest, account {name}): a rotated refresh token is kept"
-                    )
-                });
-            }
-        }
-        Err(e) => warn_keyring_once(&format!("nothing was cached: {e}")),
-    }
 }
 
 /// `--cacert`, `-k`, `--cert`/`--key`, `--proxy`, `--retry`, checked before any

@@ -83,7 +83,6 @@ impl Clone for Identity {
     }
 }
 
-
 fn read_pem(what: &str, path: &Path) -> Result<Vec<u8>, String> {
     crate::flagfile::read(what, path, crate::flagfile::MAX_CERT_FILE_BYTES)
 }
