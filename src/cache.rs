@@ -54,7 +54,9 @@ fn write_entry(name: &str, json: &str, mut mark: Unfinished, abandoned: &AtomicB
         Err(e) => return Err(e),
     };
     let current = head.as_deref().and_then(parse_header).map(|h| h.parts()).unwrap_or(0..0);
-    let leftovers = mark.is_set();
+    // A killed `cache clear` removes the head first and can leave parts behind
+    // (issue 22.23): with no head, any part found is a leftover.
+    let leftovers = mark.is_set() || head.is_none();
     mark.set(true);
     let keep = if chunks.len() == 1 {
         // Fits in one item: stored as plain JSON, readable with `secret-tool`.
@@ -194,6 +196,9 @@ pub async fn clear(name: &str) -> Result<usize, CacheError> {
     let name = name.to_string();
     let mut mark = Unfinished(lock(&name).await?);
     call(move |_| {
+        // Set until every item is gone: a clear killed halfway leaves the mark,
+        // and the next save searches for what it left.
+        mark.set(true);
         let mut items = items_of(&name)?;
         // The head first: once it is gone the entry is a clean miss, even if this stops halfway.
         items.sort_by_key(|(part, _)| *part);

@@ -726,3 +726,46 @@ fn hardening2_19_a_duplicate_keyring_item_is_resolved_to_the_newest() {
     assert_eq!(count(), 1, "the other item is still there");
     let _ = run(&["cache", "clear", &name]);
 }
+
+/// Item 23: parts a killed `cache clear` left behind (it removes the head
+/// first) are removed by the next save, which used to find no head and so
+/// no parts to clean.
+#[test]
+fn hardening2_23_the_next_save_removes_parts_a_killed_clear_left() {
+    use std::io::Write as _;
+    crate::harness::require_keyring();
+    let kr = crate::harness::Keyring::shared();
+    let name = crate::harness::unique("h2-orphan");
+    for part in 2..=4 {
+        let account = format!("{name}#{part}");
+        let mut store = kr
+            .secret_tool()
+            .args(["store", "--label=orphan", "service", "conntest", "username", &account, "account", &account])
+            .stdin(std::process::Stdio::piped())
+            .spawn()
+            .expect("secret-tool store");
+        store.stdin.take().expect("stdin").write_all(b"orphaned part").expect("write");
+        assert!(store.wait().expect("store").success());
+    }
+    let accounts = || {
+        let out = kr.secret_tool().args(["search", "--all", "service", "conntest"]).output().expect("search");
+        let text = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+        let mut found: Vec<String> = text
+            .lines()
+            .filter_map(|l| l.strip_prefix("attribute.username = "))
+            .filter(|a| *a == name || a.strip_prefix(name.as_str()).is_some_and(|k| k.starts_with('#')))
+            .map(str::to_string)
+            .collect();
+        found.sort();
+        found.dedup();
+        found
+    };
+    assert_eq!(accounts().len(), 3, "the orphans were not planted");
+    let server = Server::start(|_| Resp::json(200, json!({"ok": true})));
+    let yaml =
+        format!("name: {name}\nauth_flow:\n  - {{id: a, type: api_request, request: {{url: \"{}/a\"}}}}\n", server.url);
+    let out = kr.conntest(Conntest::new().connector(&name, &yaml).args(["test", "auth", &name])).run();
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(accounts(), vec![name.clone()], "orphaned parts outlived the save");
+    let _ = kr.conntest(Conntest::new().args(["cache", "clear", &name])).run();
+}
