@@ -99,6 +99,9 @@ pub(super) async fn run_one(
                     ));
                 }
                 loaded = Some((entry.outputs.clone(), entry.cookies.clone()));
+                if let Some(prints) = &entry.masks {
+                    crate::secret::masker().learn_prints(prints);
+                }
                 session.restore(entry.outputs, entry.inputs, &entry.cookies);
             }
             None if auth_first => run_flow = Flow::Auth,
