@@ -159,3 +159,28 @@ fn call_reads_the_cache_and_caches_what_a_refresh_made() {
     assert_eq!(server.count("/login"), 1, "no new sign-in");
     let _ = t().args(["cache", "clear", &name]).run();
 }
+
+#[test]
+fn call_masks_what_the_minimal_cache_kept_only_as_a_fingerprint() {
+    if !keyring_ready() {
+        return;
+    }
+    const DROPPED: &str = "rt-canary-dropped-6f2c";
+    let server = Server::start(|req| match req.path_only() {
+        "/login" => Resp::json(200, json!({"access_token": "at-canary-kept-1", "refresh_token": DROPPED})),
+        _ => Resp::json(200, json!({"echo": DROPPED})),
+    });
+    let name = unique("call-prints");
+    // No refresh flow reads the refresh token: the minimal cache drops it.
+    let yaml = format!(
+        "name: {name}\nbase_url: {}\nauth_flow:\n  - {{id: login, type: api_request, request: {{method: POST, url: /login}}}}\nrequest_parameters:\n  - {{name: Authorization, in: header, value: \"Bearer {{{{ login.body.access_token }}}}\"}}\ntest_api: {{request: {{url: /me}}}}\n",
+        server.url
+    );
+    let t = || Conntest::new().connector(&name, &yaml);
+    assert_eq!(t().args(["test", "auth", &name]).run().code, 0);
+    let out = t().args(["-v", "call", &name, "/echo"]).run();
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stdout.contains("\"echo\": \"****\""), "{out:?}");
+    assert!(!out.all().contains(DROPPED), "{out:?}");
+    let _ = t().args(["cache", "clear", &name]).run();
+}
