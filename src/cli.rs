@@ -7,7 +7,9 @@ use clap::builder::StyledStr;
 use clap::{Args, CommandFactory as _, FromArgMatches as _, Parser, Subcommand, ValueEnum};
 
 mod call;
+mod run_options;
 pub use call::CallArgs;
+pub use run_options::RunOptions;
 
 /// Test multistep-authentication API connectors: run their sign-in flows,
 /// refresh them, cache the results in the OS keyring and call their test API.
@@ -336,29 +338,8 @@ pub struct TestArgs {
     #[arg(long, value_name = "K/N", value_parser = parse_shard)]
     pub shard: Option<(u32, u32)>,
 
-    /// A Form value, for one connector with CONNECTOR: (a password needs it when several run)
-    #[arg(long = "input", value_name = "[CONNECTOR:]STEP.FIELD=VALUE")]
-    pub inputs: Vec<String>,
-
-    /// A Form value from an environment variable, for one connector with CONNECTOR:
-    #[arg(long = "input-env", value_name = "[CONNECTOR:]STEP.FIELD=ENV_NAME")]
-    pub input_envs: Vec<String>,
-
-    /// Form values from a YAML file (`-` for stdin): `step: {field: value}`, or under `CONNECTOR:`
-    #[arg(long = "inputs", value_name = "FILE")]
-    pub inputs_file: Option<PathBuf>,
-
-    /// Override a connector variable, for one connector with CONNECTOR:
-    #[arg(long = "var", value_name = "[CONNECTOR:]NAME=VALUE")]
-    pub vars: Vec<String>,
-
-    /// Variables from DIR/environments/NAME.yaml (`variables:`, `connectors: {C: {variables:}}`)
-    #[arg(long, value_name = "NAME")]
-    pub env: Option<String>,
-
-    /// Variables from a file shaped like an environment's
-    #[arg(long = "vars", value_name = "FILE")]
-    pub vars_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub run: RunOptions,
 
     /// Write a JUnit XML report
     #[arg(long, value_name = "FILE")]
@@ -371,18 +352,6 @@ pub struct TestArgs {
     /// Write a self-contained HTML report: each connector's steps and exchanges (masked)
     #[arg(long, value_name = "FILE")]
     pub html: Option<PathBuf>,
-
-    /// Per-request timeout in seconds
-    #[arg(long, value_name = "SECS", default_value_t = 30.0, allow_negative_numbers = true)]
-    pub timeout: f64,
-
-    /// Print browser URLs instead of opening a browser
-    #[arg(long)]
-    pub no_browser: bool,
-
-    /// File holding the token for `sso_token` steps
-    #[arg(long, value_name = "FILE")]
-    pub sso_token_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -1,7 +1,5 @@
 //! `conntest call`'s arguments (clap types only; doc comments are the help text).
 
-use std::path::PathBuf;
-
 use clap::Args;
 
 #[derive(Debug, Clone, Args)]
@@ -30,39 +28,6 @@ pub struct CallArgs {
     #[arg(long)]
     pub auth_first: bool,
 
-    /// A Form value for --auth-first: STEP.FIELD=VALUE
-    #[arg(long = "input", value_name = "STEP.FIELD=VALUE")]
-    pub inputs: Vec<String>,
-
-    /// A Form value from an environment variable: STEP.FIELD=ENV_NAME
-    #[arg(long = "input-env", value_name = "STEP.FIELD=ENV_NAME")]
-    pub input_envs: Vec<String>,
-
-    /// Form values from a YAML file (`-` for stdin): `step: {field: value}`
-    #[arg(long = "inputs", value_name = "FILE")]
-    pub inputs_file: Option<PathBuf>,
-
-    /// Override a connector variable: NAME=VALUE
-    #[arg(long = "var", value_name = "NAME=VALUE")]
-    pub vars: Vec<String>,
-
-    /// Variables from DIR/environments/NAME.yaml
-    #[arg(long, value_name = "NAME")]
-    pub env: Option<String>,
-
-    /// Variables from a file shaped like an environment's
-    #[arg(long = "vars", value_name = "FILE")]
-    pub vars_file: Option<PathBuf>,
-
-    /// Per-request timeout in seconds
-    #[arg(long, value_name = "SECS", default_value_t = 30.0, allow_negative_numbers = true)]
-    pub timeout: f64,
-
-    /// Print browser URLs instead of opening a browser
-    #[arg(long)]
-    pub no_browser: bool,
-
-    /// File holding the token for `sso_token` steps
-    #[arg(long, value_name = "FILE")]
-    pub sso_token_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub run: super::run_options::RunOptions,
 }

@@ -35,12 +35,12 @@ pub async fn run(g: &Global, args: &CallArgs) -> Result<(), Error> {
 
 async fn send(g: &Global, args: &CallArgs) -> Result<(), Error> {
     let adhoc = adhoc(args)?;
-    let timeout = Some(args.timeout)
+    let timeout = Some(args.run.timeout)
         .filter(|s| *s > 0.0 && *s <= 86_400.0)
         .and_then(|s| Duration::try_from_secs_f64(s).ok())
         .ok_or_else(|| {
             Error::usage(
-                format!("--timeout {} is not a number of seconds above 0 and at most 86400", args.timeout),
+                format!("--timeout {} is not a number of seconds above 0 and at most 86400", args.run.timeout),
                 Some("e.g. --timeout 30".to_string()),
             )
         })?;
@@ -53,9 +53,10 @@ async fn send(g: &Global, args: &CallArgs) -> Result<(), Error> {
         }
     };
     let name = connector.name.clone();
-    let provided = collect_inputs(&args.inputs, &args.input_envs, args.inputs_file.as_deref())?;
-    let files = crate::environments::files(&g.dir, args.env.as_deref(), args.vars_file.as_deref())?;
-    let vars = crate::vars::Overrides { env: args.env.clone(), files, flags: crate::inputs::parse_vars(&args.vars)? };
+    let provided = collect_inputs(&args.run.inputs, &args.run.input_envs, args.run.inputs_file.as_deref())?;
+    let files = crate::environments::files(&g.dir, args.run.env.as_deref(), args.run.vars_file.as_deref())?;
+    let vars =
+        crate::vars::Overrides { env: args.run.env.clone(), files, flags: crate::inputs::parse_vars(&args.run.vars)? };
     let loaded = [Ok(connector.clone())];
     crate::inputs::check_inputs(loaded.iter(), &provided, &vars, &g.dir)?;
     let verbose = g.verbose;
@@ -66,8 +67,8 @@ async fn send(g: &Global, args: &CallArgs) -> Result<(), Error> {
             .then(|| Arc::new(|e: &crate::http::Exchange| report::print_exchange(e)) as crate::http::ExchangeHook),
         on_event: None,
         spinner: false,
-        no_browser: args.no_browser,
-        sso_token_file: args.sso_token_file.clone(),
+        no_browser: args.run.no_browser,
+        sso_token_file: args.run.sso_token_file.clone(),
         tls: crate::commands::test::transport(g)?,
     });
     if g.insecure {

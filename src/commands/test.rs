@@ -38,12 +38,15 @@ pub async fn run(g: &Global, flow: Flow, args: &TestArgs, auth_first: bool) -> R
 
 async fn run_all(g: &Global, flow: Flow, args: &TestArgs, auth_first: bool) -> Result<(), Error> {
     // Duration::from_secs_f64 panics past u64 seconds; a day is longer than any request should take.
-    let timeout = Some(args.timeout)
+    let timeout = Some(args.run.timeout)
         .filter(|s| *s > 0.0 && *s <= MAX_TIMEOUT_SECS)
         .and_then(|s| Duration::try_from_secs_f64(s).ok())
         .ok_or_else(|| {
             Error::usage(
-                format!("--timeout {} is not a number of seconds above 0 and at most {MAX_TIMEOUT_SECS}", args.timeout),
+                format!(
+                    "--timeout {} is not a number of seconds above 0 and at most {MAX_TIMEOUT_SECS}",
+                    args.run.timeout
+                ),
                 Some("e.g. --timeout 30".to_string()),
             )
         })?;
@@ -80,7 +83,7 @@ async fn run_all(g: &Global, flow: Flow, args: &TestArgs, auth_first: bool) -> R
         files.retain(|f| shard_of(f, n) == k);
         if files.is_empty() {
             match g.format {
-                Format::Json => report::print_json(&report::json_results(&[], args.env.as_deref())),
+                Format::Json => report::print_json(&report::json_results(&[], args.run.env.as_deref())),
                 Format::Text => {
                     output::out(&format!("shard {k}/{n}: no connector falls in this shard; nothing to run"))
                 }
@@ -95,11 +98,11 @@ async fn run_all(g: &Global, flow: Flow, args: &TestArgs, auth_first: bool) -> R
         })?;
         cache::prewarm();
     }
-    let provided = collect_inputs(&args.inputs, &args.input_envs, args.inputs_file.as_deref())?;
+    let provided = collect_inputs(&args.run.inputs, &args.run.input_envs, args.run.inputs_file.as_deref())?;
     let vars = crate::vars::Overrides {
-        env: args.env.clone(),
-        files: crate::environments::files(&g.dir, args.env.as_deref(), args.vars_file.as_deref())?,
-        flags: parse_vars(&args.vars)?,
+        env: args.run.env.clone(),
+        files: crate::environments::files(&g.dir, args.run.env.as_deref(), args.run.vars_file.as_deref())?,
+        flags: parse_vars(&args.run.vars)?,
     };
     let interactive = can_prompt(g.non_interactive);
     let single = files.len() == 1;
@@ -137,8 +140,8 @@ async fn run_all(g: &Global, flow: Flow, args: &TestArgs, auth_first: bool) -> R
         }),
         on_event: Some(display.hook()),
         spinner: std::io::stderr().is_terminal(),
-        no_browser: args.no_browser,
-        sso_token_file: args.sso_token_file.clone(),
+        no_browser: args.run.no_browser,
+        sso_token_file: args.run.sso_token_file.clone(),
         tls: transport,
     });
 
@@ -262,7 +265,7 @@ async fn run_all(g: &Global, flow: Flow, args: &TestArgs, auth_first: bool) -> R
     let results: Vec<RunResult> = results.into_iter().flat_map(|(_, r)| r).collect();
 
     match g.format {
-        Format::Json => report::print_json(&report::json_results(&results, args.env.as_deref())),
+        Format::Json => report::print_json(&report::json_results(&results, args.run.env.as_deref())),
         Format::Text => {
             for r in &results {
                 for line in display.block(r) {
