@@ -108,6 +108,9 @@ async fn send(g: &Global, args: &CallArgs) -> Result<(), Error> {
     match cached {
         Some(entry) => {
             before = Some((entry.outputs.clone(), entry.cookies.clone()));
+            if let Some(prints) = &entry.masks {
+                crate::secret::masker().learn_prints(prints);
+            }
             session.restore(entry.outputs, entry.inputs, &entry.cookies);
         }
         None if args.auth_first => {
