@@ -99,7 +99,6 @@ pub(super) async fn run_one(
                     ));
                 }
                 loaded = Some((entry.outputs.clone(), entry.cookies.clone()));
-                // Secrets the minimal cache dropped are masked by fingerprint (lost in the split of test.rs).
                 if let Some(prints) = &entry.masks {
                     crate::secret::masker().learn_prints(prints);
                 }

@@ -4,16 +4,11 @@ use serde_json::{Map, Value};
 
 use super::config::*;
 use crate::error::Error;
-use crate::listener::Landing;
 use crate::steps::dispatch::{StepCx, StepDone};
 
 impl Callback {
     pub async fn run(&self, cx: &StepCx<'_>) -> Result<StepDone, Error> {
-        let given = match &self.redirect_uri {
-            Some(t) => Some(t.render(cx.ctx).map_err(|e| Error::failed(format!("redirect_uri: {e}")))?),
-            None => None,
-        };
-        let landing = Landing::new(given.as_deref(), self.redirect.port, &self.redirect.path)?;
+        let landing = self.redirect.landing(self.redirect_uri.as_ref(), cx)?;
         let redirect_uri = landing.uri().to_string();
         let scx = cx.ctx.with_redirect_uri(&redirect_uri);
         let url = self.authorize_url.render(&scx).map_err(|e| Error::failed(format!("authorize_url: {e}")))?;

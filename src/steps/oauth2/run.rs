@@ -9,6 +9,16 @@ use crate::steps::dispatch::{StepCx, StepDone};
 use crate::template::Template;
 
 impl Redirect {
+    /// Where the browser lands: the loopback listener, or — for a registered
+    /// non-loopback `redirect_uri` — the URL the person pastes back.
+    pub fn landing(&self, redirect_uri: Option<&Template>, cx: &StepCx<'_>) -> Result<Landing, Error> {
+        let given = match redirect_uri {
+            Some(t) => Some(t.render(cx.ctx).map_err(|e| Error::failed(format!("redirect_uri: {e}")))?),
+            None => None,
+        };
+        Landing::new(given.as_deref(), self.port, &self.path)
+    }
+
     pub fn wait<'a>(&self, cx: &'a StepCx<'a>) -> Wait<'a> {
         Wait {
             connector: cx.connector,
@@ -65,11 +75,7 @@ impl Endpoints {
 
 impl OAuth2 {
     pub async fn run(&self, cx: &StepCx<'_>) -> Result<StepDone, Error> {
-        let given = match &self.redirect_uri {
-            Some(t) => Some(t.render(cx.ctx).map_err(|e| Error::failed(format!("redirect_uri: {e}")))?),
-            None => None,
-        };
-        let landing = Landing::new(given.as_deref(), self.redirect.port, &self.redirect.path)?;
+        let landing = self.redirect.landing(self.redirect_uri.as_ref(), cx)?;
         let redirect_uri = landing.uri().to_string();
         let scx = cx.ctx.with_redirect_uri(&redirect_uri);
         let render = |t: &Template, what: &str| t.render(&scx).map_err(|e| Error::failed(format!("{what}: {e}")));
