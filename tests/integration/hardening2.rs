@@ -8,20 +8,8 @@ use base64::Engine as _;
 use serde_json::json;
 
 use crate::harness::{Conntest, Output};
+use crate::hostile::{assert_nowhere, read};
 use crate::server::{Resp, Server};
-
-fn assert_nowhere(out: &Output, files: &[String], secrets: &[&str]) {
-    for s in secrets {
-        assert!(!out.all().contains(s), "`{s}` leaked to stdout/stderr:\n{out:?}");
-        for f in files {
-            assert!(!f.contains(s), "`{s}` leaked to a report file:\n{f}");
-        }
-    }
-}
-
-fn read(t: &Conntest, name: &str) -> String {
-    std::fs::read_to_string(t.path().join(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
-}
 
 /// A port on 127.0.0.1 that nothing listens on.
 fn closed_port() -> u16 {

@@ -9,7 +9,7 @@ use serde_json::json;
 use crate::harness::{Conntest, Output, keyring_ready, unique};
 use crate::server::{Resp, Server};
 
-fn assert_nowhere(out: &Output, files: &[String], secrets: &[&str]) {
+pub(crate) fn assert_nowhere(out: &Output, files: &[String], secrets: &[&str]) {
     for s in secrets {
         assert!(!out.all().contains(s), "`{s}` leaked to stdout/stderr:\n{out:?}");
         for f in files {
@@ -18,7 +18,7 @@ fn assert_nowhere(out: &Output, files: &[String], secrets: &[&str]) {
     }
 }
 
-fn read(t: &Conntest, name: &str) -> String {
+pub(crate) fn read(t: &Conntest, name: &str) -> String {
     std::fs::read_to_string(t.path().join(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
 }
 
