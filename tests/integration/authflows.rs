@@ -54,19 +54,7 @@ fn a_step_expect_stops_a_second_factor_login_at_that_step_listing_every_failure(
         &server.url,
         r#"{status: [200], json: [{path: "$.status", equals: complete}, {path: "$.session_token", exists: true}]}"#,
     );
-    let out = Conntest::new()
-        .connector(&name, &yaml)
-        .args([
-            "--no-cache",
-            "test",
-            "auth",
-            &name,
-            "--input",
-            "creds.identifier=ann",
-            "--input",
-            "creds.password=pw-1",
-        ])
-        .run();
+    let out = sign_in_without_cache(&name, &yaml);
     assert_eq!(out.code, 1, "{out:?}");
     let all = out.all();
     assert!(all.contains("✘ sign_in"), "the step fails, not the test API: {all}");
@@ -80,19 +68,7 @@ fn a_step_expect_that_holds_passes_and_a_listed_status_is_accepted() {
     let server = clerk(Arc::default(), false);
     let name = unique("expect-ok");
     let yaml = second_factor_connector(&name, &server.url, r#"{json: [{path: "$.status", equals: complete}]}"#);
-    let out = Conntest::new()
-        .connector(&name, &yaml)
-        .args([
-            "--no-cache",
-            "test",
-            "auth",
-            &name,
-            "--input",
-            "creds.identifier=ann",
-            "--input",
-            "creds.password=pw-1",
-        ])
-        .run();
+    let out = sign_in_without_cache(&name, &yaml);
     assert_eq!(out.code, 0, "{out:?}");
     // A status the step lists passes even at 400 and above.
     let yaml = format!(
@@ -618,4 +594,12 @@ fn a_failing_browser_in_a_terminal_is_reported_and_the_wait_goes_on() {
     p.expect(Eof).expect("finishes");
     assert!(p.get_process_mut().wait().is_ok_and(|s| format!("{s:?}").contains(", 0)")));
     assert_eq!(server.count("/token"), 1);
+}
+
+/// `test auth NAME --no-cache` with the second-factor connector's credentials given by flag.
+fn sign_in_without_cache(name: &str, yaml: &str) -> crate::harness::Output {
+    Conntest::new()
+        .connector(name, yaml)
+        .args(["--no-cache", "test", "auth", name, "--input", "creds.identifier=ann", "--input", "creds.password=pw-1"])
+        .run()
 }
