@@ -4,6 +4,7 @@
 use std::path::{Path as FsPath, PathBuf};
 use std::sync::OnceLock;
 
+use serde::Deserialize;
 use serde_json::Value;
 
 use super::diagnostic::{Diagnostic, Diagnostics, Invalid};
@@ -247,24 +248,16 @@ pub fn load_str(file: &FsPath, text: &str) -> Result<Connector, (Vec<Diagnostic>
         );
         return Err((d.sorted(), name));
     }
-    let mut doc = doc;
-    let droppable = super::structure::check(schema(), &doc, &mut d);
-    let structural = !d.list.is_empty();
-    // Set broken parts aside so that the semantic checks still report on the
-    // rest; a file the schema walk found nothing wrong with needs no second walk.
-    for path in &droppable {
-        super::structure::remove(&mut doc, path);
-    }
-    let opaque = if structural { salvage(&mut doc, &spans) } else { Vec::new() };
-    let raw: RawConnector = match serde_json::from_value(doc) {
-        Ok(raw) => raw,
-        Err(e) => {
-            if !structural {
-                let hint = "see `conntest schema` for the connector format";
-                d.at(super::spans::Pos { line: 1, column: 1 }, e.to_string(), hint);
-            }
-            return Err((d.sorted(), name));
-        }
+    // The schema walk finds nothing in a file the raw types accept, except a
+    // number outside its documented range: such a file skips the walk and the
+    // parse of the built-in schema (a quarter of a short run's instructions).
+    let accepted = if mentions(&doc, RANGED_KEYS) { None } else { RawConnector::deserialize(&doc).ok() };
+    let (raw, opaque) = match accepted {
+        Some(raw) => (raw, Vec::new()),
+        None => match schema_walk(doc, &spans, &mut d) {
+            Ok(walked) => walked,
+            Err(()) => return Err((d.sorted(), name)),
+        },
     };
     match super::build::build(&raw, file, d, &opaque) {
         (Some(mut c), _) => {
@@ -272,6 +265,60 @@ pub fn load_str(file: &FsPath, text: &str) -> Result<Connector, (Vec<Diagnostic>
             Ok(c)
         }
         (None, diagnostics) => Err((diagnostics, name)),
+    }
+}
+
+/// Keys whose numbers the schema bounds more tightly than their Rust type
+/// (`schemars(range)`); a test derives the list from the schema.
+const RANGED_KEYS: &[&str] = &["digits", "exp_secs", "memory_mb", "period", "timeout_ms", "timeout_secs"];
+
+/// Whether any mapping in `v` has one of `keys`.
+fn mentions(v: &Value, keys: &[&str]) -> bool {
+    match v {
+        Value::Object(m) => m.iter().any(|(k, v)| keys.contains(&k.as_str()) || mentions(v, keys)),
+        Value::Array(a) => a.iter().any(|v| mentions(v, keys)),
+        _ => false,
+    }
+}
+
+/// What the schema walk reports about `text` although the raw types accept it
+/// and the fast path of [`load_str`] would skip the walk (`None`: nothing, as
+/// it must be). For the tests and the fuzzer.
+#[doc(hidden)]
+pub fn skipped_by_the_fast_path(text: &str) -> Option<String> {
+    let (doc, spans) = super::spans::parse(text);
+    let doc = doc.ok().filter(Value::is_object)?;
+    if mentions(&doc, RANGED_KEYS) || RawConnector::deserialize(&doc).is_err() {
+        return None;
+    }
+    let mut d = Diagnostics::new(&spans);
+    super::structure::check(schema(), &doc, &mut d);
+    d.list.first().map(|x| format!("{}:{}: {}", x.line, x.column, x.message))
+}
+
+/// The schema walk: reports every structural problem, sets broken parts aside
+/// so that the semantic checks still report on the rest, and deserializes what
+/// is left (`Err` when nothing can be).
+fn schema_walk(
+    mut doc: Value,
+    spans: &Spans,
+    d: &mut Diagnostics,
+) -> Result<(RawConnector, Vec<super::spans::Path>), ()> {
+    let droppable = super::structure::check(schema(), &doc, d);
+    let structural = !d.list.is_empty();
+    for path in &droppable {
+        super::structure::remove(&mut doc, path);
+    }
+    let opaque = if structural { salvage(&mut doc, spans) } else { Vec::new() };
+    match serde_json::from_value(doc) {
+        Ok(raw) => Ok((raw, opaque)),
+        Err(e) => {
+            if !structural {
+                let hint = "see `conntest schema` for the connector format";
+                d.at(super::spans::Pos { line: 1, column: 1 }, e.to_string(), hint);
+            }
+            Err(())
+        }
     }
 }
 
@@ -321,6 +368,92 @@ fn salvage(doc: &mut Value, spans: &Spans) -> Vec<super::spans::Path> {
 
 #[cfg(test)]
 mod schema_tests {
+    use serde_json::Value;
+
+    /// `RANGED_KEYS` is every property the schema bounds more tightly than its
+    /// integer format does: a new `schemars(range)` must join the list, or the
+    /// fast path would let its out-of-range numbers through.
+    #[test]
+    fn the_ranged_keys_are_the_schema_s() {
+        fn natural(format: Option<&str>) -> Option<(f64, f64)> {
+            Some(match format? {
+                "uint8" => (0.0, u8::MAX as f64),
+                "uint16" => (0.0, u16::MAX as f64),
+                "uint32" => (0.0, u32::MAX as f64),
+                "uint64" | "uint" => (0.0, u64::MAX as f64),
+                _ => return None,
+            })
+        }
+        fn walk(v: &Value, key: &str, out: &mut std::collections::BTreeSet<String>) {
+            match v {
+                Value::Object(m) => {
+                    let bounds = (m.get("minimum").and_then(Value::as_f64), m.get("maximum").and_then(Value::as_f64));
+                    if let (Some(min), Some(max)) = bounds
+                        && natural(m.get("format").and_then(Value::as_str)) != Some((min, max))
+                    {
+                        out.insert(key.to_string());
+                    } else if bounds.0.is_some() || bounds.1.is_some() {
+                        assert!(natural(m.get("format").and_then(Value::as_str)).is_some(), "`{key}`: one bound");
+                    }
+                    for (k, child) in m {
+                        if k == "properties"
+                            && let Some(props) = child.as_object()
+                        {
+                            props.iter().for_each(|(name, p)| walk(p, name, out));
+                        } else {
+                            walk(child, key, out);
+                        }
+                    }
+                }
+                Value::Array(a) => a.iter().for_each(|x| walk(x, key, out)),
+                _ => {}
+            }
+        }
+        let mut found = std::collections::BTreeSet::new();
+        walk(super::schema(), "", &mut found);
+        assert_eq!(found.into_iter().collect::<Vec<_>>(), super::RANGED_KEYS);
+    }
+
+    /// The fast path skips nothing the walk would report, on every connector
+    /// file in the repository (the fuzzer checks mutations of them).
+    #[test]
+    fn the_fast_path_skips_no_schema_error() {
+        fn yaml_under(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+            for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+                let p = e.path();
+                if p.is_dir() && !p.ends_with("node_modules") && !p.ends_with("target") {
+                    yaml_under(&p, out);
+                } else if p.extension().is_some_and(|x| x == "yaml" || x == "yml") {
+                    out.push(p);
+                }
+            }
+        }
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut files = vec![root.join("src/demo.yaml")];
+        for dir in ["connectors", "tests", "bench"] {
+            yaml_under(&root.join(dir), &mut files);
+        }
+        let mut accepted = 0;
+        for f in &files {
+            let text = std::fs::read_to_string(f).unwrap_or_default();
+            assert_eq!(super::skipped_by_the_fast_path(&text), None, "{}", f.display());
+            let (doc, _) = crate::connector::spans::parse(&text);
+            accepted += usize::from(doc.is_ok_and(|d| {
+                !super::mentions(&d, super::RANGED_KEYS)
+                    && <super::RawConnector as serde::Deserialize>::deserialize(&d).is_ok()
+            }));
+        }
+        assert!(files.len() >= 20 && accepted >= 10, "{} files, {accepted} on the fast path", files.len());
+    }
+
+    /// A number out of its range still gets the walk's message.
+    #[test]
+    fn an_out_of_range_number_is_still_reported() {
+        let text = "name: r\nauth_flow:\n  - {id: t, type: totp, secret: JBSWY3DPEHPK3PXP, digits: 9}\n";
+        let Err(err) = super::load_str(std::path::Path::new("r.yaml"), text) else { panic!("digits: 9 is refused") };
+        assert!(err.0.iter().any(|d| d.message.contains("digits") || d.message.contains("at most 8")), "{:?}", err.0);
+    }
+
     /// The built-in schema is the generated one (regenerate the file with
     /// `conntest schema > connectors/connector.schema.json`).
     #[test]
