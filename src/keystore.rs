@@ -33,7 +33,16 @@ const APPLICATION: &str = "application";
 const ACCOUNT: &str = "account";
 const CONTENT_TYPE: &str = "text/plain";
 
-type Service = Arc<Mutex<SecretService<'static>>>;
+/// The connection, and the D-Bus path of each named item this process has
+/// found: the next call on it (a save's write after its read) goes straight to
+/// the item instead of searching again (`SearchItems` is the daemon's slowest
+/// call). A path that no longer answers is forgotten and searched for.
+type Service = Arc<Mutex<Connection>>;
+
+struct Connection {
+    ss: SecretService<'static>,
+    found: HashMap<(String, String), OwnedObjectPath>,
+}
 
 pub struct Store {
     ss: Service,
@@ -42,7 +51,7 @@ pub struct Store {
 impl Store {
     pub fn new() -> Result<Arc<Store>> {
         let ss = SecretService::connect(EncryptionType::Plain).map_err(unreachable)?;
-        Ok(Arc::new(Store { ss: Arc::new(Mutex::new(ss)) }))
+        Ok(Arc::new(Store { ss: Arc::new(Mutex::new(Connection { ss, found: HashMap::new() })) }))
     }
 }
 
@@ -76,9 +85,9 @@ fn unreachable(e: ServiceError) -> Error {
 }
 
 /// Runs `f` with the connection (one call at a time, as the bus connection is shared).
-fn with<T>(ss: &Service, f: impl FnOnce(&SecretService<'static>) -> Result<T>) -> Result<T> {
-    let guard = ss.lock().map_err(|_| Error::PlatformFailure("the keyring connection is poisoned".into()))?;
-    f(&guard)
+fn with<T>(ss: &Service, f: impl FnOnce(&mut Connection) -> Result<T>) -> Result<T> {
+    let mut guard = ss.lock().map_err(|_| Error::PlatformFailure("the keyring connection is poisoned".into()))?;
+    f(&mut guard)
 }
 
 /// The items matching `attributes`; locked ones are unlocked first (which
@@ -108,7 +117,7 @@ impl CredentialStoreApi for Store {
 
     fn search(&self, spec: &HashMap<&str, &str>) -> Result<Vec<Entry>> {
         let paths: Vec<OwnedObjectPath> =
-            with(&self.ss, |ss| Ok(find(ss, spec)?.into_iter().map(|i| i.item_path.clone()).collect()))?;
+            with(&self.ss, |c| Ok(find(&c.ss, spec)?.into_iter().map(|i| i.item_path.clone()).collect()))?;
         Ok(paths.into_iter().map(|path| Cred::entry(&self.ss, Target::Found(path))).collect())
     }
 
@@ -136,14 +145,36 @@ impl Cred {
     }
 
     /// Runs `f` on the item; `NoEntry` when a named one does not exist.
-    fn on_item<T>(&self, f: impl FnOnce(&Item<'_>) -> Result<T>) -> Result<T> {
-        with(&self.ss, |ss| match &self.target {
-            Target::Found(path) => f(&ss.get_item_by_path(path.clone()).map_err(failure)?),
-            Target::Named { service, user } => match newest(find(ss, &named(service, user))?, user) {
-                None => Err(Error::NoEntry),
-                Some(item) => f(&item),
-            },
+    fn on_item<T>(&self, f: impl Fn(&Item<'_>) -> Result<T>) -> Result<T> {
+        with(&self.ss, |c| match &self.target {
+            Target::Found(path) => f(&c.ss.get_item_by_path(path.clone()).map_err(failure)?),
+            Target::Named { service, user } => {
+                let key = (service.clone(), user.clone());
+                if let Some(path) = c.found.get(&key).cloned() {
+                    match c.ss.get_item_by_path(path).map_err(failure).and_then(|item| f(&item)) {
+                        Ok(done) => return Ok(done),
+                        // Deleted or replaced meanwhile (or locked): search as if never found.
+                        Err(_) => {
+                            c.found.remove(&key);
+                        }
+                    }
+                }
+                match newest(find(&c.ss, &named(service, user))?, user) {
+                    None => Err(Error::NoEntry),
+                    Some(item) => {
+                        c.found.insert(key, item.item_path.clone());
+                        f(&item)
+                    }
+                }
+            }
         })
+    }
+
+    /// Forgets where the named item was (it was deleted).
+    fn forget(&self) {
+        if let Target::Named { service, user } = &self.target {
+            let _ = with(&self.ss, |c| Ok(c.found.remove(&(service.clone(), user.clone()))));
+        }
     }
 }
 
@@ -178,10 +209,12 @@ impl CredentialApi for Cred {
         let Target::Named { service, user } = &self.target else {
             return self.on_item(|item| item.set_secret(secret, CONTENT_TYPE).map_err(failure));
         };
-        with(&self.ss, |ss| {
-            if let Some(item) = newest(find(ss, &named(service, user))?, user) {
-                return item.set_secret(secret, CONTENT_TYPE).map_err(failure);
-            }
+        match self.on_item(|item| item.set_secret(secret, CONTENT_TYPE).map_err(failure)) {
+            Err(Error::NoEntry) => {}
+            done => return done,
+        }
+        with(&self.ss, |c| {
+            let ss = &c.ss;
             let collection = ss.get_default_collection().map_err(failure)?;
             if collection.is_locked().map_err(failure)? {
                 collection.unlock().map_err(failure)?;
@@ -190,7 +223,8 @@ impl CredentialApi for Cred {
             attributes.insert(ACCOUNT, user);
             attributes.insert(APPLICATION, service);
             let label = format!("{service}: {user}");
-            collection.create_item(&label, attributes, secret, true, CONTENT_TYPE).map_err(failure)?;
+            let item = collection.create_item(&label, attributes, secret, true, CONTENT_TYPE).map_err(failure)?;
+            c.found.insert((service.clone(), user.clone()), item.item_path.clone());
             Ok(())
         })
     }
@@ -212,7 +246,9 @@ impl CredentialApi for Cred {
     }
 
     fn delete_credential(&self) -> Result<()> {
-        self.on_item(|item| item.delete().map_err(failure))
+        let deleted = self.on_item(|item| item.delete().map_err(failure));
+        self.forget();
+        deleted
     }
 
     fn get_credential(&self) -> Result<Option<Arc<Credential>>> {
