@@ -5,9 +5,11 @@
 # rows to $BENCH_ROWS. Cases, each paired (interleaved) with its peer:
 #   - `test auth` with the cache (3 requests + keyring write) and `--no-cache
 #     test auth` vs `secret-tool store` of an entry of the same size as the one
-#     conntest stored; the write cost is the difference of the two test auths.
+#     conntest stored; the write cost is the difference of the two test auths;
+#     with cache / --no-cache [≤ 1.3×].
 #   - `test api` from the cache (1 request + keyring read) and `cache show`
-#     vs `secret-tool lookup` of that entry.
+#     vs `secret-tool lookup` of that entry; `test api` from the cache vs
+#     `--no-cache test auth` of the same flow [≤ 1.0×].
 #   - `test api` after a 401 (every token expired before each run: refresh,
 #     retry, cache write).
 set -uo pipefail
@@ -68,6 +70,7 @@ if [ -n "${MED[auth-cached]:-}" ] && [ -n "${MED[auth-nocache]:-}" ]; then
     wcost="$(awk -v a="${MED[auth-cached]}" -v b="${MED[auth-nocache]}" 'BEGIN { printf "%.3f", a - b }')"
 fi
 row_pair "keyring write cost (cached − --no-cache)" ms "$wcost" "$store_label" "${MED[secret-tool-store]:-}"
+row_pair "test auth: with cache vs --no-cache" ms "${MED[auth-cached]:-}" "--no-cache" "${MED[auth-nocache]:-}" ratio 1.3
 row_pair "test auth with cache: peak RSS" kb "${RSS[auth-cached]:-}" "secret-tool store" "${RSS[secret-tool-store]:-}"
 
 # 2. keyring read: test api from the cache, cache show vs secret-tool lookup.
@@ -75,8 +78,10 @@ MED=() RSS=()
 paired "keyring-read" \
     ::: api-cached "$BIN" test api "$Y" --var "base_url=$BASE" \
     ::: cache-show "$BIN" cache show "$Y" \
+    ::: auth-nocache "$BIN" --no-cache test auth "$Y" --var "base_url=$BASE" \
     ::: secret-tool-lookup secret-tool lookup "${ST[@]}"
 row_pair "test api from cache (1 req + read)" ms "${MED[api-cached]:-}" "secret-tool lookup" "${MED[secret-tool-lookup]:-}" abs 5 "≤ 5 ms"
+row_pair "test api from cache vs --no-cache test auth (3 req)" ms "${MED[api-cached]:-}" "--no-cache test auth" "${MED[auth-nocache]:-}" ratio 1.0
 row_pair "cache show (keyring read)" ms "${MED[cache-show]:-}" "secret-tool lookup" "${MED[secret-tool-lookup]:-}"
 row_pair "test api from cache: peak RSS" kb "${RSS[api-cached]:-}" "secret-tool lookup" "${RSS[secret-tool-lookup]:-}"
 secret-tool clear "${ST[@]}" 2>/dev/null
