@@ -370,6 +370,11 @@ fn proxy_credentials_are_masked_and_an_unreachable_proxy_is_named() {
 
     let out = t.clone_args(&["--no-cache", "--proxy", "not a url", "test", "auth", &name]);
     assert_eq!(out.code, 2, "{out:?}");
+    assert!(out.stderr.contains("--proxy not a url: not a proxy URL"), "{out:?}");
+    // SPEC asks for HTTP proxies: a SOCKS one is refused by name before any request.
+    let out = t.clone_args(&["--no-cache", "--proxy", "socks5://127.0.0.1:1080", "test", "auth", &name]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(out.stderr.contains("a socks5:// proxy is not supported, only http:// and https:// proxies"), "{out:?}");
 }
 
 /// A port where nothing listens until `after`; then a server answering 200 `{}` to every request.
