@@ -417,6 +417,10 @@ fn retry_waits_1_then_2_seconds_through_refused_connections_and_counts_them() {
     let out = t.clone_args(&["--no-cache", "--retry", "3", "test", "auth", &name]);
     assert_eq!(out.code, 0, "{out:?}");
     assert!(out.all().contains("retry 1 of 3 in 1 s") && out.all().contains("retry 2 of 3 in 2 s"), "{out:?}");
+    // A retry is a note, not a step: its line ends with the wait, no ` 0 ms` after it.
+    let all = out.all();
+    let line = all.lines().find(|l| l.contains("retry 1 of 3")).unwrap_or_default();
+    assert!(line.starts_with("  ↻ me retry ") && line.ends_with("; retry 1 of 3 in 1 s"), "{line:?}");
 
     // The pinned NTLM connection too: a connection never made is made again.
     let url = listens_after(Duration::from_millis(1500));
