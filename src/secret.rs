@@ -121,7 +121,8 @@ fn wire_forms(value: &str) -> Vec<String> {
     forms.push(html.replace('"', "&quot;").replace('\'', "&#39;"));
     forms.push(html.replace('"', "&#34;").replace('\'', "&#x27;"));
     forms.push(html);
-    forms.retain(|f| f != value && !f.is_empty());
+    // Only an empty value has empty forms, and they equal it.
+    forms.retain(|f| f != value);
     forms.sort();
     forms.dedup();
     forms
