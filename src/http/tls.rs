@@ -261,6 +261,12 @@ mod tests {
         );
         assert_eq!(refused("not a url"), "--proxy not a url: not a proxy URL");
         assert_eq!(refused("http://"), "--proxy http://: not a proxy URL");
+        let tls = Tls::from_flags(vec!["ca.pem".into()], true, None, Some("http://127.0.0.1:3128"), 3).expect("flags");
+        assert_eq!(
+            (tls.cacert, tls.insecure, tls.proxy.map(String::from), tls.retry),
+            (vec![PathBuf::from("ca.pem")], true, Some("http://127.0.0.1:3128/".to_string()), 3)
+        );
+        assert!(Tls::from_flags(Vec::new(), false, None, Some("socks5://127.0.0.1:1080"), 0).is_err());
         for ok in ["http://127.0.0.1:3128", "https://proxy.example"] {
             assert_eq!(
                 proxy_url(ok).map(|u| u.scheme().to_string()),
