@@ -7,7 +7,7 @@
 #   --no-build      use the existing release binary (or CONNTEST_BIN)
 #   --no-keyring    skip the keyring section
 #   --only SECTION  run only this section (repeatable, or comma-separated):
-#                   flows, validate, version, oauth, signing, keyring
+#                   flows, validate, version, oauth, signing, ntlm-tls, mtls, keyring
 #
 # This is NOT a test: a figure over its target prints "OVER TARGET" in the
 # table but never changes the exit status. Exit status is 0, 1 only when there
@@ -69,6 +69,10 @@
 #             server (tls_server.py good) [≤ 1 ms]; an OAuth 1.0a-signed call (sign_in:
 #             oauth1) vs curl sending oauthlib's precomputed header. Peers from
 #             tests/peers/start-peers8.sh (pyspnego, oauthlib).
+#   ntlm-tls  only the NTLM-over-https row of `signing` (issue 18: ≤ 1.0× of
+#             `curl --ntlm --cacert` on the same server, paired, interleaved).
+#   mtls      only the client-certificate row of `signing` (issue 18: ≤ 1 ms
+#             added over the same call to a plain TLS server, paired medians).
 #   keyring   inside tests/keyring-session.sh (private gnome-keyring): `test auth`
 #             with the cache vs `secret-tool store` of an entry of the same size
 #             (and the write cost: cached minus --no-cache), `test api` from the
@@ -105,7 +109,7 @@ while [ $# -gt 0 ]; do
         --no-keyring) keyring=0 ;;
         --only|--only=*)
             if [ "$1" = --only ]; then
-                [ $# -ge 2 ] || { echo "run.sh: --only needs a SECTION (flows, validate, version, oauth, signing, keyring)" >&2; exit 2; }
+                [ $# -ge 2 ] || { echo "run.sh: --only needs a SECTION (flows, validate, version, oauth, signing, ntlm-tls, mtls, keyring)" >&2; exit 2; }
                 v="$2"; shift
             else
                 v="${1#--only=}"
@@ -113,8 +117,8 @@ while [ $# -gt 0 ]; do
             IFS=, read -r -a parts <<<"$v"
             for s in "${parts[@]}"; do
                 case "$s" in
-                    flows|validate|version|oauth|signing|keyring) only+=("$s") ;;
-                    *) echo "run.sh: unknown section: $s (flows, validate, version, oauth, signing, keyring)" >&2; exit 2 ;;
+                    flows|validate|version|oauth|signing|ntlm-tls|mtls|keyring) only+=("$s") ;;
+                    *) echo "run.sh: unknown section: $s (flows, validate, version, oauth, signing, ntlm-tls, mtls, keyring)" >&2; exit 2 ;;
                 esac
             done ;;
         -h|--help) sed -n '2,/^set -uo/p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//; $d'; exit 0 ;;
@@ -173,10 +177,10 @@ start_peer() {
     return 1
 }
 
-# NTLM over https vs curl, and what a client certificate adds to a TLS call.
-bench_tls() {
-    local dir="$1/tls" t
-    mkdir -p "$dir/ntlm" "$dir/good" "$dir/mtls"
+# NTLM over https vs curl --ntlm --cacert on the same server (needs start-peers8.sh's NTLM user).
+bench_ntlm_tls() {
+    local dir="$1/tls"
+    mkdir -p "$dir/ntlm"
     PEER_PIDS=""
     if NTLM_USER="$CONNTEST_NTLM_USER" NTLM_DOMAIN="$CONNTEST_NTLM_DOMAIN" NTLM_PASSWORD="$CONNTEST_NTLM_PASSWORD" \
         NTLM_USER_FILE="$dir/ntlm-users" NTLM_QUIET=1 start_peer "$ROOT/tests/peers/ntlm/server.py" --port 0 --tls "$dir/ntlm"; then
@@ -189,6 +193,17 @@ bench_tls() {
     else
         row "NTLM over https (test API call)" "n/a" "" "—" "≤ 1.0×" "the TLS NTLM peer did not start"
     fi
+    # shellcheck disable=SC2086
+    [ -n "$PEER_PIDS" ] && kill $PEER_PIDS 2>/dev/null
+    return 0
+}
+
+# What a client certificate adds to a TLS call: the same test API call to a
+# server that requires one (tls_server.py mtls) and to one that does not (good).
+bench_mtls() {
+    local dir="$1/tls" t
+    mkdir -p "$dir/good" "$dir/mtls"
+    PEER_PIDS=""
     if start_peer "$ROOT/tests/peers/tls_server.py" "$dir/good" good; then
         printf 'name: bench-tls\nauth_flow: []\ntest_api: {request: {url: "%s/me"}}\n' "$PEER_URL" >"$dir/good.yaml"
         if start_peer "$ROOT/tests/peers/tls_server.py" "$dir/mtls" mtls; then
@@ -201,6 +216,9 @@ bench_tls() {
                 row "client certificate: mTLS call − plain TLS call" "$t ms" "" "—" "≤ 1 ms" "$(awk -v d="$t" 'BEGIN { print (d <= 1.0) ? "OK" : "OVER TARGET" }')"
             fi
         fi
+    fi
+    if [ -z "${MED[tls]:-}" ] || [ -z "${MED[mtls]:-}" ]; then
+        row "client certificate: mTLS call − plain TLS call" "n/a" "" "—" "≤ 1 ms" "a TLS peer did not start or a run failed"
     fi
     # shellcheck disable=SC2086
     [ -n "$PEER_PIDS" ] && kill $PEER_PIDS 2>/dev/null
@@ -682,7 +700,8 @@ PY
         paired "signing-ntlm" ::: conntest "$BIN" --no-cache test auth "$sdir/ntlm.yaml" \
             ::: curl curl -fsS --ntlm -u "$CONNTEST_NTLM_DOMAIN\\$CONNTEST_NTLM_USER:$CONNTEST_NTLM_PASSWORD" -o /dev/null "$CONNTEST_NTLM_URL/api/me"
         row_pair "NTLM-authenticated test API call" ms "${MED[conntest]:-}" "curl --ntlm" "${MED[curl]:-}" ratio 1.0
-        bench_tls "$sdir"
+        bench_ntlm_tls "$sdir"
+        bench_mtls "$sdir"
         printf 'name: bench-oauth1\nvariables: {url: "%s", cs: "%s", token: "%s", ts: "%s"}\nauth_flow: []\nsign_in: {type: oauth1, consumer_key: ck-test, consumer_secret: "{{ vars.cs }}", token: "{{ vars.token }}", token_secret: "{{ vars.ts }}"}\ntest_api: {request: {url: "{{ vars.url }}/api/me", query: {q: "a b"}}}\n' \
             "$CONNTEST_OAUTH1_URL" "$CONNTEST_OAUTH1_CONSUMER_SECRET" "$CONNTEST_OAUTH1_TOKEN" "$CONNTEST_OAUTH1_TOKEN_SECRET" >"$sdir/oauth1.yaml"
         # curl sends one precomputed signed request (oauthlib's header); the peer refuses
@@ -695,6 +714,20 @@ PY
         peers8_stop
     else
         row "NTLM / OAuth 1.0a" "n/a (the peers did not start: see $sdir/peers8.log)" "" "" "" "n/a"
+    fi
+fi
+
+# The two TLS rows of `signing` on their own (`--only ntlm-tls`, `--only mtls`).
+if ! want signing && { want ntlm-tls || want mtls; }; then
+    section "TLS: NTLM over https vs curl --ntlm --cacert, and what a client certificate adds"
+    tdir="$BENCH_TMP/tls-only"; mkdir -p "$tdir"
+    # shellcheck source=tests/peers/start-peers8.sh
+    if PEERS8_START=ntlm source "$ROOT/tests/peers/start-peers8.sh" >"$tdir/peers8.log" 2>&1; then
+        want ntlm-tls && bench_ntlm_tls "$tdir"
+        want mtls && bench_mtls "$tdir"
+        peers8_stop
+    else
+        row "NTLM over https / mTLS" "n/a (the peers did not start: see $tdir/peers8.log)" "" "" "" "n/a"
     fi
 fi
 

@@ -51,7 +51,9 @@ pub fn check(code: &str) -> Result<(), JsError> {
     thread_local! {
         static CHECKER: std::cell::OnceCell<Option<(Runtime, Context)>> = const { std::cell::OnceCell::new() };
     }
-    let limits = Limits { timeout: Duration::from_secs(3600), memory_bytes: 32 << 20 };
+    // The checker engine has neither a deadline nor a memory limit (nothing
+    // runs), so no message of `explain` ever names these.
+    let limits = Limits { timeout: Duration::MAX, memory_bytes: usize::MAX };
     CHECKER.with(|cell| match cell.get_or_init(|| checker_engine().ok()) {
         Some((_rt, ctx)) => compile(ctx, code, limits),
         None => {
@@ -220,6 +222,37 @@ mod tests {
         assert!(err.message.contains("memory limit exceeded"), "{err:?}");
         let err = run("return [1];", &json!({}), limits()).unwrap_err();
         assert!(err.message.contains("an array"), "{err:?}");
+    }
+
+    /// CRATES.md: an allocation failure can surface as a bare `null` (or
+    /// `undefined`) exception, reported as the memory limit; any other thrown
+    /// value is shown as itself (issue 23: cargo-mutants on line 159).
+    #[test]
+    fn a_bare_null_throw_is_the_memory_limit_and_other_values_are_named() {
+        let memory = JsError { message: "memory limit exceeded (32 MiB)".into(), line: None };
+        for code in ["throw null;", "throw undefined;"] {
+            assert_eq!(run(code, &json!({}), limits()), Err(memory.clone()), "{code}");
+        }
+        let small = Limits { memory_bytes: 16 << 20, ..limits() };
+        assert_eq!(
+            run("throw null;", &json!({}), small).map_err(|e| e.message),
+            Err("memory limit exceeded (16 MiB)".into())
+        );
+        for (code, want) in
+            [("throw 'boom';", "uncaught: boom"), ("throw 42;", "uncaught: int"), ("throw false;", "uncaught: bool")]
+        {
+            assert_eq!(run(code, &json!({}), limits()).map_err(|e| e.message), Err(want.to_string()), "{code}");
+        }
+    }
+
+    /// Deep recursion is an error in words, not a crash of the process (the
+    /// native stack limit); a value that is no object is named.
+    #[test]
+    fn deep_recursion_is_an_error_and_a_number_is_no_object() {
+        let err = run("function f(n) { return f(n + 1) + 1; }\nreturn {n: f(0)};", &json!({}), limits()).unwrap_err();
+        assert!(err.message.starts_with("RangeError"), "{err:?}");
+        let err = run("return 42;", &json!({}), limits()).unwrap_err();
+        assert_eq!(err.message, "the code must return an object of outputs, it returned int");
     }
 
     /// The engine's own cost per js step (issue 8: ≤ 1 ms): a fresh engine, the

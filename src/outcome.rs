@@ -21,7 +21,8 @@ pub struct StepReport {
     pub outputs: Option<Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
-    /// Which flow ran the step (auth, or refresh after a 401).
+    /// Which flow ran the step (auth, or refresh after a 401); `retry` for a
+    /// test API call about to be retried, `note` for a line that is no step.
     #[serde(skip)]
     pub phase: &'static str,
     /// Requests of the step sent again after no answer (`--retry`).
@@ -31,7 +32,7 @@ pub struct StepReport {
 
 impl StepReport {
     /// A line of its own in the live output (a retry, a refresh ahead of expiry):
-    /// no step ran, nothing failed.
+    /// no step ran, nothing failed, so it has no duration to show.
     pub fn note(id: String, kind: &'static str, text: &str) -> StepReport {
         StepReport {
             id,
@@ -41,7 +42,7 @@ impl StepReport {
             summary: text.to_string(),
             outputs: None,
             error: None,
-            phase: "retry",
+            phase: "note",
             retries: 0,
         }
     }

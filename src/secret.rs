@@ -121,7 +121,8 @@ fn wire_forms(value: &str) -> Vec<String> {
     forms.push(html.replace('"', "&quot;").replace('\'', "&#39;"));
     forms.push(html.replace('"', "&#34;").replace('\'', "&#x27;"));
     forms.push(html);
-    forms.retain(|f| f != value && !f.is_empty());
+    // Only an empty value has empty forms, and they equal it.
+    forms.retain(|f| f != value);
     forms.sort();
     forms.dedup();
     forms
@@ -354,6 +355,95 @@ mod tests {
             "password": "never-learned-pw-2", "otp": 123456, "api_keys": ["never-learned-k-3"], "status": 200
         }));
         assert_eq!(shown, serde_json::json!({"password": "****", "otp": "****", "api_keys": ["****"], "status": 200}));
+    }
+
+    /// A masker of its own: what one test learns does not reach the others.
+    fn fresh() -> Masker {
+        Masker {
+            reveal: false.into(),
+            overflowed: false.into(),
+            known: RwLock::new(index::Tiers::default()),
+            prints: RwLock::new(Vec::new()),
+        }
+    }
+
+    /// Issue 23 (cargo-mutants on this file): a [`Secret`] made without
+    /// learning hides nothing until it is learned, and gives its value back.
+    #[test]
+    fn an_unlearned_secret_is_masked_once_learned() {
+        let s = Secret::unlearned("unlearned-canary-7");
+        assert_eq!(s.expose(), "unlearned-canary-7");
+        assert_eq!(masker().mask("v=unlearned-canary-7"), "v=unlearned-canary-7");
+        s.learn();
+        assert_eq!(masker().mask("v=unlearned-canary-7"), "v=****");
+        assert_eq!(Secret::new("learned-canary-8").expose(), "learned-canary-8");
+    }
+
+    /// A JSON-escaped secret is masked up to its closing quote, not past it.
+    #[test]
+    fn the_json_form_stops_at_the_closing_quote() {
+        let m = fresh();
+        m.learn("json \"quoted\" secret");
+        assert_eq!(m.mask(r#"{"p":"json \"quoted\" secret","q":1}"#), r#"{"p":"****","q":1}"#);
+    }
+
+    /// Values under secret names inside arrays, a scalar given with a secret
+    /// name, and plain values next to them that stay visible.
+    #[test]
+    fn json_is_learned_through_arrays_and_plain_values_stay() {
+        let m = fresh();
+        m.learn_json("", &serde_json::json!({"items": [{"token": "array-token-1"}], "tokens": ["array-token-2"], "id": "plain-id-3"}));
+        m.learn_json("refresh_token", &serde_json::json!("direct-token-4"));
+        assert_eq!(m.mask("array-token-1 array-token-2 plain-id-3 direct-token-4"), "**** **** plain-id-3 ****");
+        let shown = m.mask_json(&serde_json::json!({"api_keys": [{"key_type": "bearer"}, "k-5"]}));
+        assert_eq!(shown, serde_json::json!({"api_keys": [{"key_type": "bearer"}, "****"]}));
+    }
+
+    /// `--reveal` shows everything, in text and JSON alike.
+    #[test]
+    fn reveal_shows_what_is_masked_otherwise() {
+        let m = fresh();
+        m.learn("revealed-secret-6");
+        m.set_reveal(true);
+        assert!(m.revealing());
+        assert_eq!(m.mask("revealed-secret-6"), "revealed-secret-6");
+        assert_eq!(m.mask_json(&serde_json::json!({"password": "x"})), serde_json::json!({"password": "x"}));
+        m.set_reveal(false);
+        assert_eq!(m.mask("revealed-secret-6"), "****");
+    }
+
+    /// Overflow is reported only when a value could not be learned.
+    #[test]
+    fn overflow_is_only_a_value_that_did_not_fit() {
+        let m = fresh();
+        m.learn("fits-easily-9");
+        assert!(!m.overflowed());
+        m.learn(&"x".repeat(index::MAX_STATES + 1));
+        assert!(m.overflowed());
+        assert_eq!(m.mask("fits-easily-9"), "****");
+    }
+
+    /// Secrets known by fingerprint: separate ones stay separate, neighbours
+    /// are masked one by one, one known both ways is masked once; one matcher
+    /// per cache entry, every entry's own.
+    #[test]
+    fn fingerprinted_secrets_merge_only_where_they_overlap() {
+        let m = fresh();
+        m.learn("exact-one-val");
+        m.learn("both-ways-val");
+        let mut first = Fingerprints::new();
+        first.add("print-two-val");
+        first.add("both-ways-val");
+        m.learn_prints(&first);
+        m.learn_prints(&first);
+        m.learn_prints(&Fingerprints::new());
+        let mut second = Fingerprints::new();
+        second.add("print-three-val");
+        m.learn_prints(&second);
+        assert_eq!(m.prints.read().map(|p| p.len()).unwrap_or_default(), 2, "one matcher per entry with prints");
+        assert_eq!(m.mask("a exact-one-val b print-two-val c"), "a **** b **** c");
+        assert_eq!(m.mask("exact-one-valprint-two-val!"), "********!");
+        assert_eq!(m.mask("<both-ways-val> print-three-val"), "<****> ****");
     }
 
     #[test]

@@ -30,16 +30,19 @@ pub fn step_line(step: &StepReport) -> String {
         (None, _) => step.summary.clone(),
     };
     let kind = if step.kind == "test_api" { "test API".to_string() } else { step.kind.to_string() };
-    let ok = step.ok || step.phase == "retry";
-    let mark = if step.phase == "retry" { style("↻").yellow().to_string() } else { mark(ok) };
+    // A note (a retry to come, a refresh ahead of expiry) took no time of its own.
+    let note = step.phase == "note";
+    let mark = if step.phase == "retry" || note { style("↻").yellow().to_string() } else { mark(step.ok) };
     let phase = if step.phase == "refresh" { style(" (refresh)").dim().to_string() } else { String::new() };
     // A Form's time is the person's, not the connector's.
-    let took = if step.kind == "form" && step.summary.contains("asked") {
-        style("(waiting for you)").dim().to_string()
+    let took = if note {
+        String::new()
+    } else if step.kind == "form" && step.summary.contains("asked") {
+        format!(" {}", style("(waiting for you)").dim())
     } else {
-        ms(step.duration_ms)
+        format!(" {}", ms(step.duration_ms))
     };
-    format!("  {mark} {}{phase} {} {what} {took}", style(&step.id).bold(), style(kind).cyan())
+    format!("  {mark} {}{phase} {} {what}{took}", style(&step.id).bold(), style(kind).cyan())
 }
 
 /// Header and closing lines of one connector's result, in text mode.
@@ -77,4 +80,56 @@ pub fn result_footer(r: &RunResult) -> Vec<String> {
         }
     }
     lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plain(line: &str) -> String {
+        console::strip_ansi_codes(line).into_owned()
+    }
+
+    /// Issue 18: a note (a retry to come, a refresh ahead of expiry) is no
+    /// step and took no time: it ends with its text, not with ` 0 ms`.
+    #[test]
+    fn a_note_shows_no_duration_and_a_step_does() {
+        let note = StepReport::note("me".into(), "retry", "connection refused; retry 1 of 3 in 1 s");
+        assert_eq!(plain(&step_line(&note)), "  ↻ me retry connection refused; retry 1 of 3 in 1 s");
+        let note = StepReport::note("me".into(), "expiry", "token expires in 12 s: refreshed before calling");
+        assert_eq!(plain(&step_line(&note)), "  ↻ me expiry token expires in 12 s: refreshed before calling");
+        let step = StepReport { phase: "auth", duration_ms: 0, summary: "GET /x → 200".into(), ..note.clone() };
+        assert_eq!(plain(&step_line(&step)), "  ✔ me expiry GET /x → 200 0 ms");
+        let retried = StepReport { phase: "retry", duration_ms: 12, ..step.clone() };
+        assert_eq!(plain(&step_line(&retried)), "  ↻ me expiry GET /x → 200 12 ms");
+    }
+
+    /// The other shapes of a line: failed, passed with a warning, a refresh,
+    /// the test API, a Form that waited for a person.
+    #[test]
+    fn every_kind_of_step_line() {
+        let base = StepReport::note("s".into(), "api_request", "GET /x → 500");
+        let base = StepReport { phase: "auth", duration_ms: 1500, ..base };
+        let line = |r: StepReport| plain(&step_line(&r));
+        assert_eq!(
+            line(StepReport { ok: false, error: Some("500: boom".into()), ..base.clone() }),
+            "  ✘ s api_request 500: boom 1.5 s"
+        );
+        assert_eq!(
+            line(StepReport { error: Some("slow".into()), phase: "refresh", ..base.clone() }),
+            "  ✔ s (refresh) api_request GET /x → 500 — slow 1.5 s"
+        );
+        assert_eq!(
+            line(StepReport { kind: "test_api", phase: "test", ..base.clone() }),
+            "  ✔ s test API GET /x → 500 1.5 s"
+        );
+        assert_eq!(
+            line(StepReport { kind: "form", summary: "asked 2 fields".into(), ..base.clone() }),
+            "  ✔ s form asked 2 fields (waiting for you)"
+        );
+        assert_eq!(
+            line(StepReport { kind: "form", summary: "2 fields from flags".into(), ..base }),
+            "  ✔ s form 2 fields from flags 1.5 s"
+        );
+    }
 }

@@ -370,6 +370,11 @@ fn proxy_credentials_are_masked_and_an_unreachable_proxy_is_named() {
 
     let out = t.clone_args(&["--no-cache", "--proxy", "not a url", "test", "auth", &name]);
     assert_eq!(out.code, 2, "{out:?}");
+    assert!(out.stderr.contains("--proxy not a url: not a proxy URL"), "{out:?}");
+    // SPEC asks for HTTP proxies: a SOCKS one is refused by name before any request.
+    let out = t.clone_args(&["--no-cache", "--proxy", "socks5://127.0.0.1:1080", "test", "auth", &name]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(out.stderr.contains("a socks5:// proxy is not supported, only http:// and https:// proxies"), "{out:?}");
 }
 
 /// A port where nothing listens until `after`; then a server answering 200 `{}` to every request.
@@ -412,6 +417,10 @@ fn retry_waits_1_then_2_seconds_through_refused_connections_and_counts_them() {
     let out = t.clone_args(&["--no-cache", "--retry", "3", "test", "auth", &name]);
     assert_eq!(out.code, 0, "{out:?}");
     assert!(out.all().contains("retry 1 of 3 in 1 s") && out.all().contains("retry 2 of 3 in 2 s"), "{out:?}");
+    // A retry is a note, not a step: its line ends with the wait, no ` 0 ms` after it.
+    let all = out.all();
+    let line = all.lines().find(|l| l.contains("retry 1 of 3")).unwrap_or_default();
+    assert!(line.starts_with("  ↻ me retry ") && line.ends_with("; retry 1 of 3 in 1 s"), "{line:?}");
 
     // The pinned NTLM connection too: a connection never made is made again.
     let url = listens_after(Duration::from_millis(1500));
