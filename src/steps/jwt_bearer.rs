@@ -2,4 +2,5 @@
 //! key and, with `token_url`, exchange it for an access token (RFC 7523).
 
 pub mod config;
+pub mod key;
 pub mod run;
