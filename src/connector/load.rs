@@ -248,10 +248,10 @@ pub fn load_str(file: &FsPath, text: &str) -> Result<Connector, (Vec<Diagnostic>
         );
         return Err((d.sorted(), name));
     }
-    // The schema walk finds nothing in a file the raw types accept, except a
-    // number outside its documented range: such a file skips the walk and the
-    // parse of the built-in schema (a quarter of a short run's instructions).
-    let accepted = if mentions(&doc, RANGED_KEYS) { None } else { RawConnector::deserialize(&doc).ok() };
+    // The schema walk finds nothing in a file the raw types accept whose
+    // ranged numbers are in range: such a file skips the walk and the parse
+    // of the built-in schema (a quarter of a short run's instructions).
+    let accepted = if out_of_range(&doc) { None } else { RawConnector::deserialize(&doc).ok() };
     let (raw, opaque) = match accepted {
         Some(raw) => (raw, Vec::new()),
         None => match schema_walk(doc, &spans, &mut d) {
@@ -268,15 +268,31 @@ pub fn load_str(file: &FsPath, text: &str) -> Result<Connector, (Vec<Diagnostic>
     }
 }
 
-/// Keys whose numbers the schema bounds more tightly than their Rust type
-/// (`schemars(range)`); a test derives the list from the schema.
-const RANGED_KEYS: &[&str] = &["digits", "exp_secs", "memory_mb", "period", "timeout_ms", "timeout_secs"];
+/// The numbers the schema bounds more tightly than their Rust type does
+/// (`schemars(range)`), by key: each key has one range wherever it appears. A
+/// test derives the table from the schema.
+const RANGES: &[(&str, f64, f64)] = &[
+    ("digits", 6.0, 8.0),
+    ("exp_secs", 1.0, 31_536_000.0),
+    ("memory_mb", 16.0, 1024.0),
+    ("period", 1.0, 86_400.0),
+    ("timeout_ms", 1.0, 60_000.0),
+    ("timeout_secs", 1.0, 86_400.0),
+];
 
-/// Whether any mapping in `v` has one of `keys`.
-fn mentions(v: &Value, keys: &[&str]) -> bool {
+/// Whether a mapping anywhere in `v` has a key of [`RANGES`] with something
+/// other than nothing or a number in its range (the schema walk then decides).
+fn out_of_range(v: &Value) -> bool {
     match v {
-        Value::Object(m) => m.iter().any(|(k, v)| keys.contains(&k.as_str()) || mentions(v, keys)),
-        Value::Array(a) => a.iter().any(|v| mentions(v, keys)),
+        Value::Object(m) => m.iter().any(|(k, v)| {
+            let bad = RANGES.iter().find(|(key, ..)| key == k).is_some_and(|(_, min, max)| match v {
+                Value::Null => false,
+                Value::Number(n) => n.as_f64().is_none_or(|n| n < *min || n > *max),
+                _ => true,
+            });
+            bad || out_of_range(v)
+        }),
+        Value::Array(a) => a.iter().any(out_of_range),
         _ => false,
     }
 }
@@ -288,7 +304,7 @@ fn mentions(v: &Value, keys: &[&str]) -> bool {
 pub fn skipped_by_the_fast_path(text: &str) -> Option<String> {
     let (doc, spans) = super::spans::parse(text);
     let doc = doc.ok().filter(Value::is_object)?;
-    if mentions(&doc, RANGED_KEYS) || RawConnector::deserialize(&doc).is_err() {
+    if out_of_range(&doc) || RawConnector::deserialize(&doc).is_err() {
         return None;
     }
     let mut d = Diagnostics::new(&spans);
@@ -370,11 +386,12 @@ fn salvage(doc: &mut Value, spans: &Spans) -> Vec<super::spans::Path> {
 mod schema_tests {
     use serde_json::Value;
 
-    /// `RANGED_KEYS` is every property the schema bounds more tightly than its
-    /// integer format does: a new `schemars(range)` must join the list, or the
-    /// fast path would let its out-of-range numbers through.
+    /// `RANGES` is every property the schema bounds more tightly than its
+    /// integer format does, with its range (the same wherever the key is): a
+    /// new `schemars(range)` must join the table, or the fast path would let
+    /// its out-of-range numbers through.
     #[test]
-    fn the_ranged_keys_are_the_schema_s() {
+    fn the_ranges_are_the_schema_s() {
         fn natural(format: Option<&str>) -> Option<(f64, f64)> {
             Some(match format? {
                 "uint8" => (0.0, u8::MAX as f64),
@@ -384,14 +401,15 @@ mod schema_tests {
                 _ => return None,
             })
         }
-        fn walk(v: &Value, key: &str, out: &mut std::collections::BTreeSet<String>) {
+        type Found = std::collections::BTreeSet<(String, u64, u64)>;
+        fn walk(v: &Value, key: &str, out: &mut Found) {
             match v {
                 Value::Object(m) => {
                     let bounds = (m.get("minimum").and_then(Value::as_f64), m.get("maximum").and_then(Value::as_f64));
                     if let (Some(min), Some(max)) = bounds
                         && natural(m.get("format").and_then(Value::as_str)) != Some((min, max))
                     {
-                        out.insert(key.to_string());
+                        out.insert((key.to_string(), min as u64, max as u64));
                     } else if bounds.0.is_some() || bounds.1.is_some() {
                         assert!(natural(m.get("format").and_then(Value::as_str)).is_some(), "`{key}`: one bound");
                     }
@@ -409,9 +427,10 @@ mod schema_tests {
                 _ => {}
             }
         }
-        let mut found = std::collections::BTreeSet::new();
+        let mut found = Found::new();
         walk(super::schema(), "", &mut found);
-        assert_eq!(found.into_iter().collect::<Vec<_>>(), super::RANGED_KEYS);
+        let table: Found = super::RANGES.iter().map(|(k, min, max)| (k.to_string(), *min as u64, *max as u64)).collect();
+        assert_eq!(found, table, "one range per key, as in the schema");
     }
 
     /// The fast path skips nothing the walk would report, on every connector
@@ -439,19 +458,27 @@ mod schema_tests {
             assert_eq!(super::skipped_by_the_fast_path(&text), None, "{}", f.display());
             let (doc, _) = crate::connector::spans::parse(&text);
             accepted += usize::from(doc.is_ok_and(|d| {
-                !super::mentions(&d, super::RANGED_KEYS)
+                !super::out_of_range(&d)
                     && <super::RawConnector as serde::Deserialize>::deserialize(&d).is_ok()
             }));
         }
         assert!(files.len() >= 20 && accepted >= 10, "{} files, {accepted} on the fast path", files.len());
     }
 
-    /// A number out of its range still gets the walk's message.
+    /// A number out of its range still gets the walk's message, at both ends
+    /// of the range; the ends themselves load.
     #[test]
     fn an_out_of_range_number_is_still_reported() {
-        let text = "name: r\nauth_flow:\n  - {id: t, type: totp, secret: JBSWY3DPEHPK3PXP, digits: 9}\n";
-        let Err(err) = super::load_str(std::path::Path::new("r.yaml"), text) else { panic!("digits: 9 is refused") };
-        assert!(err.0.iter().any(|d| d.message.contains("digits") || d.message.contains("at most 8")), "{:?}", err.0);
+        let load = |digits: &str| {
+            let text = format!("name: r\nauth_flow:\n  - {{id: t, type: totp, secret: JBSWY3DPEHPK3PXP, digits: {digits}}}\n");
+            super::load_str(std::path::Path::new("r.yaml"), &text).err().map(|e| format!("{:?}", e.0))
+        };
+        for bad in ["5", "9", "6.5e0", "\"7\""] {
+            assert!(load(bad).is_some_and(|e| e.contains("digits")), "digits: {bad} is refused: {:?}", load(bad));
+        }
+        for good in ["6", "8"] {
+            assert_eq!(load(good), None, "digits: {good} loads");
+        }
     }
 
     /// The built-in schema is the generated one (regenerate the file with
