@@ -105,14 +105,6 @@ pub(super) fn write_item(name: &str, part: usize, text: &str) -> Result<(), Cach
     entry(name, part)?.set_password(text).map_err(|e| CacheError::Unavailable(describe(&e)))
 }
 
-pub(super) fn delete_item(name: &str, part: usize) -> Result<bool, CacheError> {
-    match entry(name, part)?.delete_credential() {
-        Ok(()) => Ok(true),
-        Err(keyring_core::Error::NoEntry) => Ok(false),
-        Err(e) => Err(CacheError::Unavailable(describe(&e))),
-    }
-}
-
 /// Whether a read failed because the item went away between the search that
 /// found it and the call that read it (the Secret Service then answers that
 /// the object has no such interface): to a reader, the same as missing.
