@@ -757,3 +757,87 @@ fn hardening2_23_the_next_save_removes_parts_a_killed_clear_left() {
     assert_eq!(accounts(), vec![name.clone()], "orphaned parts outlived the save");
     let _ = kr.conntest(Conntest::new().args(["cache", "clear", &name])).run();
 }
+
+/// `cmd`'s output and its peak resident memory in KiB (`VmHWM`, read until it
+/// exits). Past `limit_kib` or 120 s it is killed, so that a regression fails
+/// the test instead of exhausting the machine.
+fn run_with_peak(mut cmd: std::process::Command, limit_kib: u64) -> (Output, u64) {
+    use std::io::Read as _;
+    use std::process::Stdio;
+    let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("spawn");
+    let (mut out, mut err) = (child.stdout.take().expect("stdout"), child.stderr.take().expect("stderr"));
+    let out = std::thread::spawn(move || {
+        let mut s = Vec::new();
+        let _ = out.read_to_end(&mut s);
+        s
+    });
+    let err = std::thread::spawn(move || {
+        let mut s = Vec::new();
+        let _ = err.read_to_end(&mut s);
+        s
+    });
+    let (deadline, mut peak, mut killed) = (Instant::now() + Duration::from_secs(120), 0u64, None);
+    let status = loop {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", child.id())).unwrap_or_default();
+        let hwm = status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok());
+        peak = peak.max(hwm.unwrap_or(0));
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        if killed.is_none() && (peak > limit_kib || Instant::now() > deadline) {
+            killed = Some(format!("killed at {peak} KiB after {:?}", deadline.elapsed()));
+            let _ = child.kill();
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    let mut output: Output =
+        std::process::Output { status, stdout: out.join().unwrap_or_default(), stderr: err.join().unwrap_or_default() }
+            .into();
+    if let Some(why) = killed {
+        output.stderr.push_str(&format!("\n[test] {why}"));
+    }
+    (output, peak)
+}
+
+/// Item 8: the run's 64 MiB budget counts what is held, not only wire bytes.
+/// Four 16 MiB JSON arrays of small numbers (3.6 GB resident before: 8 M
+/// values each, parsed twice and copied for templates) stop at the first with
+/// the budget's message; eight js steps returning 40 MB each (a copy per step
+/// kept for the run) stop at the second. Peak memory stays far below 512 MiB.
+#[test]
+fn hardening2_8_parsed_values_and_js_outputs_count_against_the_run_budget() {
+    let array = format!("[{}1]", "1,".repeat((16 << 20) / 2 - 8));
+    assert!(array.len() < 16 << 20);
+    let server = Server::start(move |_| Resp::text(200, &array));
+    let steps: String =
+        (0..4).map(|i| format!("  - {{id: a{i}, type: api_request, request: {{url: /arr{i}}}}}\n")).collect();
+    let yaml = format!("base_url: {}\nauth_flow:\n{steps}", server.url);
+    let t = Conntest::new().connector("arrays", &yaml).args(["--no-cache", "test", "auth", "arrays"]);
+    let (out, peak) = run_with_peak(t.command(), 2 << 20);
+    eprintln!("four 16 MiB JSON arrays: peak {} MiB", peak >> 10);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(out.all().contains("more than 64 MiB of response bodies and values made from them"), "{out:?}");
+    assert_eq!(server.count("/arr1"), 0, "went on past the first array: {out:?}");
+    assert!(peak < 512 << 10, "peak {peak} KiB: {out:?}");
+
+    let steps: String = (0..8)
+        .map(|i| {
+            format!("  - {{id: j{i}, type: js, memory_mb: 256, code: \"return {{big: 'x'.repeat(40e6) + '{i}'}};\"}}\n")
+        })
+        .collect();
+    let t = Conntest::new().connector("outputs", &format!("auth_flow:\n{steps}")).args([
+        "--no-cache",
+        "test",
+        "auth",
+        "outputs",
+    ]);
+    let (out, peak) = run_with_peak(t.command(), 2 << 20);
+    eprintln!("eight 40 MB js outputs: peak {} MiB", peak >> 10);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(out.all().contains("outputs: this run has received more than 64 MiB"), "{out:?}");
+    assert!(out.stdout.contains("j1") && !out.stdout.contains("j2"), "stopped at the second: {out:?}");
+    assert!(peak < 512 << 10, "peak {peak} KiB: {out:?}");
+}
