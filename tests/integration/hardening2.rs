@@ -841,3 +841,43 @@ fn hardening2_8_parsed_values_and_js_outputs_count_against_the_run_budget() {
     assert!(out.stdout.contains("j1") && !out.stdout.contains("j2"), "stopped at the second: {out:?}");
     assert!(peak < 512 << 10, "peak {peak} KiB: {out:?}");
 }
+
+/// Item 6, the rest: the issue's own sole expression (10^8 numbers), and
+/// `join` and `string` on it, stop at the 4 MiB cap with its message, in
+/// little time and memory (before, minijinja's `join` and `string` built the
+/// text first: 2.4 s and 140 MiB to end on the work budget, 154 MiB).
+#[test]
+fn hardening2_6_join_and_string_of_huge_lists_hit_the_cap() {
+    let server = Server::start(|_| Resp::json(200, json!({"ok": true})));
+    for (i, body) in [
+        "json: {x: \"{{ [range(1000)|list] * 100000 }}\"}",
+        "body: \"{{ ([range(1000)|list] * 100000) | join(',') }}\"",
+        "json: {x: \"{{ ([range(1000)|list] * 100000) | join(',') }}\"}",
+        "body: \"{{ ([range(1000)|list] * 100000) | string }}\"",
+        "body: \"{{ ('x' * 5000000) | join(',') }}\"",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let yaml = format!(
+            "base_url: {}\nauth_flow:\n  - {{id: big, type: api_request, request: {{method: POST, url: /big{i}, {body}}}}}\n",
+            server.url
+        );
+        let t = Conntest::new().connector("big", &yaml).args(["--no-cache", "test", "auth", "big"]);
+        let started = Instant::now();
+        let (out, peak) = run_with_peak(t.command(), 2 << 20);
+        assert_eq!(out.code, 1, "{body}: {out:?}");
+        assert!(out.all().contains("4194304 bytes"), "{body}: {out:?}");
+        assert!(started.elapsed() < Duration::from_secs(20), "{body}: {:?}", started.elapsed());
+        assert!(peak < 128 << 10, "{body}: peak {peak} KiB");
+        assert_eq!(server.count(&format!("/big{i}")), 0, "{body}: a request was sent");
+    }
+    // Ordinary joins are unchanged.
+    let yaml = format!(
+        "base_url: {}\nauth_flow:\n  - {{id: j, type: api_request, request: {{method: POST, url: /j, json: {{a: \"{{{{ [1, 'x'] | join('-') }}}}\", b: \"{{{{ [{{'n': 'p'}}, {{'n': 'q'}}] | join(',', attribute='n') }}}}\", c: \"{{{{ [1, 2] | string }}}}\"}}}}}}\n",
+        server.url
+    );
+    let out = Conntest::new().connector("j", &yaml).args(["--no-cache", "-v", "test", "auth", "j"]).run();
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.all().contains(r#"{"a":"1-x","b":"p,q","c":"[1, 2]"}"#), "{out:?}");
+}
