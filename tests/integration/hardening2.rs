@@ -881,3 +881,24 @@ fn hardening2_6_join_and_string_of_huge_lists_hit_the_cap() {
     assert_eq!(out.code, 0, "{out:?}");
     assert!(out.all().contains(r#"{"a":"1-x","b":"p,q","c":"[1, 2]"}"#), "{out:?}");
 }
+
+/// Item 5, the bound: a process learns at most 2 M automaton states of secret
+/// text. An answer with 3 MB of distinct secret-named values passes it: the
+/// run still ends at once, says that later values are masked by name only,
+/// and a secret learned before the cap is still masked wherever it is echoed.
+#[test]
+fn hardening2_5_the_learned_secrets_are_capped_at_2m_states() {
+    let early = "early-secret-Zq81xw";
+    let tokens: Vec<String> = (0..3000).map(|i| format!("{i:04}{}", "t".repeat(996))).collect();
+    let body = json!({"access_token": early, "note": format!("echo {early} echo"), "tokens": tokens});
+    let server = Server::start(move |_| Resp::json(200, body.clone()));
+    let yaml =
+        format!("base_url: {}\nauth_flow:\n  - {{id: get, type: api_request, request: {{url: /cap}}}}\n", server.url);
+    let started = Instant::now();
+    let out = Conntest::new().connector("cap", &yaml).args(["--no-cache", "-v", "test", "auth", "cap"]).run();
+    assert_eq!(out.code, 0, "{:?}", out.stderr);
+    assert!(started.elapsed() < Duration::from_secs(30), "took {:?}", started.elapsed());
+    assert!(out.stderr.contains("more secret values than conntest keeps track of"), "{:?}", out.stderr);
+    assert!(out.all().contains("echo **** echo") || out.all().contains("echo ****"), "the echo is not masked");
+    assert!(!out.all().contains(early), "a secret learned before the cap printed");
+}
