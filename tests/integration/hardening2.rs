@@ -902,3 +902,69 @@ fn hardening2_5_the_learned_secrets_are_capped_at_2m_states() {
     assert!(out.all().contains("echo **** echo") || out.all().contains("echo ****"), "the echo is not masked");
     assert!(!out.all().contains(early), "a secret learned before the cap printed");
 }
+
+/// Item 2, the end: once the browser step has its callback, the listener's
+/// readers stop — a connection still sending its request is closed at once
+/// (within the readers' 100 ms tick), while the run goes on with a slow next
+/// step, instead of being read until its 10 s limit and answered 408.
+#[test]
+fn hardening2_2_the_listener_stops_reading_when_its_step_ends() {
+    use std::io::{Read as _, Write as _};
+    use std::net::TcpStream;
+    let server = Server::start(|_| Resp::json(200, json!({"ok": true})).delay(Duration::from_secs(6)));
+    let port = closed_port();
+    let yaml = format!(
+        "auth_flow:\n  - {{id: cb, type: callback, authorize_url: \"http://127.0.0.1:9/authorize?r={{{{ redirect_uri }}}}\", redirect_port: {port}, timeout_secs: 60}}\n  - {{id: slow, type: api_request, request: {{url: \"{}/slow\"}}}}\n",
+        server.url
+    );
+    let t = Conntest::new().connector("cb", &yaml).env("BROWSER", "true").args(["--no-cache", "test", "auth", "cb"]);
+    let child = t
+        .command()
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start conntest");
+    let mut child = Reap(Some(child));
+    let addr = format!("127.0.0.1:{port}");
+    let started = Instant::now();
+    let connect = || loop {
+        match TcpStream::connect(&addr) {
+            Ok(s) => break s,
+            Err(_) if started.elapsed() < Duration::from_secs(20) => std::thread::sleep(Duration::from_millis(50)),
+            Err(e) => panic!("the listener never came up: {e}"),
+        }
+    };
+    // A request still being sent, a byte at a time, from another local program.
+    let mut slow = connect();
+    slow.write_all(b"GET /callback?pending=").expect("write");
+    std::thread::sleep(Duration::from_millis(300));
+    // The browser's callback ends the step.
+    let mut real = connect();
+    real.write_all(format!("GET /callback?code=ok HTTP/1.1\r\nHost: {addr}\r\n\r\n").as_bytes()).expect("callback");
+    let mut answer = String::new();
+    real.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
+    let _ = real.read_to_string(&mut answer);
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    let ended = Instant::now();
+    // The pending connection is dropped without an answer while the next step runs.
+    slow.set_read_timeout(Some(Duration::from_millis(100))).expect("timeout");
+    let closed = loop {
+        let _ = slow.write_all(b"a");
+        let mut buf = [0u8; 64];
+        match slow.read(&mut buf) {
+            Ok(0) => break Some(String::new()),
+            Ok(n) => break Some(String::from_utf8_lossy(&buf[..n]).into_owned()),
+            Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {}
+            Err(_) => break Some(String::new()),
+        }
+        if ended.elapsed() > Duration::from_secs(5) {
+            break None;
+        }
+    };
+    let after = ended.elapsed();
+    assert_eq!(closed.as_deref(), Some(""), "the pending connection was still read {after:?} after the step ended");
+    assert!(after < Duration::from_secs(2), "closed only {after:?} after the step ended");
+    assert!(server.count("/slow") <= 1 && child.0.as_mut().is_some_and(|c| c.try_wait().ok().flatten().is_none()));
+    let out: Output = child.0.take().expect("running").wait_with_output().expect("conntest ends").into();
+    assert_eq!(out.code, 0, "{out:?}");
+}
