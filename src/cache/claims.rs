@@ -38,6 +38,14 @@ fn open(path: &std::path::Path) -> std::io::Result<std::fs::File> {
     options.open(path)
 }
 
+/// Replaces the text of a claim file, created readable by the user only.
+fn write(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let mut file = open(path)?;
+    file.set_len(0)?;
+    file.write_all(text.as_bytes())
+}
+
 /// One save's slot, held until dropped; its claim says which accounts it uses.
 pub(super) struct Slot {
     k: usize,
@@ -90,8 +98,7 @@ impl Slot {
     pub(super) fn set(&self, ranges: &[Range<usize>]) -> Result<(), CacheError> {
         let text: String =
             ranges.iter().filter(|r| !r.is_empty()).map(|r| format!("{} {}\n", r.start, r.end)).collect();
-        std::fs::write(&self.claim, text)
-            .map_err(|e| CacheError::Lock(format!("cannot write {}: {e}", self.claim.display())))
+        write(&self.claim, &text).map_err(|e| CacheError::Lock(format!("cannot write {}: {e}", self.claim.display())))
     }
 
     /// The claims of the other slots (read under the writers' lock): those of
@@ -118,7 +125,7 @@ pub(super) fn others(name: &str, own: Option<usize>, take_dead: bool) -> Result<
             Ok(()) => {
                 let dead = read(&claim);
                 if take_dead && !dead.is_empty() {
-                    let _ = std::fs::write(&claim, "");
+                    let _ = write(&claim, "");
                     claims.dead.extend(dead);
                 }
             }

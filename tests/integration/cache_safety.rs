@@ -57,6 +57,9 @@ fn issue_9_9_the_lock_dir_is_private_to_the_user() {
     assert!(!auth.stderr.contains("warning"), "{auth:?}");
     assert_eq!(mode(&run_dir.path().join("conntest")), 0o700);
     assert_eq!(mode(&run_dir.path().join(format!("conntest/{name}.lock"))), 0o600);
+    // The files that say which part accounts a save uses (issue 22.20).
+    assert_eq!(mode(&run_dir.path().join(format!("conntest/{name}.0.slot"))), 0o600);
+    assert_eq!(mode(&run_dir.path().join(format!("conntest/{name}.0.claim"))), 0o600);
 
     // Without XDG_RUNTIME_DIR: a 0700 dir under the user's cache dir.
     let cache_dir = tempfile::tempdir().expect("tmp");
