@@ -2,23 +2,22 @@
 //! (service `conntest`, account = connector name): plain JSON when it fits in one
 //! item, else split when larger than the platform allows — the head `NAME` holds
 //! the first part and says where the others are (`NAME#k`… for a range of k that
-//! alternates between saves), each part tagged with the save's generation. A save
+//! no other save is using), each part tagged with the save's generation. A save
 //! writes a new generation beside the old one and switches the head last, so an
 //! entry is always the previous complete one or the new complete one, whatever
-//! stops the save; writers are ordered by a per-user lock file, readers need no
-//! lock. Every keyring call has a timeout and runs off the async runtime's
+//! stops the save; a per-user lock file orders the head switches, readers need
+//! no lock. Every keyring call has a timeout and runs off the async runtime's
 //! worker threads.
-
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use keyring_core::Entry as KeyringEntry;
 
+pub mod claims;
 pub mod entry;
 pub mod lock;
 pub mod parts;
+pub mod save;
 pub mod store;
 
-use entry::chunk_chars;
 pub use entry::{CacheError, Entry, FORMAT_VERSION, SERVICE, check_env};
 pub use lock::check_locking;
 use lock::{Unfinished, lock};
@@ -30,103 +29,20 @@ use store::*;
 /// the stored entry is the previous complete one or the new complete one.
 ///
 /// The head (`NAME`) is the only item a reader starts from, and replacing one
-/// item is atomic. A split entry's parts go to accounts the current head does
-/// not point to (see [`next_parts`]); only then is the head replaced, which
-/// switches readers to the new generation in one step; only after that are
-/// the old generation's parts deleted. A save that fails or is abandoned
-/// before the switch deletes the parts it wrote. One that is killed cannot,
-/// so each save marks the lock file until it is done ([`Unfinished`]), and
-/// the save after a marked one looks for every leftover part by search.
+/// item is atomic. A split entry's parts go to accounts that neither the
+/// current head nor another save in progress uses ([`claims`]); only then is
+/// the head replaced, which switches readers to the new generation in one
+/// step; only after that are the old generation's parts deleted. Writers hold
+/// the lock only to pick accounts and to switch the head, so fifty processes
+/// saving at once wait for each other's switch, not for each other's parts;
+/// and the save has succeeded once the head is switched, whatever happens to
+/// the clean-up. A save that fails before the switch deletes the parts it
+/// wrote; one that is killed leaves its claim, and the next save deletes what
+/// it lists (see [`save`]).
 pub async fn save(entry: Entry) -> Result<(), CacheError> {
     let name = entry.connector.clone();
     let json = serde_json::to_string(&entry).map_err(|e| CacheError::Corrupt(e.to_string()))?;
-    let lock = lock(&name).await?;
-    call(move |abandoned| write_entry(&name, &json, Unfinished(lock), abandoned)).await
-}
-
-fn write_entry(name: &str, json: &str, mut mark: Unfinished, abandoned: &AtomicBool) -> Result<(), CacheError> {
-    let chunks = split(json, chunk_chars());
-    // Not knowing where the current parts are would risk writing over them: only a
-    // head that is there but unreadable (so no reader can use it either) counts as none.
-    let head = match read_item(name, 1) {
-        Ok(head) => head,
-        Err(CacheError::Corrupt(_)) => None,
-        Err(e) => return Err(e),
-    };
-    let current = head.as_deref().and_then(parse_header).map(|h| h.parts()).unwrap_or(0..0);
-    // A killed `cache clear` removes the head first and can leave parts behind
-    // (issue 22.23): with no head, any part found is a leftover.
-    let leftovers = mark.is_set() || head.is_none();
-    mark.set(true);
-    let keep = if chunks.len() == 1 {
-        // Fits in one item: stored as plain JSON, readable with `secret-tool`.
-        write_item(name, 1, json)?;
-        0..0
-    } else {
-        let parts = next_parts(current.clone(), chunks.len() - 1);
-        let generation = new_generation();
-        let total = chunks.len();
-        let mut written = Vec::new();
-        let mut switch = || {
-            for (account, data) in parts.clone().zip(&chunks[1..]) {
-                if abandoned.load(Ordering::SeqCst) {
-                    return Err(CacheError::Unavailable("the save was abandoned after a timeout".into()));
-                }
-                let part = account - parts.start + 2;
-                write_item(name, account, &format!("{}{data}", header(&generation, part, total, None)))?;
-                written.push(account);
-            }
-            if abandoned.load(Ordering::SeqCst) {
-                return Err(CacheError::Unavailable("the save was abandoned after a timeout".into()));
-            }
-            write_item(name, 1, &format!("{}{}", header(&generation, 1, total, Some(parts.start)), chunks[0]))
-        };
-        if let Err(e) = switch() {
-            // An error can come back after the head was replaced after all; then these parts are the entry.
-            let switched = read_item(name, 1)
-                .ok()
-                .flatten()
-                .is_some_and(|t| parse_header(&t).is_some_and(|h| h.generation == generation));
-            if !switched {
-                let mut clean = true;
-                for account in written {
-                    clean &= delete_item(name, account).is_ok();
-                }
-                // Nothing of ours is left behind (and nothing else was touched): the mark
-                // can go back to what it was.
-                if clean && !leftovers {
-                    mark.set(false);
-                }
-                return Err(e);
-            }
-        }
-        parts
-    };
-    // The head points to the new generation now: nothing below can lose the entry,
-    // and what fails to be deleted is left for the next save or `cache clear`.
-    let mut clean = true;
-    // Stops at the first part already gone, so that a hand-edited count is not a delete per number.
-    for account in current.filter(|a| !keep.contains(a)) {
-        match delete_item(name, account) {
-            Ok(true) => {}
-            Ok(false) => break,
-            Err(_) => clean = false,
-        }
-    }
-    if leftovers {
-        match items_of(name) {
-            Ok(items) => {
-                for (_, item) in items.into_iter().filter(|(part, _)| *part >= 2 && !keep.contains(part)) {
-                    clean &= matches!(item.delete_credential(), Ok(()) | Err(keyring_core::Error::NoEntry));
-                }
-            }
-            Err(_) => clean = false,
-        }
-    }
-    if clean {
-        mark.set(false);
-    }
-    Ok(())
+    save::save(name, json).await
 }
 
 /// The cached entry; `Ok(None)` on a miss, `Corrupt` when it cannot be read back.
@@ -199,7 +115,11 @@ pub async fn clear(name: &str) -> Result<usize, CacheError> {
         // Set until every item is gone: a clear killed halfway leaves the mark,
         // and the next save searches for what it left.
         mark.set(true);
+        // Parts that saves in progress are writing are theirs: such a save ends
+        // after the clear, and its entry is then the one cached.
+        let live = claims::others(&name, None, true)?.live;
         let mut items = items_of(&name)?;
+        items.retain(|(part, _)| !live.iter().any(|r| r.contains(part)));
         // The head first: once it is gone the entry is a clean miss, even if this stops halfway.
         items.sort_by_key(|(part, _)| *part);
         let mut removed = 0;

@@ -120,6 +120,12 @@ impl Http {
         self.base_url_origin = Url::parse(base).ok().map(|url| (url, origin));
     }
 
+    /// Counts `n` bytes a step made from responses (a js step's outputs)
+    /// against the run's budget; an error past it.
+    pub fn hold(&self, n: usize) -> Result<(), String> {
+        self.ledger.spend(n)
+    }
+
     /// Sends `req`, following redirects, keeping cookies; an error says what failed and where.
     pub async fn send(&self, req: Request) -> Result<Response, SendError> {
         for (name, value) in &req.headers {
@@ -254,7 +260,15 @@ impl Http {
         }
         let clock = Instant::now();
         let mut record = Exchange::begin(req, headers, body_text);
-        let result = self.read(builder).await;
+        // What parsing the body will hold is counted before it is parsed (here for
+        // the masker, then as the step's outputs and the templates' copy).
+        let result = match self.read(builder).await {
+            Ok((status, headers, text)) => match self.ledger.spend(message::parsed_size(&headers, &text)) {
+                Ok(()) => Ok((status, headers, text)),
+                Err(why) => Err(ReadError::OverBudget(why)),
+            },
+            Err(e) => Err(e),
+        };
         record.duration = clock.elapsed();
         match result {
             Ok((status, resp_headers, text)) => {

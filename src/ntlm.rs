@@ -333,7 +333,11 @@ async fn round(
             })?
             .to_bytes();
         http.spend(bytes.len()).map_err(|why| SendError::failed(format!("{what}: {why}")))?;
-        Ok::<_, SendError>((status, resp_headers, String::from_utf8_lossy(&bytes).into_owned()))
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        // What parsing it will hold, counted before it is parsed.
+        http.spend(crate::http::message::parsed_size(&resp_headers, &text))
+            .map_err(|why| SendError::failed(format!("{what}: {why}")))?;
+        Ok::<_, SendError>((status, resp_headers, text))
     }
     .await;
     record.duration = clock.elapsed();

@@ -14,7 +14,7 @@ use crate::context::{Context, missing};
 
 mod capped;
 
-use capped::{Capped, pprint, tojson, within_cap};
+use capped::{Capped, join, pprint, string, tojson, within_cap};
 
 /// Work one template may do (minijinja fuel: roughly one unit per instruction).
 /// Far above any real connector's needs; a runaway loop stops within ~0.1 s.
@@ -56,6 +56,8 @@ fn env() -> &'static Environment<'static> {
         // The built-ins build their whole text before anything can stop them.
         env.add_filter("tojson", tojson);
         env.add_filter("pprint", pprint);
+        env.add_filter("join", join);
+        env.add_filter("string", string);
         env
     })
 }

@@ -1,5 +1,5 @@
 //! How an entry too large for one keyring item is split: the part header,
-//! the split itself, and where a new generation of parts goes.
+//! and the split itself.
 
 use std::sync::atomic::Ordering;
 
@@ -69,14 +69,6 @@ pub(super) fn split(text: &str, size: usize) -> Vec<&str> {
     parts
 }
 
-/// Where a new generation of `count` parts goes: account numbers disjoint from
-/// `current` (the parts the head points to now), as low as that allows — so
-/// successive generations alternate between two ranges instead of growing.
-pub(super) fn next_parts(current: std::ops::Range<usize>, count: usize) -> std::ops::Range<usize> {
-    let first = if current.is_empty() || 2 + count <= current.start { 2 } else { current.end.max(2) };
-    first..first + count
-}
-
 /// A save's own generation tag: unique across processes and within one.
 pub(super) fn new_generation() -> String {
     static SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
@@ -116,21 +108,6 @@ mod tests {
         assert_eq!(parse_header(&head).map(|h| h.parts()), Some(9..12));
         for bad in ["garbage", "conntest-cache g 3/2\n", "conntest-cache g 0/2\n", "conntest-cache g 1/2 1\n"] {
             assert_eq!(parse_header(bad), None, "{bad}");
-        }
-    }
-
-    #[test]
-    pub(super) fn generations_alternate_between_disjoint_ranges() {
-        assert_eq!(next_parts(0..0, 3), 2..5);
-        assert_eq!(next_parts(2..5, 3), 5..8);
-        assert_eq!(next_parts(5..8, 3), 2..5);
-        // A larger entry that would overlap the low range goes above the current one.
-        assert_eq!(next_parts(5..8, 4), 8..12);
-        assert_eq!(next_parts(8..12, 6), 2..8);
-        for (current, count) in [(2..5, 3), (5..8, 4), (8..12, 6), (3..4, 1), (2..40, 39)] {
-            let next = next_parts(current.clone(), count);
-            assert!(next.start >= 2 && next.len() == count);
-            assert!(next.end <= current.start || next.start >= current.end, "{current:?} vs {next:?}");
         }
     }
 }

@@ -57,22 +57,31 @@ pub(super) async fn call<T: Send + 'static>(
     // (20 connectors saving at once must not time each other out).
     static TURN: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
     let _turn = TURN.lock().await;
+    let limit = call_timeout();
+    let silent = || {
+        CacheError::Unavailable(format!(
+            "the keyring did not answer within {} s (is it locked, or waiting on a prompt?)",
+            limit.as_secs_f64()
+        ))
+    };
+    let failed = |join| CacheError::Unavailable(format!("keyring call failed: {join}"));
+    // Connecting (once per process) has a limit of its own: fifty processes
+    // starting at once queue up at the daemon, and that is not this call's time.
+    match tokio::time::timeout(limit, tokio::task::spawn_blocking(init_store)).await {
+        Ok(Ok(Ok(()))) => {}
+        Ok(Ok(Err(e))) => return Err(CacheError::Unavailable(e)),
+        Ok(Err(join)) => return Err(failed(join)),
+        Err(_) => return Err(silent()),
+    }
     let abandoned = Arc::new(AtomicBool::new(false));
     let flag = abandoned.clone();
-    let task = tokio::task::spawn_blocking(move || {
-        init_store().map_err(CacheError::Unavailable)?;
-        f(&flag)
-    });
-    let limit = call_timeout();
+    let task = tokio::task::spawn_blocking(move || f(&flag));
     match tokio::time::timeout(limit, task).await {
         Ok(Ok(result)) => result,
-        Ok(Err(join)) => Err(CacheError::Unavailable(format!("keyring call failed: {join}"))),
+        Ok(Err(join)) => Err(failed(join)),
         Err(_) => {
             abandoned.store(true, Ordering::SeqCst);
-            Err(CacheError::Unavailable(format!(
-                "the keyring did not answer within {} s (is it locked, or waiting on a prompt?)",
-                limit.as_secs_f64()
-            )))
+            Err(silent())
         }
     }
 }
@@ -103,14 +112,6 @@ pub(super) fn read_item(name: &str, part: usize) -> Result<Option<String>, Cache
 /// have no attributes.
 pub(super) fn write_item(name: &str, part: usize, text: &str) -> Result<(), CacheError> {
     entry(name, part)?.set_password(text).map_err(|e| CacheError::Unavailable(describe(&e)))
-}
-
-pub(super) fn delete_item(name: &str, part: usize) -> Result<bool, CacheError> {
-    match entry(name, part)?.delete_credential() {
-        Ok(()) => Ok(true),
-        Err(keyring_core::Error::NoEntry) => Ok(false),
-        Err(e) => Err(CacheError::Unavailable(describe(&e))),
-    }
 }
 
 /// Whether a read failed because the item went away between the search that

@@ -98,13 +98,15 @@ impl Ledger {
         }
     }
 
-    /// Counts `n` more body bytes against the run's budget; an error past it.
+    /// Counts `n` more bytes against the run's budget: response bodies as they
+    /// arrive, the values parsed from them, js steps' outputs; an error past it.
     pub fn spend(&self, n: usize) -> Result<(), String> {
         use std::sync::atomic::Ordering;
         let before = self.received.fetch_add(n, Ordering::Relaxed);
         if before.saturating_add(n) > MAX_RUN_BYTES {
             return Err(format!(
-                "this run has received more than {} MiB of response bodies, the limit for one connector",
+                "this run has received more than {} MiB of response bodies and values made from them \
+                 (parsed JSON, js outputs), the limit for one connector",
                 MAX_RUN_BYTES >> 20
             ));
         }

@@ -348,6 +348,69 @@ pub fn parse_form(text: &str) -> Value {
     )
 }
 
+/// What one parsed value holds in memory, with its share of its container and
+/// of the copy templates read (`context`): a generous average, so that the
+/// estimate errs on the side of stopping.
+pub const VALUE_BYTES: usize = 64;
+
+/// About how many bytes parsing a response body (and keeping it in the
+/// exchange log and as outputs) holds beyond the wire bytes, counted before it
+/// is parsed: a 16 MiB JSON array of small numbers is 8 M values, ~0.9 GB.
+pub fn parsed_size(headers: &[(String, String)], text: &str) -> usize {
+    let trimmed = text.trim_start();
+    let values = if is_form_encoded(headers) {
+        text.bytes().filter(|b| *b == b'&').count() + 1
+    } else if trimmed.starts_with('{') || trimmed.starts_with('[') {
+        json_values(text)
+    } else {
+        1
+    };
+    text.len().saturating_mul(2).saturating_add(values.saturating_mul(VALUE_BYTES))
+}
+
+/// An upper bound on the values (and keys) a JSON text parses into: its
+/// separators and openers outside strings, plus one.
+fn json_values(text: &str) -> usize {
+    let (mut in_string, mut escaped, mut values) = (false, false, 1usize);
+    for b in text.bytes() {
+        if in_string {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+        } else {
+            match b {
+                b'"' => in_string = true,
+                b',' | b':' | b'[' | b'{' => values += 1,
+                _ => {}
+            }
+        }
+    }
+    values
+}
+
+/// About how many bytes `value` holds in memory (see [`VALUE_BYTES`]).
+pub fn value_size(value: &Value) -> usize {
+    let (mut total, mut stack) = (0usize, vec![value]);
+    while let Some(v) = stack.pop() {
+        total = total.saturating_add(VALUE_BYTES);
+        match v {
+            Value::String(s) => total = total.saturating_add(s.len()),
+            Value::Array(items) => stack.extend(items),
+            Value::Object(map) => {
+                for (k, v) in map {
+                    total = total.saturating_add(k.len() + VALUE_BYTES);
+                    stack.push(v);
+                }
+            }
+            _ => {}
+        }
+    }
+    total
+}
+
 pub fn parse_body(text: &str) -> Value {
     let trimmed = text.trim_start();
     if (trimmed.starts_with('{') || trimmed.starts_with('['))
@@ -356,4 +419,23 @@ pub fn parse_body(text: &str) -> Value {
         return v;
     }
     Value::String(text.to_string())
+}
+
+#[cfg(test)]
+mod size_tests {
+    use super::*;
+
+    #[test]
+    fn parsed_sizes_count_values_not_only_bytes() {
+        let numbers = format!("[{}1]", "1,".repeat(1000));
+        assert_eq!(json_values(&numbers), 1002);
+        // Separators inside strings are not values.
+        assert_eq!(json_values(r#"{"a": "x,y:[{\"z,"}"#), 3);
+        assert!(parsed_size(&[], &numbers) > 1000 * VALUE_BYTES);
+        assert_eq!(parsed_size(&[], "plain"), 10 + VALUE_BYTES);
+        let form = [("content-type".to_string(), "application/x-www-form-urlencoded".to_string())];
+        assert_eq!(parsed_size(&form, "a=1&b=2"), 14 + 2 * VALUE_BYTES);
+        let v = serde_json::json!({"k": ["ab", 1]});
+        assert_eq!(value_size(&v), 5 * VALUE_BYTES + 1 + 2);
+    }
 }

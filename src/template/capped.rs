@@ -1,5 +1,6 @@
 //! Rendering under the 4 MiB output cap: the writer templates render into,
-//! and `tojson`/`pprint`, whose minijinja versions build the whole text first.
+//! and `tojson`/`pprint`/`join`/`string`, whose minijinja versions build the
+//! whole text first (`[range(1000)|list] * 100000` is 10^8 numbers).
 
 use minijinja::Value as JValue;
 
@@ -34,6 +35,67 @@ pub(super) fn pprint(value: &JValue) -> Result<String, minijinja::Error> {
     let mut out = CappedText(String::new());
     write!(out, "{value:#?}").map_err(|_| invalid(format!("pprint: the text is larger than {MAX_OUTPUT} bytes")))?;
     Ok(out.0)
+}
+
+/// minijinja's `join` (with its `attribute` as a plain name), written through
+/// the cap: it stops at [`MAX_OUTPUT`] instead of joining 10^8 items.
+pub(super) fn join(
+    value: &JValue,
+    joiner: Option<String>,
+    attribute: Option<String>,
+    kwargs: minijinja::value::Kwargs,
+) -> Result<String, minijinja::Error> {
+    use std::fmt::Write as _;
+    let attribute = match attribute {
+        Some(a) => Some(a),
+        None => kwargs.get::<Option<String>>("attribute")?,
+    };
+    kwargs.assert_all_used()?;
+    let too_large = || invalid(format!("join: the text is larger than {MAX_OUTPUT} bytes"));
+    if value.is_undefined() || value.is_none() {
+        return Ok(String::new());
+    }
+    if let Some(s) = value.as_str() {
+        // A string joins its characters, as in minijinja.
+        let joiner = joiner.unwrap_or_default();
+        let mut out = CappedText(String::new());
+        for (i, c) in s.chars().enumerate() {
+            if i > 0 {
+                out.write_str(&joiner).map_err(|_| too_large())?;
+            }
+            out.write_char(c).map_err(|_| too_large())?;
+        }
+        return Ok(out.0);
+    }
+    let items = value.try_iter()?;
+    let joiner = joiner.unwrap_or_default();
+    let mut out = CappedText(String::new());
+    for (i, item) in items.enumerate() {
+        let item = match &attribute {
+            Some(name) => item.get_attr(name)?,
+            None => item,
+        };
+        if i > 0 {
+            out.write_str(&joiner).map_err(|_| too_large())?;
+        }
+        match item.as_str() {
+            Some(s) => out.write_str(s),
+            None => write!(out, "{item}"),
+        }
+        .map_err(|_| too_large())?;
+    }
+    Ok(out.0)
+}
+
+/// minijinja's `string`, written through the cap.
+pub(super) fn string(value: &JValue) -> Result<JValue, minijinja::Error> {
+    use std::fmt::Write as _;
+    if value.as_str().is_some() {
+        return Ok(value.clone());
+    }
+    let mut out = CappedText(String::new());
+    write!(out, "{value}").map_err(|_| invalid(format!("string: the text is larger than {MAX_OUTPUT} bytes")))?;
+    Ok(JValue::from(out.0))
 }
 
 struct CappedText(String);

@@ -757,3 +757,214 @@ fn hardening2_23_the_next_save_removes_parts_a_killed_clear_left() {
     assert_eq!(accounts(), vec![name.clone()], "orphaned parts outlived the save");
     let _ = kr.conntest(Conntest::new().args(["cache", "clear", &name])).run();
 }
+
+/// `cmd`'s output and its peak resident memory in KiB (`VmHWM`, read until it
+/// exits). Past `limit_kib` or 120 s it is killed, so that a regression fails
+/// the test instead of exhausting the machine.
+fn run_with_peak(mut cmd: std::process::Command, limit_kib: u64) -> (Output, u64) {
+    use std::io::Read as _;
+    use std::process::Stdio;
+    let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("spawn");
+    let (mut out, mut err) = (child.stdout.take().expect("stdout"), child.stderr.take().expect("stderr"));
+    let out = std::thread::spawn(move || {
+        let mut s = Vec::new();
+        let _ = out.read_to_end(&mut s);
+        s
+    });
+    let err = std::thread::spawn(move || {
+        let mut s = Vec::new();
+        let _ = err.read_to_end(&mut s);
+        s
+    });
+    let (deadline, mut peak, mut killed) = (Instant::now() + Duration::from_secs(120), 0u64, None);
+    let status = loop {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", child.id())).unwrap_or_default();
+        let hwm = status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok());
+        peak = peak.max(hwm.unwrap_or(0));
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        if killed.is_none() && (peak > limit_kib || Instant::now() > deadline) {
+            killed = Some(format!("killed at {peak} KiB after {:?}", deadline.elapsed()));
+            let _ = child.kill();
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    let mut output: Output =
+        std::process::Output { status, stdout: out.join().unwrap_or_default(), stderr: err.join().unwrap_or_default() }
+            .into();
+    if let Some(why) = killed {
+        output.stderr.push_str(&format!("\n[test] {why}"));
+    }
+    (output, peak)
+}
+
+/// Item 8: the run's 64 MiB budget counts what is held, not only wire bytes.
+/// Four 16 MiB JSON arrays of small numbers (3.6 GB resident before: 8 M
+/// values each, parsed twice and copied for templates) stop at the first with
+/// the budget's message; eight js steps returning 40 MB each (a copy per step
+/// kept for the run) stop at the second. Peak memory stays far below 512 MiB.
+#[test]
+fn hardening2_8_parsed_values_and_js_outputs_count_against_the_run_budget() {
+    let array = format!("[{}1]", "1,".repeat((16 << 20) / 2 - 8));
+    assert!(array.len() < 16 << 20);
+    let server = Server::start(move |_| Resp::text(200, &array));
+    let steps: String =
+        (0..4).map(|i| format!("  - {{id: a{i}, type: api_request, request: {{url: /arr{i}}}}}\n")).collect();
+    let yaml = format!("base_url: {}\nauth_flow:\n{steps}", server.url);
+    let t = Conntest::new().connector("arrays", &yaml).args(["--no-cache", "test", "auth", "arrays"]);
+    let (out, peak) = run_with_peak(t.command(), 2 << 20);
+    eprintln!("four 16 MiB JSON arrays: peak {} MiB", peak >> 10);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(out.all().contains("more than 64 MiB of response bodies and values made from them"), "{out:?}");
+    assert_eq!(server.count("/arr1"), 0, "went on past the first array: {out:?}");
+    assert!(peak < 512 << 10, "peak {peak} KiB: {out:?}");
+
+    let steps: String = (0..8)
+        .map(|i| {
+            format!("  - {{id: j{i}, type: js, memory_mb: 256, code: \"return {{big: 'x'.repeat(40e6) + '{i}'}};\"}}\n")
+        })
+        .collect();
+    let t = Conntest::new().connector("outputs", &format!("auth_flow:\n{steps}")).args([
+        "--no-cache",
+        "test",
+        "auth",
+        "outputs",
+    ]);
+    let (out, peak) = run_with_peak(t.command(), 2 << 20);
+    eprintln!("eight 40 MB js outputs: peak {} MiB", peak >> 10);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(out.all().contains("outputs: this run has received more than 64 MiB"), "{out:?}");
+    assert!(out.stdout.contains("j1") && !out.stdout.contains("j2"), "stopped at the second: {out:?}");
+    assert!(peak < 512 << 10, "peak {peak} KiB: {out:?}");
+}
+
+/// Item 6, the rest: the issue's own sole expression (10^8 numbers), and
+/// `join` and `string` on it, stop at the 4 MiB cap with its message, in
+/// little time and memory (before, minijinja's `join` and `string` built the
+/// text first: 2.4 s and 140 MiB to end on the work budget, 154 MiB).
+#[test]
+fn hardening2_6_join_and_string_of_huge_lists_hit_the_cap() {
+    let server = Server::start(|_| Resp::json(200, json!({"ok": true})));
+    for (i, body) in [
+        "json: {x: \"{{ [range(1000)|list] * 100000 }}\"}",
+        "body: \"{{ ([range(1000)|list] * 100000) | join(',') }}\"",
+        "json: {x: \"{{ ([range(1000)|list] * 100000) | join(',') }}\"}",
+        "body: \"{{ ([range(1000)|list] * 100000) | string }}\"",
+        "body: \"{{ ('x' * 5000000) | join(',') }}\"",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let yaml = format!(
+            "base_url: {}\nauth_flow:\n  - {{id: big, type: api_request, request: {{method: POST, url: /big{i}, {body}}}}}\n",
+            server.url
+        );
+        let t = Conntest::new().connector("big", &yaml).args(["--no-cache", "test", "auth", "big"]);
+        let started = Instant::now();
+        let (out, peak) = run_with_peak(t.command(), 2 << 20);
+        assert_eq!(out.code, 1, "{body}: {out:?}");
+        assert!(out.all().contains("4194304 bytes"), "{body}: {out:?}");
+        assert!(started.elapsed() < Duration::from_secs(20), "{body}: {:?}", started.elapsed());
+        assert!(peak < 128 << 10, "{body}: peak {peak} KiB");
+        assert_eq!(server.count(&format!("/big{i}")), 0, "{body}: a request was sent");
+    }
+    // Ordinary joins are unchanged.
+    let yaml = format!(
+        "base_url: {}\nauth_flow:\n  - {{id: j, type: api_request, request: {{method: POST, url: /j, json: {{a: \"{{{{ [1, 'x'] | join('-') }}}}\", b: \"{{{{ [{{'n': 'p'}}, {{'n': 'q'}}] | join(',', attribute='n') }}}}\", c: \"{{{{ [1, 2] | string }}}}\"}}}}}}\n",
+        server.url
+    );
+    let out = Conntest::new().connector("j", &yaml).args(["--no-cache", "-v", "test", "auth", "j"]).run();
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.all().contains(r#"{"a":"1-x","b":"p,q","c":"[1, 2]"}"#), "{out:?}");
+}
+
+/// Item 5, the bound: a process learns at most 2 M automaton states of secret
+/// text. An answer with 3 MB of distinct secret-named values passes it: the
+/// run still ends at once, says that later values are masked by name only,
+/// and a secret learned before the cap is still masked wherever it is echoed.
+#[test]
+fn hardening2_5_the_learned_secrets_are_capped_at_2m_states() {
+    let early = "early-secret-Zq81xw";
+    let tokens: Vec<String> = (0..3000).map(|i| format!("{i:04}{}", "t".repeat(996))).collect();
+    let body = json!({"access_token": early, "note": format!("echo {early} echo"), "tokens": tokens});
+    let server = Server::start(move |_| Resp::json(200, body.clone()));
+    let yaml =
+        format!("base_url: {}\nauth_flow:\n  - {{id: get, type: api_request, request: {{url: /cap}}}}\n", server.url);
+    let started = Instant::now();
+    let out = Conntest::new().connector("cap", &yaml).args(["--no-cache", "-v", "test", "auth", "cap"]).run();
+    assert_eq!(out.code, 0, "{:?}", out.stderr);
+    assert!(started.elapsed() < Duration::from_secs(30), "took {:?}", started.elapsed());
+    assert!(out.stderr.contains("more secret values than conntest keeps track of"), "{:?}", out.stderr);
+    assert!(out.all().contains("echo **** echo") || out.all().contains("echo ****"), "the echo is not masked");
+    assert!(!out.all().contains(early), "a secret learned before the cap printed");
+}
+
+/// Item 2, the end: once the browser step has its callback, the listener's
+/// readers stop — a connection still sending its request is closed at once
+/// (within the readers' 100 ms tick), while the run goes on with a slow next
+/// step, instead of being read until its 10 s limit and answered 408.
+#[test]
+fn hardening2_2_the_listener_stops_reading_when_its_step_ends() {
+    use std::io::{Read as _, Write as _};
+    use std::net::TcpStream;
+    let server = Server::start(|_| Resp::json(200, json!({"ok": true})).delay(Duration::from_secs(6)));
+    let port = closed_port();
+    let yaml = format!(
+        "auth_flow:\n  - {{id: cb, type: callback, authorize_url: \"http://127.0.0.1:9/authorize?r={{{{ redirect_uri }}}}\", redirect_port: {port}, timeout_secs: 60}}\n  - {{id: slow, type: api_request, request: {{url: \"{}/slow\"}}}}\n",
+        server.url
+    );
+    let t = Conntest::new().connector("cb", &yaml).env("BROWSER", "true").args(["--no-cache", "test", "auth", "cb"]);
+    let child = t
+        .command()
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start conntest");
+    let mut child = Reap(Some(child));
+    let addr = format!("127.0.0.1:{port}");
+    let started = Instant::now();
+    let connect = || loop {
+        match TcpStream::connect(&addr) {
+            Ok(s) => break s,
+            Err(_) if started.elapsed() < Duration::from_secs(20) => std::thread::sleep(Duration::from_millis(50)),
+            Err(e) => panic!("the listener never came up: {e}"),
+        }
+    };
+    // A request still being sent, a byte at a time, from another local program.
+    let mut slow = connect();
+    slow.write_all(b"GET /callback?pending=").expect("write");
+    std::thread::sleep(Duration::from_millis(300));
+    // The browser's callback ends the step.
+    let mut real = connect();
+    real.write_all(format!("GET /callback?code=ok HTTP/1.1\r\nHost: {addr}\r\n\r\n").as_bytes()).expect("callback");
+    let mut answer = String::new();
+    real.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
+    let _ = real.read_to_string(&mut answer);
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    let ended = Instant::now();
+    // The pending connection is dropped without an answer while the next step runs.
+    slow.set_read_timeout(Some(Duration::from_millis(100))).expect("timeout");
+    let closed = loop {
+        let _ = slow.write_all(b"a");
+        let mut buf = [0u8; 64];
+        match slow.read(&mut buf) {
+            Ok(0) => break Some(String::new()),
+            Ok(n) => break Some(String::from_utf8_lossy(&buf[..n]).into_owned()),
+            Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {}
+            Err(_) => break Some(String::new()),
+        }
+        if ended.elapsed() > Duration::from_secs(5) {
+            break None;
+        }
+    };
+    let after = ended.elapsed();
+    assert_eq!(closed.as_deref(), Some(""), "the pending connection was still read {after:?} after the step ended");
+    assert!(after < Duration::from_secs(2), "closed only {after:?} after the step ended");
+    assert!(server.count("/slow") <= 1 && child.0.as_mut().is_some_and(|c| c.try_wait().ok().flatten().is_none()));
+    let out: Output = child.0.take().expect("running").wait_with_output().expect("conntest ends").into();
+    assert_eq!(out.code, 0, "{out:?}");
+}

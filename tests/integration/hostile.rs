@@ -210,7 +210,9 @@ fn issue_9_10_a_run_holds_a_bounded_number_of_bytes() {
     let out = t.run();
     assert_eq!(out.code, 1, "{out:?}");
     assert!(out.all().contains("more than 64 MiB of response bodies"), "{out:?}");
-    assert!(server.count("/big4") == 1 && server.count("/big5") == 0, "stopped at the fifth: {out:?}");
+    // 15 MiB on the wire, and twice that held (the exchange log's copy, the output):
+    // the budget runs out at the second (issue 22.8).
+    assert!(server.count("/big1") == 1 && server.count("/big2") == 0, "stopped at the second: {out:?}");
     let har_len = std::fs::metadata(t.path().join("o.har")).map(|m| m.len()).unwrap_or(0);
     assert!(har_len < 80 * 1024 * 1024, "HAR of {har_len} bytes");
 }

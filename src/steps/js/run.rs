@@ -38,6 +38,10 @@ impl Js {
             }),
         };
         let outputs = result.map_err(|e| Error::failed(self.locate(e)))?;
+        // The outputs are kept for the rest of the run (and copied for templates):
+        // they count against its byte budget like the responses they came from.
+        let size: usize = outputs.iter().map(|(k, v)| k.len() + crate::http::message::value_size(v)).sum();
+        cx.http.hold(size).map_err(|why| Error::failed(format!("outputs: {why}")))?;
         let names: Vec<&str> = outputs.keys().map(String::as_str).collect();
         let summary =
             format!("JavaScript returned {}", if names.is_empty() { "no outputs".into() } else { names.join(", ") });
