@@ -8,7 +8,22 @@ use std::sync::{Arc, Mutex, OnceLock};
 use ring::signature::{self, EcdsaKeyPair, Ed25519KeyPair, RsaKeyPair};
 use ring::{digest, hmac, rand::SystemRandom};
 
-use super::config::Algorithm;
+use schemars::JsonSchema;
+use serde::Deserialize;
+
+/// The JWS algorithms a `jwt_bearer` step signs with (its `algorithm` key).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, JsonSchema)]
+pub enum Algorithm {
+    HS256,
+    HS384,
+    HS512,
+    RS256,
+    RS384,
+    RS512,
+    ES256,
+    ES384,
+    EdDSA,
+}
 
 /// A parsed signing key, ready for its algorithm.
 pub enum SigningKey {
