@@ -429,7 +429,8 @@ mod schema_tests {
         }
         let mut found = Found::new();
         walk(super::schema(), "", &mut found);
-        let table: Found = super::RANGES.iter().map(|(k, min, max)| (k.to_string(), *min as u64, *max as u64)).collect();
+        let table: Found =
+            super::RANGES.iter().map(|(k, min, max)| (k.to_string(), *min as u64, *max as u64)).collect();
         assert_eq!(found, table, "one range per key, as in the schema");
     }
 
@@ -458,8 +459,7 @@ mod schema_tests {
             assert_eq!(super::skipped_by_the_fast_path(&text), None, "{}", f.display());
             let (doc, _) = crate::connector::spans::parse(&text);
             accepted += usize::from(doc.is_ok_and(|d| {
-                !super::out_of_range(&d)
-                    && <super::RawConnector as serde::Deserialize>::deserialize(&d).is_ok()
+                !super::out_of_range(&d) && <super::RawConnector as serde::Deserialize>::deserialize(&d).is_ok()
             }));
         }
         assert!(files.len() >= 20 && accepted >= 10, "{} files, {accepted} on the fast path", files.len());
@@ -470,7 +470,8 @@ mod schema_tests {
     #[test]
     fn an_out_of_range_number_is_still_reported() {
         let load = |digits: &str| {
-            let text = format!("name: r\nauth_flow:\n  - {{id: t, type: totp, secret: JBSWY3DPEHPK3PXP, digits: {digits}}}\n");
+            let text =
+                format!("name: r\nauth_flow:\n  - {{id: t, type: totp, secret: JBSWY3DPEHPK3PXP, digits: {digits}}}\n");
             super::load_str(std::path::Path::new("r.yaml"), &text).err().map(|e| format!("{:?}", e.0))
         };
         for bad in ["5", "9", "6.5e0", "\"7\""] {
