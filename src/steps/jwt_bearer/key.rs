@@ -133,16 +133,13 @@ fn parse(algorithm: Algorithm, text: &str) -> Result<SigningKey, String> {
     .map_err(|e| format!("{algorithm:?} needs an RSA private key, and this one was refused: {}", rejected(e)))
 }
 
-/// ring's reason, in words.
-fn rejected(e: ring::error::KeyRejected) -> &'static str {
+/// ring's reason, in words where a user can act on it.
+fn rejected(e: ring::error::KeyRejected) -> String {
     match e.to_string().as_str() {
-        "WrongAlgorithm" => "it is a key of another algorithm or curve",
-        "InvalidComponent" | "InconsistentComponents" => "its parts do not form a valid key pair",
-        "TooSmall" => "it is too small",
-        "TooLarge" => "it is too large",
-        "PublicKeyIsMissing" => "it carries no public key (write it out again with `openssl pkcs8 -topk8`)",
-        "VersionNotSupported" => "its PKCS#8 version is not supported",
-        _ => "it is not a valid key encoding",
+        "WrongAlgorithm" => "it is a key of another algorithm or curve".into(),
+        "TooSmall" | "TooLarge" => "its size is not supported (RSA keys: 2048 to 8192 bits)".into(),
+        "PublicKeyIsMissing" => "it carries no public key (write it out again with `openssl pkey`)".into(),
+        other => format!("ring refused it ({other})"),
     }
 }
 
