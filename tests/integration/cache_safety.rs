@@ -186,6 +186,25 @@ fn issue_9_15_clear_finds_every_part_by_search() {
 /// A blob that makes the entry ~10 parts of 64 characters.
 const BLOB: usize = 300;
 
+/// Reads the entry until `done`, counting the reads: every entry seen must be
+/// one of the complete ones in `valid`.
+fn read_until(
+    done: &std::sync::atomic::AtomicBool,
+    t: &Conntest,
+    name: &str,
+    valid: &[String],
+) -> Result<usize, String> {
+    let mut reads = 0;
+    while !done.load(std::sync::atomic::Ordering::Relaxed) {
+        match shown_blob(t, name) {
+            Ok(shown) if valid.contains(&shown) => reads += 1,
+            Ok(_) => return Err("a reader saw a mixed entry".to_string()),
+            Err(why) => return Err(format!("a reader saw no complete entry: {why}")),
+        }
+    }
+    Ok(reads)
+}
+
 /// `cache show --reveal` of `name`: the blob of a complete entry, or why there is none.
 /// A keyring that cannot be used (exit 4: the private daemon restarting after a
 /// crash) is asked again; a miss or a broken entry is not.
@@ -333,17 +352,7 @@ fn issue_9_2_twenty_processes_saving_split_entries_leave_a_complete_one() {
     let done = std::sync::atomic::AtomicBool::new(false);
     let (reads, failures) = std::thread::scope(|s| {
         // Readers all along: every entry they see is one of the complete ones.
-        let reader = s.spawn(|| {
-            let mut reads = 0;
-            while !done.load(std::sync::atomic::Ordering::Relaxed) {
-                match shown_blob(&t, &name) {
-                    Ok(shown) if valid.contains(&shown) => reads += 1,
-                    Ok(_) => return Err("a reader saw a mixed entry".to_string()),
-                    Err(why) => return Err(format!("a reader saw no complete entry: {why}")),
-                }
-            }
-            Ok(reads)
-        });
+        let reader = s.spawn(|| read_until(&done, &t, &name, &valid));
         let stop = StopOnDrop(&done);
         let mut failures = Vec::new();
         for (generation, child) in generations.iter().zip(children) {
@@ -482,21 +491,7 @@ fn hardening2_20_fifty_processes_saving_26_part_entries_all_cache() {
     let (reads, failures) = std::thread::scope(|s| {
         // Two readers all along (parts are written outside the lock now): every
         // entry they see is a complete one.
-        let readers: Vec<_> = (0..2)
-            .map(|_| {
-                s.spawn(|| {
-                    let mut reads = 0;
-                    while !done.load(std::sync::atomic::Ordering::Relaxed) {
-                        match shown_blob(&t, &name) {
-                            Ok(shown) if valid.contains(&shown) => reads += 1,
-                            Ok(_) => return Err("a reader saw a mixed entry".to_string()),
-                            Err(why) => return Err(format!("a reader saw no complete entry: {why}")),
-                        }
-                    }
-                    Ok(reads)
-                })
-            })
-            .collect();
+        let readers: Vec<_> = (0..2).map(|_| s.spawn(|| read_until(&done, &t, &name, &valid))).collect();
         let stop = StopOnDrop(&done);
         let mut failures = Vec::new();
         for (i, child) in children.into_iter().enumerate() {

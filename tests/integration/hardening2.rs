@@ -223,13 +223,13 @@ fn threads(pid: u32) -> usize {
 /// is cut off after 16 KiB, a connection that sends nothing is closed after
 /// 10 s (408), and a hundred idle connections cost a bounded number of
 /// threads — while a real callback of 15 KiB still signs in.
-#[test]
-fn hardening2_2_the_callback_listener_bounds_size_time_and_connections() {
-    use std::io::{Read as _, Write as _};
-    use std::net::TcpStream;
+/// Starts `conntest test auth` of a callback step listening on a free port,
+/// followed by the steps in `more`; returns the connector's directory (keep
+/// it while the child runs), the running child and the listener's address.
+fn callback_run(more: &str) -> (Conntest, Reap, String) {
     let port = closed_port();
     let yaml = format!(
-        "auth_flow:\n  - {{id: cb, type: callback, authorize_url: \"http://127.0.0.1:9/authorize?r={{{{ redirect_uri }}}}\", redirect_port: {port}, timeout_secs: 60}}\n"
+        "auth_flow:\n  - {{id: cb, type: callback, authorize_url: \"http://127.0.0.1:9/authorize?r={{{{ redirect_uri }}}}\", redirect_port: {port}, timeout_secs: 60}}\n{more}"
     );
     let t = Conntest::new().connector("cb", &yaml).env("BROWSER", "true").args(["--no-cache", "test", "auth", "cb"]);
     let child = t
@@ -238,16 +238,27 @@ fn hardening2_2_the_callback_listener_bounds_size_time_and_connections() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .expect("start conntest");
-    let mut child = Reap(Some(child));
-    let addr = format!("127.0.0.1:{port}");
+    (t, Reap(Some(child)), format!("127.0.0.1:{port}"))
+}
+
+/// A connection to `addr`, waiting up to 20 s for the listener to come up.
+fn connect_to(addr: &str) -> std::net::TcpStream {
     let started = Instant::now();
-    let connect = || loop {
-        match TcpStream::connect(&addr) {
+    loop {
+        match std::net::TcpStream::connect(addr) {
             Ok(s) => break s,
             Err(_) if started.elapsed() < Duration::from_secs(20) => std::thread::sleep(Duration::from_millis(50)),
             Err(e) => panic!("the listener never came up: {e}"),
         }
-    };
+    }
+}
+
+#[test]
+fn hardening2_2_the_callback_listener_bounds_size_time_and_connections() {
+    use std::io::{Read as _, Write as _};
+    use std::net::TcpStream;
+    let (_dir, mut child, addr) = callback_run("");
+    let connect = || connect_to(&addr);
 
     // An endless request line: the listener stops reading it.
     let mut endless = connect();
@@ -910,30 +921,10 @@ fn hardening2_5_the_learned_secrets_are_capped_at_2m_states() {
 #[test]
 fn hardening2_2_the_listener_stops_reading_when_its_step_ends() {
     use std::io::{Read as _, Write as _};
-    use std::net::TcpStream;
     let server = Server::start(|_| Resp::json(200, json!({"ok": true})).delay(Duration::from_secs(6)));
-    let port = closed_port();
-    let yaml = format!(
-        "auth_flow:\n  - {{id: cb, type: callback, authorize_url: \"http://127.0.0.1:9/authorize?r={{{{ redirect_uri }}}}\", redirect_port: {port}, timeout_secs: 60}}\n  - {{id: slow, type: api_request, request: {{url: \"{}/slow\"}}}}\n",
-        server.url
-    );
-    let t = Conntest::new().connector("cb", &yaml).env("BROWSER", "true").args(["--no-cache", "test", "auth", "cb"]);
-    let child = t
-        .command()
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("start conntest");
-    let mut child = Reap(Some(child));
-    let addr = format!("127.0.0.1:{port}");
-    let started = Instant::now();
-    let connect = || loop {
-        match TcpStream::connect(&addr) {
-            Ok(s) => break s,
-            Err(_) if started.elapsed() < Duration::from_secs(20) => std::thread::sleep(Duration::from_millis(50)),
-            Err(e) => panic!("the listener never came up: {e}"),
-        }
-    };
+    let (_dir, mut child, addr) =
+        callback_run(&format!("  - {{id: slow, type: api_request, request: {{url: \"{}/slow\"}}}}\n", server.url));
+    let connect = || connect_to(&addr);
     // A request still being sent, a byte at a time, from another local program.
     let mut slow = connect();
     slow.write_all(b"GET /callback?pending=").expect("write");
