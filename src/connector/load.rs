@@ -465,6 +465,30 @@ mod schema_tests {
         assert!(files.len() >= 20 && accepted >= 10, "{} files, {accepted} on the fast path", files.len());
     }
 
+    /// Which values keep the fast path: nothing, or a number within the key's
+    /// range, ends included; anything else takes the walk.
+    #[test]
+    fn the_fast_path_takes_ranged_numbers_in_range_only() {
+        use serde_json::json;
+        for fast in [
+            json!({"timeout_secs": 1}),
+            json!({"timeout_secs": 86400}),
+            json!({"timeout_secs": null}),
+            json!([{"digits": 6}, {"digits": 8}]),
+        ] {
+            assert!(!super::out_of_range(&fast), "{fast}");
+        }
+        for walk in [
+            json!({"timeout_secs": 0}),
+            json!({"timeout_secs": 86401}),
+            json!({"a": [{"digits": 9}]}),
+            json!({"timeout_ms": "5"}),
+            json!({"memory_mb": 15.5}),
+        ] {
+            assert!(super::out_of_range(&walk), "{walk}");
+        }
+    }
+
     /// A number out of its range still gets the walk's message, at both ends
     /// of the range; the ends themselves load.
     #[test]
