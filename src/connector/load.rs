@@ -4,7 +4,6 @@
 use std::path::{Path as FsPath, PathBuf};
 use std::sync::OnceLock;
 
-use serde::Deserialize;
 use serde_json::Value;
 
 use super::diagnostic::{Diagnostic, Diagnostics, Invalid};
@@ -14,7 +13,6 @@ use super::validated::Connector;
 
 mod fast;
 use crate::error::Error;
-use fast::out_of_range;
 pub use fast::skipped_by_the_fast_path;
 
 /// The JSON Schema of the connector format that loading checks files against:
@@ -255,8 +253,7 @@ pub fn load_str(file: &FsPath, text: &str) -> Result<Connector, (Vec<Diagnostic>
     // The schema walk finds nothing in a file the raw types accept whose
     // ranged numbers are in range: such a file skips the walk and the parse
     // of the built-in schema (a quarter of a short run's instructions).
-    let accepted = if out_of_range(&doc) { None } else { RawConnector::deserialize(&doc).ok() };
-    let (raw, opaque) = match accepted {
+    let (raw, opaque) = match fast::accepted(&doc) {
         Some(raw) => (raw, Vec::new()),
         None => match schema_walk(doc, &spans, &mut d) {
             Ok(walked) => walked,
