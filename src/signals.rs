@@ -64,6 +64,31 @@ async fn next() -> (&'static str, i32, bool) {
     }
 }
 
+/// What std's start-up does before `main`, for the C `main` that replaces it
+/// on Linux (src/main.rs): standard streams that are closed are opened on
+/// /dev/null (else the first file conntest opens, a lock file, would become
+/// its stdout), and SIGPIPE is ignored (a closed pipe is an error to report,
+/// not a silent death).
+#[cfg(target_os = "linux")]
+#[allow(unsafe_code)]
+pub fn start_process() {
+    let mut fds = [0, 1, 2].map(|fd| libc::pollfd { fd, events: 0, revents: 0 });
+    // SAFETY: `fds` is a valid array of three pollfd for the call's duration;
+    // open and signal take a NUL-terminated path and valid constants.
+    unsafe {
+        if libc::poll(fds.as_mut_ptr(), 3, 0) >= 0 {
+            for fd in fds.iter().filter(|p| p.revents & libc::POLLNVAL != 0) {
+                // The lowest free descriptor: the closed stream's own number.
+                let opened = libc::open(c"/dev/null".as_ptr(), libc::O_RDWR);
+                if opened != fd.fd && opened >= 0 {
+                    libc::close(opened);
+                }
+            }
+        }
+        libc::signal(libc::SIGPIPE, libc::SIG_IGN);
+    }
+}
+
 /// No core file (it would hold what was typed at a password prompt), and on
 /// Linux not dumpable at all (no ptrace attach by other processes of the user).
 pub fn no_core_dumps() {
