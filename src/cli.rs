@@ -437,23 +437,23 @@ pub fn parse() -> Cli {
         print!("{}", version_line());
         std::process::exit(0);
     }
-    // Without the help texts first; a command line that asks for help (or
-    // lacks a subcommand, which shows it) is parsed again with them.
+    // First the bare tree: no help texts, and no per-subcommand hidden copies
+    // of the global options (they only shape help; clap accepts the same
+    // command lines without them). Anything but a clean parse — help asked
+    // for, a usage error — is parsed again with the full tree, whose messages
+    // and help are the ones users see.
     NO_HELP_SHOWN.store(true, std::sync::atomic::Ordering::Relaxed);
-    let mut cmd = command();
+    let mut cmd = Cli::command();
     let matches = match cmd.try_get_matches_from_mut(std::env::args_os()) {
         Ok(matches) => matches,
         Err(e) => {
-            use clap::error::ErrorKind::{DisplayHelp, DisplayHelpOnMissingArgumentOrSubcommand};
-            if matches!(e.kind(), DisplayHelp | DisplayHelpOnMissingArgumentOrSubcommand) {
-                NO_HELP_SHOWN.store(false, std::sync::atomic::Ordering::Relaxed);
-                command().get_matches();
-            }
+            NO_HELP_SHOWN.store(false, std::sync::atomic::Ordering::Relaxed);
+            command().get_matches();
             e.exit()
         }
     };
     NO_HELP_SHOWN.store(false, std::sync::atomic::Ordering::Relaxed);
-    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.format(&mut cmd).exit());
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.format(&mut command()).exit());
     // Dropping clap's tree and matches costs an eighth of a short run; the
     // process needs neither again.
     std::mem::forget((cmd, matches));
