@@ -64,19 +64,30 @@ pub struct Pos {
     pub column: usize,
 }
 
+/// Where the nodes of a document are, indexed on first use: a valid file
+/// never needs a position, and indexing is a third of loading one (a
+/// `validate` of a thousand files placed a million nodes that nobody asked
+/// for). Keys written twice are found by the first pass, which then indexes.
+#[derive(Debug)]
+pub struct Spans {
+    /// The text (without its byte-order mark), to index when first asked.
+    text: String,
+    index: std::sync::OnceLock<Index>,
+    /// Keys written twice in one mapping, at their second occurrence.
+    pub duplicates: Vec<(Path, Pos)>,
+}
+
 /// Every node of the document once, with its parent and the segment leading to
 /// it: a node costs one entry and its own key, not a copy of its whole path
 /// (a thousand-file `validate` placed a million path segments that way).
 #[derive(Debug)]
-pub struct Spans {
+struct Index {
     /// Node 0 is the document.
     nodes: Vec<Node>,
     /// (parent, segment) → child.
     children: HashMap<(u32, Seg), u32>,
     /// Second values of duplicate keys: (node, parent, segment), not in `children`.
     detached: Vec<(u32, u32, Seg)>,
-    /// Keys written twice in one mapping, at their second occurrence.
-    pub duplicates: Vec<(Path, Pos)>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -87,14 +98,9 @@ struct Node {
     key: Option<Pos>,
 }
 
-impl Default for Spans {
+impl Default for Index {
     fn default() -> Self {
-        Spans {
-            nodes: vec![Node { value: None, key: None }],
-            children: HashMap::new(),
-            detached: Vec::new(),
-            duplicates: Vec::new(),
-        }
+        Index { nodes: vec![Node { value: None, key: None }], children: HashMap::new(), detached: Vec::new() }
     }
 }
 
@@ -117,11 +123,27 @@ const MAX_NODES: usize = 1_000_000;
 /// string cost memory, not nodes.
 const MAX_TEXT: usize = 16 << 20;
 
-/// One pass over the text: the document as JSON and where each node sits.
+/// One pass over the text: the document as JSON, and where each node sits
+/// (indexed now only if a key is written twice, else on first use).
 pub fn parse(text: &str) -> (Result<Value, SyntaxError>, Spans) {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let (doc, b) = build(text, false);
+    let mut spans = Spans { text: text.to_string(), index: std::sync::OnceLock::new(), duplicates: Vec::new() };
+    if b.saw_duplicate {
+        let (_, b) = build(text, true);
+        let index = b.index.unwrap_or_default();
+        let parents = index.parents();
+        spans.duplicates = b.duplicates.iter().map(|&(node, at)| (index.path_of(&parents, node), at)).collect();
+        let _ = spans.index.set(index);
+    }
+    (doc, spans)
+}
+
+/// The document, and with `indexed` where each node sits.
+fn build(text: &str, indexed: bool) -> (Result<Value, SyntaxError>, Builder) {
     let mut b = Builder {
-        spans: Spans::default(),
+        index: indexed.then(Index::default),
+        saw_duplicate: false,
         stack: Vec::new(),
         anchors: HashMap::new(),
         root: None,
@@ -147,25 +169,25 @@ pub fn parse(text: &str) -> (Result<Value, SyntaxError>, Spans) {
             }
         }
     };
-    let doc = result.map(|()| b.root.take().unwrap_or(Value::Null));
-    if !b.duplicates.is_empty() {
-        let parents = b.spans.parents();
-        b.spans.duplicates = b.duplicates.iter().map(|&(node, at)| (b.spans.path_of(&parents, node), at)).collect();
-    }
-    (doc, b.spans)
+    (result.map(|()| b.root.take().unwrap_or(Value::Null)), b)
 }
 
 impl Spans {
+    fn index(&self) -> &Index {
+        self.index.get_or_init(|| build(&self.text, true).1.index.unwrap_or_default())
+    }
+
     /// Position of the value at `path`, else of its nearest indexed ancestor.
     pub fn value(&self, path: &Path) -> Pos {
-        let mut found = self.nodes[ROOT as usize].value;
+        let ix = self.index();
+        let mut found = ix.nodes[ROOT as usize].value;
         let mut at = ROOT;
         for seg in &path.0 {
-            match self.children.get(&(at, seg.clone())) {
+            match ix.children.get(&(at, seg.clone())) {
                 Some(&child) => at = child,
                 None => break,
             }
-            found = self.nodes[at as usize].value.or(found);
+            found = ix.nodes[at as usize].value.or(found);
         }
         found.unwrap_or(Pos { line: 1, column: 1 })
     }
@@ -178,13 +200,13 @@ impl Spans {
 
     /// Position of the key naming `path` (falls back to its value).
     pub fn key(&self, path: &Path) -> Pos {
-        self.node(path).and_then(|n| self.nodes[n as usize].key).unwrap_or_else(|| self.value(path))
+        let ix = self.index();
+        let node = path.0.iter().try_fold(ROOT, |at, seg| ix.children.get(&(at, seg.clone())).copied());
+        node.and_then(|n| ix.nodes[n as usize].key).unwrap_or_else(|| self.value(path))
     }
+}
 
-    fn node(&self, path: &Path) -> Option<u32> {
-        path.0.iter().try_fold(ROOT, |at, seg| self.children.get(&(at, seg.clone())).copied())
-    }
-
+impl Index {
     /// The child of `parent` at `seg`, made when new; whether it was new.
     fn child(&mut self, parent: u32, seg: Seg) -> (u32, bool) {
         let next = u32::try_from(self.nodes.len()).unwrap_or(u32::MAX);
@@ -247,7 +269,10 @@ enum Frame {
 }
 
 struct Builder {
-    spans: Spans,
+    /// Where each node is, when indexing.
+    index: Option<Index>,
+    /// A key written twice (found without the index too).
+    saw_duplicate: bool,
     stack: Vec<Frame>,
     /// Anchored values with what copying each one costs.
     anchors: HashMap<usize, (Value, Cost)>,
@@ -269,19 +294,25 @@ impl Builder {
             None => Some(ROOT),
             Some(Frame::Seq { node, items, .. }) => {
                 let (parent, index) = (*node, items.len());
-                Some(self.spans.child(parent, Seg::Index(index)).0)
+                Some(self.index.as_mut().map_or(ROOT, |ix| ix.child(parent, Seg::Index(index)).0))
             }
-            Some(Frame::Map { node, pending, .. }) => match pending {
+            Some(Frame::Map { node, pending, map, .. }) => match pending {
                 Some((_, child)) => Some(*child),
                 None => {
                     let parent = *node;
                     let key = key_text.unwrap_or("").to_string();
-                    let (mut child, new) = self.spans.child(parent, Seg::Key(key.clone()));
-                    self.spans.nodes[child as usize].key = Some(event_pos);
+                    let Some(ix) = &mut self.index else {
+                        // A duplicate's first value is in `map` by now.
+                        self.saw_duplicate |= map.contains_key(&key);
+                        *pending = Some((key, ROOT));
+                        return None;
+                    };
+                    let (mut child, new) = ix.child(parent, Seg::Key(key.clone()));
+                    ix.nodes[child as usize].key = Some(event_pos);
                     if !new {
                         // The second value gets a node of its own, outside the index: the
                         // keys of a mapping under it are not duplicates of the first one's.
-                        child = self.spans.detached(parent, Seg::Key(key.clone()), event_pos);
+                        child = ix.detached(parent, Seg::Key(key.clone()), event_pos);
                         self.duplicates.push((child, event_pos));
                     }
                     if let Some(Frame::Map { pending, .. }) = self.stack.last_mut() {
@@ -290,6 +321,12 @@ impl Builder {
                     None
                 }
             },
+        }
+    }
+
+    fn set_value(&mut self, node: u32, at: Pos) {
+        if let Some(ix) = &mut self.index {
+            ix.set_value(node, at);
         }
     }
 
@@ -336,7 +373,7 @@ impl Builder {
                 if let Some(node) = self.place(at, Some(&text)) {
                     let cost = Cost::scalar(&text);
                     self.count(cost, at)?;
-                    self.spans.set_value(node, at);
+                    self.set_value(node, at);
                     let value = resolve(&text, style, tag.as_deref());
                     if anchor > 0 {
                         self.anchors.insert(anchor, (value.clone(), cost));
@@ -349,7 +386,7 @@ impl Builder {
                 match self.place(at, Some("*alias")) {
                     Some(node) => {
                         self.count(cost, at)?;
-                        self.spans.set_value(node, at);
+                        self.set_value(node, at);
                         self.attach(value);
                     }
                     None => {
@@ -359,7 +396,9 @@ impl Builder {
                             other => other.to_string(),
                         };
                         if let Some(Frame::Map { node, .. }) = self.stack.last() {
-                            let (child, _) = self.spans.child(*node, Seg::Key(key.clone()));
+                            let parent = *node;
+                            let child =
+                                self.index.as_mut().map_or(ROOT, |ix| ix.child(parent, Seg::Key(key.clone())).0);
                             if let Some(Frame::Map { pending, .. }) = self.stack.last_mut() {
                                 *pending = Some((key, child));
                             }
@@ -376,7 +415,7 @@ impl Builder {
                     return Err(SyntaxError { pos: at, message: "a mapping or list used as a key".into() });
                 };
                 self.count(Cost::NODE, at)?;
-                self.spans.set_value(node, at);
+                self.set_value(node, at);
                 self.stack.push(if is_map {
                     Frame::Map { node, anchor, pending: None, map: Map::new() }
                 } else {
@@ -401,73 +440,4 @@ impl Builder {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn indexes_block_and_flow_nodes() {
-        let text = "name: a\nauth_flow:\n  - id: f\n    fields:\n      - {key: email, type: emial}\n";
-        let spans = parse(text).1;
-        let field = Path::root().key("auth_flow").index(0).key("fields").index(0);
-        assert_eq!(spans.value(&field.key("type")), Pos { line: 5, column: 28 });
-        assert_eq!(spans.key(&field.key("type")), Pos { line: 5, column: 22 });
-        assert_eq!(spans.key(&Path::root().key("name")), Pos { line: 1, column: 1 });
-    }
-
-    #[test]
-    fn finds_duplicate_keys() {
-        let spans = parse("a: 1\nb: 2\na: 3\n").1;
-        assert_eq!(spans.duplicates.len(), 1);
-        assert_eq!(spans.duplicates[0].1, Pos { line: 3, column: 1 });
-        // Nested, by its whole path; the value is the first one's, the key the second's.
-        let spans = parse("s:\n  - {id: x}\n  - q: 1\n    r: {k: 1, k: 2}\n").1;
-        let k = Path::root().key("s").index(1).key("r").key("k");
-        assert_eq!(spans.duplicates, vec![(k.clone(), Pos { line: 4, column: 15 })]);
-        assert_eq!(spans.value(&k), Pos { line: 4, column: 12 });
-        assert_eq!(spans.key(&k), Pos { line: 4, column: 15 });
-        // A path below what the document has falls back to its deepest node.
-        assert_eq!(spans.value(&k.key("deeper").index(3)), Pos { line: 4, column: 12 });
-        assert_eq!(spans.value(&Path::root().key("nothing")), Pos { line: 1, column: 1 });
-        // The keys of a mapping under a duplicate are not duplicates themselves.
-        let spans = parse("r: {url: a, m: b}\nr:\n  url: c\n  n: {url: d, url: e}\n").1;
-        let paths: Vec<String> = spans.duplicates.iter().map(|(p, _)| p.to_string()).collect();
-        assert_eq!(paths, ["r", "r.n.url"]);
-        assert_eq!(spans.duplicates[1].1, Pos { line: 4, column: 15 });
-        assert_eq!(spans.value(&Path::root().key("r").key("url")), Pos { line: 1, column: 10 });
-    }
-
-    #[test]
-    fn builds_the_document_as_serde_yaml_reads_it() {
-        let text = "\u{feff}a: 1\nb: [true, ~, -3, 0x1f, 1.5, 1e3, '7', \"x\", .inf, 1.2.3]\nc: &x {k: v}\nd: *x\ne: |\n  line\n";
-        let (doc, _) = parse(text);
-        assert_eq!(
-            doc.unwrap(),
-            serde_json::json!({"a": 1, "b": [true, null, -3, 31, 1.5, 1000.0, "7", "x", null, "1.2.3"],
-                "c": {"k": "v"}, "d": {"k": "v"}, "e": "line\n"})
-        );
-    }
-
-    #[test]
-    fn refuses_bombs_depth_and_second_documents() {
-        let mut bomb = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
-        for i in 1..9 {
-            let p = i - 1;
-            bomb.push_str(&format!(
-                "a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"
-            ));
-        }
-        assert!(parse(&bomb).0.unwrap_err().message.contains("aliases"));
-        // Found by fuzzing: few nodes, but each alias copies a long string.
-        let long = format!(
-            "a: &a [\"{}\"]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b]\nd: [*c, *c, *c, *c, *c, *c, *c, *c]\n",
-            "x".repeat(60_000)
-        );
-        let err = parse(&long).0.unwrap_err().message;
-        assert!(err.contains("MiB of text"), "{err}");
-        let deep = "[".repeat(10_000);
-        let err = parse(&deep).0.unwrap_err().message;
-        assert!(err.contains("nesting deeper") || err.contains("recursion"), "{err}");
-        let two = parse("a: 1\n---\nb: 2\n").0.unwrap_err();
-        assert_eq!(two.pos.line, 2);
-    }
-}
+mod tests;
