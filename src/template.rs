@@ -213,6 +213,11 @@ pub fn unknown_callables(src: &str) -> Vec<(String, Option<String>)> {
     if !is_template(src) {
         return Vec::new();
     }
+    thread_local!(static SEEN: Memo<Vec<(String, Option<String>)>> = Memo::new());
+    SEEN.with(|m| m.get(src, scan_callables))
+}
+
+fn scan_callables(src: &str) -> Vec<(String, Option<String>)> {
     let mut out = Vec::new();
     for code in tag_bodies(src) {
         let chars: Vec<char> = code.chars().collect();
@@ -348,6 +353,11 @@ pub fn references(src: &str) -> Result<Vec<Vec<String>>, String> {
     if !is_template(src) {
         return Ok(Vec::new());
     }
+    thread_local!(static SEEN: Memo<Result<Vec<Vec<String>>, String>> = Memo::new());
+    SEEN.with(|m| m.get(src, compile_references))
+}
+
+fn compile_references(src: &str) -> Result<Vec<Vec<String>>, String> {
     let tmpl = env().template_from_str(src).map_err(|e| {
         let detail = e.detail().map(str::to_string).unwrap_or_else(|| e.kind().to_string());
         format!("template syntax error: {detail}")
@@ -358,10 +368,48 @@ pub fn references(src: &str) -> Result<Vec<Vec<String>>, String> {
     Ok(paths)
 }
 
+/// What a thread learned of each template source it analysed: connector files
+/// repeat their templates (the base URL, a token in every header), and
+/// analysing one compiles it twice (half of `validate`'s template work).
+/// Bounded: past [`Memo::MAX`] sources it starts over.
+struct Memo<T>(std::cell::RefCell<std::collections::HashMap<String, T>>);
+
+impl<T: Clone> Memo<T> {
+    const MAX: usize = 4096;
+    fn new() -> Self {
+        Memo(Default::default())
+    }
+    fn get(&self, src: &str, analyse: fn(&str) -> T) -> T {
+        if let Some(known) = self.0.borrow().get(src) {
+            return known.clone();
+        }
+        let found = analyse(src);
+        let mut seen = self.0.borrow_mut();
+        if seen.len() >= Self::MAX {
+            seen.clear();
+        }
+        seen.insert(src.to_string(), found.clone());
+        found
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn the_memo_keeps_4096_sources_then_starts_over() {
+        let memo: Memo<usize> = Memo::new();
+        for i in 0..4096 {
+            assert_eq!(memo.get(&i.to_string(), str::len), i.to_string().len());
+        }
+        assert_eq!(memo.0.borrow().len(), 4096);
+        memo.get("one more", str::len);
+        assert_eq!(memo.0.borrow().len(), 1);
+        // A known source is answered from the memo, not analysed again.
+        assert_eq!(memo.get("one more", |_| 0), 8);
+    }
 
     #[test]
     fn filters_follow_the_spec() {
