@@ -22,8 +22,8 @@ pub use entry::{CacheError, Entry, FORMAT_VERSION, SERVICE, check_env};
 pub use lock::check_locking;
 use lock::{Unfinished, lock};
 use parts::*;
-pub use store::prewarm;
 use store::*;
+pub use store::{locate, prewarm};
 
 /// Saves an entry so that, whatever stops it (kill -9, a timeout, an error),
 /// the stored entry is the previous complete one or the new complete one.

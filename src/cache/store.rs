@@ -45,6 +45,26 @@ pub fn prewarm() {
     });
 }
 
+/// Finds `name`'s head item in the background while its sign-in runs, so that
+/// the save at the end goes straight to it: `SearchItems` is the slowest call
+/// the Secret Service answers, and this takes it off the save's path. The
+/// save searches again if the item went away meanwhile ([`crate::keystore`]).
+pub fn locate(name: &str) {
+    #[cfg(target_os = "linux")]
+    {
+        let name = name.to_string();
+        tokio::task::spawn_blocking(move || {
+            if init_store().is_ok()
+                && let Ok(head) = entry(&name, 1)
+            {
+                let _ = head.get_credential();
+            }
+        });
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = name;
+}
+
 /// Runs a blocking keyring call on the blocking pool with a timeout.
 ///
 /// `f` gets a flag that is set when the caller gave up (the call timed out), so

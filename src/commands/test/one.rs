@@ -48,6 +48,9 @@ pub(super) async fn run_one(
         }
         return results;
     }
+    if flow == Flow::Auth && !no_cache {
+        cache::locate(&name);
+    }
     // One result, one HAR page: `--auth-first`'s sign-in belongs to this flow's page.
     session.page = Some(flow.name());
     let mut run_flow = flow;
