@@ -152,7 +152,10 @@ fn build_builtin_filters() -> BTreeMap<Cow<'static, str>, Value> {
         }
         #[cfg(feature = "urlencode")]
         {
-            rv.insert("urlencode".into(), Value::from_function(filters::urlencode));
+            rv.insert(
+                "urlencode".into(),
+                Value::from_function(filters::urlencode_fueled),
+            );
         }
     }
 

@@ -161,18 +161,24 @@ pub fn escape(state: &mut State, v: &Value) -> Result<Value, Error> {
         None => String::new(),
     };
     let mut out = Output::new(&mut rv);
-    if matches!(auto_escape, AutoEscape::Custom(_)) {
+    // a container is escaped within the fuel left (see `Output::set_limit`)
+    #[cfg(feature = "fuel")]
+    if v.as_object().is_some() {
+        out.set_limit(state.serialized_limit());
+    }
+    let written = if matches!(auto_escape, AutoEscape::Custom(_)) {
         // The formatter reads the escape mode from state, so temporarily
         // override it to ensure |e honors the computed escape mode even when
         // auto-escape is disabled in the current scope. The default formatter
         // also errors on custom auto-escape formats, so we must route through
         // the environment formatter here.
-        ok!(state.with_auto_escape(auto_escape, |state| {
-            state.env().format(v, state, &mut out)
-        }));
+        state.with_auto_escape(auto_escape, |state| state.env().format(v, state, &mut out))
     } else {
-        ok!(write_escaped(&mut out, &auto_escape, v));
-    }
+        write_escaped(&mut out, &auto_escape, v)
+    };
+    #[cfg(feature = "fuel")]
+    let written = state.end_output_limit(&mut out, written);
+    ok!(written);
     Ok(Value::from_safe_string(rv))
 }
 
@@ -1686,7 +1692,7 @@ mod builtins {
         Ok(if value.kind() == ValueKind::String {
             value.clone()
         } else {
-            let rv = value.to_string();
+            let rv = ok!(state.format_within_fuel(format_args!("{value}")));
             if value.as_object().is_some() {
                 ok!(state.charge_serialized(rv.len()));
             }
@@ -1892,10 +1898,20 @@ mod builtins {
             Some(indent) => crate::json::JsonStyle::Pretty(indent),
             None => crate::json::JsonStyle::Spaced,
         };
+        // the text stops once it costs more than the fuel left
+        #[cfg(feature = "fuel")]
+        let limit = state.and_then(|x| x.serialized_limit());
+        #[cfg(not(feature = "fuel"))]
+        let limit = None;
         // When this filter is used the return value is safe for both HTML and JSON
-        let rv = ok!(crate::json::to_json(value, style, true).map_err(|err| {
-            Error::new(ErrorKind::InvalidOperation, "cannot serialize to JSON").with_source(err)
-        }));
+        let rv = crate::json::to_json_within(value, style, true, limit.unwrap_or(usize::MAX));
+        let rv =
+            ok!(rv.map_err(|err| match (err.kind(), state) {
+                #[cfg(feature = "fuel")]
+                (ErrorKind::OutOfFuel, Some(state)) => state.out_of_fuel(),
+                _ => Error::new(ErrorKind::InvalidOperation, "cannot serialize to JSON")
+                    .with_source(err),
+            }));
         if let Some(state) = state {
             ok!(state.charge_serialized(rv.len()));
         }
@@ -1945,14 +1961,18 @@ mod builtins {
     pub(crate) fn indent_fueled(state: &State, args: Rest<ValueOrKwargs>) -> Result<Value, Error> {
         let args = args.into_values();
         // functions only support up to five arguments, so the state needs
-        // to be accompanied by manual argument parsing.
-        let (value, width, indent_first_line, indent_blank_lines, kwargs): (
-            StringInput<'_>,
+        // to be accompanied by manual argument parsing.  It converts the
+        // value to a string within the fuel left.
+        type IndentArgs<'a> = (
+            StringInput<'a>,
             Option<usize>,
             Option<bool>,
             Option<bool>,
             Kwargs,
-        ) = ok!(crate::value::from_args(&args));
+        );
+        let (value, width, indent_first_line, indent_blank_lines, kwargs) = ok!(
+            <IndentArgs<'_> as crate::value::FunctionArgs>::from_values(Some(state), &args)
+        );
         indent_impl(
             Some(state),
             value,
@@ -2035,6 +2055,23 @@ mod builtins {
     #[cfg_attr(docsrs, doc(cfg(all(feature = "builtins", feature = "urlencode"))))]
     #[cfg(feature = "urlencode")]
     pub fn urlencode(value: &Value) -> Result<String, Error> {
+        urlencode_impl(None, value)
+    }
+
+    #[cfg(feature = "urlencode")]
+    pub(crate) fn urlencode_fueled(state: &State, value: &Value) -> Result<String, Error> {
+        urlencode_impl(Some(state), value)
+    }
+
+    #[cfg(feature = "urlencode")]
+    fn urlencode_impl(state: Option<&State>, value: &Value) -> Result<String, Error> {
+        // with a state, containers are formatted within the fuel left
+        let text = |value: &Value| -> Result<String, Error> {
+            match state {
+                Some(state) => state.to_string_within_fuel(value).map(Cow::into_owned),
+                None => Ok(value.to_string()),
+            }
+        };
         const SET: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
             .remove(b'/')
             .remove(b'.')
@@ -2056,8 +2093,8 @@ mod builtins {
                 write!(
                     rv,
                     "{}={}",
-                    percent_encoding::utf8_percent_encode(&k.to_string(), SET),
-                    percent_encoding::utf8_percent_encode(&v.to_string(), SET)
+                    percent_encoding::utf8_percent_encode(&ok!(text(&k)), SET),
+                    percent_encoding::utf8_percent_encode(&ok!(text(&v)), SET)
                 )
                 .unwrap();
             }
@@ -2069,7 +2106,7 @@ mod builtins {
                 ValueRepr::String(..) | ValueRepr::SmallStr(_) => Ok(
                     percent_encoding::utf8_percent_encode(value.as_str().unwrap(), SET).to_string(),
                 ),
-                _ => Ok(percent_encoding::utf8_percent_encode(&value.to_string(), SET).to_string()),
+                _ => Ok(percent_encoding::utf8_percent_encode(&ok!(text(value)), SET).to_string()),
             }
         }
     }
@@ -2663,7 +2700,7 @@ mod builtins {
     }
 
     pub(crate) fn pprint_fueled(state: &State, value: &Value) -> Result<String, Error> {
-        let rv = pprint(value);
+        let rv = ok!(state.format_within_fuel(format_args!("{value:#?}")));
         ok!(state.charge_serialized(rv.len()));
         Ok(rv)
     }
@@ -2738,6 +2775,10 @@ mod builtins {
                 ok!(state.charge_format_spec());
                 ok!(state.ensure_bytes(min_output_len));
                 ok!(undefined_behavior.assert_value_not_undefined(value));
+                // a container is formatted like `to_string`, within the fuel left
+                if value.as_object().is_some() {
+                    return Ok(Some(Value::from(ok!(state.to_string_within_fuel(value)))));
+                }
                 Ok(None)
             })
             .map(Value::from)

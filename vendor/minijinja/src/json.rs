@@ -23,19 +23,38 @@ pub(crate) enum JsonStyle {
     Pretty(usize),
 }
 
+/// Serializes a value to JSON without a limit.
+#[cfg(test)]
+pub(crate) fn to_json(value: &Value, style: JsonStyle, html_safe: bool) -> Result<String, Error> {
+    to_json_within(value, style, html_safe, usize::MAX)
+}
+
 /// Serializes a value to JSON.
 ///
 /// If `html_safe` is set, the characters `<`, `>`, `&` and `'` are escaped
 /// in strings so that the output can be embedded in HTML (including script
 /// tags and single quoted attributes).
-pub(crate) fn to_json(value: &Value, style: JsonStyle, html_safe: bool) -> Result<String, Error> {
+///
+/// Serializing fails with [`ErrorKind::OutOfFuel`] as soon as the text is
+/// longer than `limit` bytes (what the fuel left can pay for), so that a
+/// huge container stops before its whole text exists.
+pub(crate) fn to_json_within(
+    value: &Value,
+    style: JsonStyle,
+    html_safe: bool,
+    limit: usize,
+) -> Result<String, Error> {
     let mut writer = JsonWriter {
         out: String::new(),
         style,
         html_safe,
         depth: 0,
+        limit,
     };
     ok!(writer.write_value(value));
+    if writer.out.len() > limit {
+        return Err(Error::from(ErrorKind::OutOfFuel));
+    }
     Ok(writer.out)
 }
 
@@ -43,11 +62,15 @@ struct JsonWriter {
     out: String,
     style: JsonStyle,
     html_safe: bool,
+    limit: usize,
     depth: usize,
 }
 
 impl JsonWriter {
     fn write_value(&mut self, value: &Value) -> Result<(), Error> {
+        if self.out.len() > self.limit {
+            return Err(Error::from(ErrorKind::OutOfFuel));
+        }
         match value.0 {
             ValueRepr::None | ValueRepr::Undefined(..) => self.out.push_str("null"),
             ValueRepr::Invalid(ref err) => return Err(err.internal_clone()),

@@ -37,6 +37,12 @@ pub struct Output<'a> {
     // bytes written that were not yet charged against the fuel.
     #[cfg(feature = "fuel")]
     uncharged_bytes: usize,
+    // bytes that may still be written, if limited (see `set_limit`).
+    #[cfg(feature = "fuel")]
+    limit: Option<usize>,
+    // a write failed because it would have passed the limit.
+    #[cfg(feature = "fuel")]
+    over_limit: bool,
     #[cfg(feature = "debug")]
     span_recorder: Option<NonNull<OutputSpanRecorder>>,
 }
@@ -50,6 +56,10 @@ impl<'a> Output<'a> {
             capture_stack: Vec::new(),
             #[cfg(feature = "fuel")]
             uncharged_bytes: 0,
+            #[cfg(feature = "fuel")]
+            limit: None,
+            #[cfg(feature = "fuel")]
+            over_limit: false,
             #[cfg(feature = "debug")]
             span_recorder: None,
         }
@@ -68,6 +78,10 @@ impl<'a> Output<'a> {
             span_recorder: NonNull::new(ptr),
             #[cfg(feature = "fuel")]
             uncharged_bytes: 0,
+            #[cfg(feature = "fuel")]
+            limit: None,
+            #[cfg(feature = "fuel")]
+            over_limit: false,
         }
     }
 
@@ -82,6 +96,10 @@ impl<'a> Output<'a> {
             capture_stack: vec![None],
             #[cfg(feature = "fuel")]
             uncharged_bytes: 0,
+            #[cfg(feature = "fuel")]
+            limit: None,
+            #[cfg(feature = "fuel")]
+            over_limit: false,
             #[cfg(feature = "debug")]
             span_recorder: None,
         }
@@ -149,6 +167,45 @@ impl<'a> Output<'a> {
         std::mem::take(&mut self.uncharged_bytes)
     }
 
+    /// Limits how many more bytes may be written, or lifts the limit.
+    ///
+    /// Past the limit writes fail and [`end_limit`](Self::end_limit) reports
+    /// it.  This is used to stop formatting a value as soon as its text
+    /// costs more than the fuel left, instead of after the whole text exists.
+    #[cfg(feature = "fuel")]
+    pub(crate) fn set_limit(&mut self, limit: Option<usize>) {
+        self.limit = limit;
+        self.over_limit = false;
+    }
+
+    /// Returns how many more bytes may be written, if limited.
+    #[cfg(all(feature = "fuel", feature = "json"))]
+    pub(crate) fn limit(&self) -> Option<usize> {
+        self.limit
+    }
+
+    /// Lifts the limit and returns `true` if a write failed because of it.
+    #[cfg(feature = "fuel")]
+    pub(crate) fn end_limit(&mut self) -> bool {
+        self.limit = None;
+        std::mem::take(&mut self.over_limit)
+    }
+
+    /// Counts `n` bytes about to be written against the limit.
+    #[cfg(feature = "fuel")]
+    #[inline(always)]
+    fn count(&mut self, n: usize) -> fmt::Result {
+        if let Some(ref mut limit) = self.limit {
+            if n > *limit {
+                self.over_limit = true;
+                return Err(fmt::Error);
+            }
+            *limit -= n;
+        }
+        self.uncharged_bytes = self.uncharged_bytes.saturating_add(n);
+        Ok(())
+    }
+
     /// If output spans are recorded and the output is not captured, this
     /// returns the current position in the final output.
     #[cfg(feature = "debug")]
@@ -198,18 +255,14 @@ impl fmt::Write for Output<'_> {
     #[inline]
     fn write_str(&mut self, s: &str) -> fmt::Result {
         #[cfg(feature = "fuel")]
-        {
-            self.uncharged_bytes = self.uncharged_bytes.saturating_add(s.len());
-        }
+        ok!(self.count(s.len()));
         fmt::Write::write_str(self.target(), s)
     }
 
     #[inline]
     fn write_char(&mut self, c: char) -> fmt::Result {
         #[cfg(feature = "fuel")]
-        {
-            self.uncharged_bytes = self.uncharged_bytes.saturating_add(c.len_utf8());
-        }
+        ok!(self.count(c.len_utf8()));
         fmt::Write::write_char(self.target(), c)
     }
 

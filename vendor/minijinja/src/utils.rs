@@ -172,7 +172,18 @@ fn write_with_html_escaping(out: &mut Output, value: &Value) -> fmt::Result {
     ) {
         write!(out, "{value}")
     } else {
-        write!(out, "{}", HtmlEscape(&value.to_string()))
+        // escaped while it is formatted, so that the output's limit (the
+        // fuel left) stops a huge container before its whole text exists.
+        fmt::write(&mut HtmlEscapeWriter(out), format_args!("{value}"))
+    }
+}
+
+/// Writes HTML escaped text to an output.
+struct HtmlEscapeWriter<'a, 'b>(&'a mut Output<'b>);
+
+impl fmt::Write for HtmlEscapeWriter<'_, '_> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        write!(self.0, "{}", HtmlEscape(s))
     }
 }
 
@@ -186,11 +197,20 @@ fn invalid_autoescape(name: &str) -> Result<(), Error> {
 
 #[cfg(feature = "json")]
 fn json_escape_write(out: &mut Output, value: &Value) -> Result<(), Error> {
-    let value = ok!(
-        crate::json::to_json(value, crate::json::JsonStyle::Compact, false).map_err(|err| {
-            Error::new(ErrorKind::BadSerialization, "unable to format to JSON").with_source(err)
-        })
-    );
+    // the text stops where the output's limit (the fuel left) would
+    #[cfg(feature = "fuel")]
+    let limit = out.limit().unwrap_or(usize::MAX);
+    #[cfg(not(feature = "fuel"))]
+    let limit = usize::MAX;
+    let value =
+        ok!(
+            crate::json::to_json_within(value, crate::json::JsonStyle::Compact, false, limit)
+                .map_err(|err| match err.kind() {
+                    ErrorKind::OutOfFuel => err,
+                    _ => Error::new(ErrorKind::BadSerialization, "unable to format to JSON")
+                        .with_source(err),
+                })
+        );
     out.write_str(&value).map_err(Error::from)
 }
 

@@ -231,6 +231,10 @@ impl Expr<'_> {
                 let mut left = c.expr.as_const()?;
                 for op in &c.ops {
                     let right = op.expr.as_const()?;
+                    // like in `walks_object`, containers are compared at runtime
+                    if left.as_object().is_some() || right.as_object().is_some() {
+                        return None;
+                    }
                     if !eval_compare(op.op, &left, &right)?.is_true() {
                         return Some(Value::from(false));
                     }
@@ -247,7 +251,28 @@ impl Expr<'_> {
 /// values are created at runtime where they are subject to fuel.
 const MAX_FOLDED_SIZE: u64 = 1024;
 
+/// Formatting, comparing or searching a container walks it, which is left to
+/// the runtime, where it is subject to fuel: a constant can be a lazily
+/// repeated sequence of 100 million items (`[0] * 100000000`).
+fn walks_object(op: BinOpKind, left: &Value, right: &Value) -> bool {
+    let walks = matches!(
+        op,
+        BinOpKind::Concat
+            | BinOpKind::Eq
+            | BinOpKind::Ne
+            | BinOpKind::Lt
+            | BinOpKind::Lte
+            | BinOpKind::Gt
+            | BinOpKind::Gte
+            | BinOpKind::In
+    );
+    walks && (left.as_object().is_some() || right.as_object().is_some())
+}
+
 fn eval_binop(op: BinOpKind, left: &Value, right: &Value) -> Option<Value> {
+    if walks_object(op, left, right) {
+        return None;
+    }
     let alloc_op = match op {
         BinOpKind::Add => Some("add"),
         BinOpKind::Mul => Some("mul"),

@@ -659,9 +659,36 @@ impl<'a, T: ArgType<'a>> ArgType<'a> for Option<T> {
             T::from_value_owned(value).map(Some)
         }
     }
+
+    // the state is passed on so that a string is converted within the fuel
+    fn from_state_and_value(
+        state: Option<&'a State>,
+        value: Option<&'a Value>,
+    ) -> Result<(Self::Output, usize), Error> {
+        match value {
+            Some(value) if !(value.is_undefined() || value.is_none()) => {
+                T::from_state_and_value(state, Some(value)).map(|(rv, n)| (Some(rv), n))
+            }
+            _ => Ok((None, 1)),
+        }
+    }
+
+    fn from_state_and_value_mut(
+        state: Option<&State>,
+        value: Option<&'a Value>,
+    ) -> Result<(Self::Output, usize), Error> {
+        match value {
+            Some(value) if !(value.is_undefined() || value.is_none()) => {
+                T::from_state_and_value_mut(state, Some(value)).map(|(rv, n)| (Some(rv), n))
+            }
+            _ => Ok((None, 1)),
+        }
+    }
 }
 
-fn value_to_string_cow(value: &Value) -> Result<Cow<'_, str>, Error> {
+/// Converts a value to a string.  With a state, objects are formatted within
+/// the fuel left (see [`State::to_string_within_fuel`]).
+fn value_to_string_cow<'v>(state: Option<&State>, value: &'v Value) -> Result<Cow<'v, str>, Error> {
     Ok(match value.0 {
         ValueRepr::String(ref s, _) => Cow::Borrowed(s as &str),
         ValueRepr::SmallStr(ref s) => Cow::Borrowed(s.as_str()),
@@ -675,7 +702,10 @@ fn value_to_string_cow(value: &Value) -> Result<Cow<'_, str>, Error> {
                     "cannot convert kwargs to string",
                 ));
             }
-            Cow::Owned(value.to_string())
+            match state {
+                Some(state) => ok!(state.to_string_within_fuel(value)),
+                None => Cow::Owned(value.to_string()),
+            }
         }
     })
 }
@@ -716,12 +746,12 @@ impl<'a> StringInput<'a> {
     /// string argument conversion.
     pub fn new(state: &State, value: &'a Value) -> Result<Self, Error> {
         ok!(state.undefined_behavior().assert_value_not_undefined(value));
-        Self::from_value(value)
+        Self::from_value(Some(state), value)
     }
 
-    fn from_value(value: &'a Value) -> Result<Self, Error> {
+    fn from_value(state: Option<&State>, value: &'a Value) -> Result<Self, Error> {
         Ok(StringInput {
-            value: ok!(value_to_string_cow(value)),
+            value: ok!(value_to_string_cow(state, value)),
             safe: value.is_safe(),
         })
     }
@@ -771,7 +801,7 @@ impl<'a> ArgType<'a> for StringInput<'_> {
 
     fn from_value(value: Option<&'a Value>) -> Result<Self::Output, Error> {
         match value {
-            Some(value) => StringInput::from_value(value),
+            Some(value) => StringInput::from_value(None, value),
             None => Err(Error::from(ErrorKind::MissingArgument)),
         }
     }
@@ -791,7 +821,7 @@ impl<'a> ArgType<'a> for StringInput<'_> {
         if let Some(state) = state {
             ok!(state.undefined_behavior().assert_value_not_undefined(value));
         }
-        Ok((ok!(StringInput::from_value(value)), 1))
+        Ok((ok!(StringInput::from_value(state, value)), 1))
     }
 }
 
@@ -801,7 +831,7 @@ impl<'a> ArgType<'a> for Cow<'_, str> {
     #[inline(always)]
     fn from_value(value: Option<&'a Value>) -> Result<Cow<'a, str>, Error> {
         match value {
-            Some(value) => value_to_string_cow(value),
+            Some(value) => value_to_string_cow(None, value),
             None => Err(Error::from(ErrorKind::MissingArgument)),
         }
     }
@@ -820,7 +850,10 @@ impl<'a> ArgType<'a> for Cow<'_, str> {
         if let (Some(state), Some(value)) = (state, value) {
             ok!(state.undefined_behavior().assert_value_not_undefined(value));
         }
-        Ok((ok!(Self::from_value(value)), 1))
+        match value {
+            Some(value) => Ok((ok!(value_to_string_cow(state, value)), 1)),
+            None => Err(Error::from(ErrorKind::MissingArgument)),
+        }
     }
 }
 
@@ -1360,7 +1393,10 @@ impl<'a> ArgType<'a> for String {
         if let (Some(state), Some(value)) = (state, value) {
             ok!(state.undefined_behavior().assert_value_not_undefined(value));
         }
-        Ok((ok!(Self::from_value(value)), 1))
+        match value {
+            Some(value) => Ok((ok!(value_to_string_cow(state, value)).into_owned(), 1)),
+            None => Err(Error::from(ErrorKind::MissingArgument)),
+        }
     }
 
     fn from_state_and_value_owned(
@@ -1379,11 +1415,11 @@ impl<'a> ArgType<'a> for String {
                 .undefined_behavior()
                 .assert_value_not_undefined(&value));
         }
-        Self::from_value_owned(value)
+        value_to_string_cow(state, &value).map(Cow::into_owned)
     }
 
     fn from_value_owned(value: Value) -> Result<Self, Error> {
-        value_to_string_cow(&value).map(Cow::into_owned)
+        value_to_string_cow(None, &value).map(Cow::into_owned)
     }
 }
 

@@ -305,13 +305,17 @@ fn default_render(obj: &DynObject, f: &mut fmt::Formatter<'_>) -> fmt::Result {
     match obj.repr() {
         ObjectRepr::Map => render_container(f, "{...}", |f| {
             let mut dbg = f.debug_map();
+            let written = std::cell::Cell::new(true);
             for (idx, (key, value)) in obj.try_iter_pairs().into_iter().flatten().enumerate() {
                 if is_over_item_limit(idx) {
                     let count = obj.enumerator_len().map(|x| x - idx);
                     dbg.entry(&OmittedKey, &Omitted { count, prefix: "" });
                     break;
                 }
-                dbg.entry(&key, &value);
+                if !written.replace(false) {
+                    break;
+                }
+                dbg.entry(&Written(&key, &written), &value);
             }
             dbg.finish()
         }),
@@ -321,6 +325,7 @@ fn default_render(obj: &DynObject, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         ObjectRepr::Seq | ObjectRepr::Iterable if obj.enumerator_len().is_some() => {
             render_container(f, "[...]", |f| {
                 let mut dbg = f.debug_list();
+                let written = std::cell::Cell::new(true);
                 for (idx, value) in obj.try_iter().into_iter().flatten().enumerate() {
                     if is_over_item_limit(idx) {
                         let count = obj.enumerator_len().map(|x| x - idx);
@@ -330,7 +335,10 @@ fn default_render(obj: &DynObject, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                         });
                         break;
                     }
-                    dbg.entry(&value);
+                    if !written.replace(false) {
+                        break;
+                    }
+                    dbg.entry(&Written(&value, &written));
                 }
                 dbg.finish()
             })
@@ -338,6 +346,21 @@ fn default_render(obj: &DynObject, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         _ => {
             write!(f, "{obj:?}")
         }
+    }
+}
+
+/// Debug prints a value and notes that it was printed.
+///
+/// Once a write failed (for instance because the text passed a limit), the
+/// debug builders skip the remaining entries.  The rendering loops use this
+/// to stop instead of walking the rest of a container (which may be huge)
+/// to print nothing.
+struct Written<'a>(&'a Value, &'a std::cell::Cell<bool>);
+
+impl fmt::Debug for Written<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.1.set(true);
+        fmt::Debug::fmt(self.0, f)
     }
 }
 

@@ -1,3 +1,5 @@
+use std::fmt;
+
 use crate::error::{Error, ErrorKind};
 use crate::output::Output;
 use crate::utils::{collect_untrusted, untrusted_size_hint, AutoEscape};
@@ -811,6 +813,20 @@ pub fn string_concat(left: Value, right: &Value) -> Value {
     Value::from(format!("{left}{right}"))
 }
 
+/// Like [`string_concat`] but formats within the fuel left.
+///
+/// This is used when a side is an object: its text stops with an out of
+/// fuel error once it costs more than the fuel can pay for, instead of
+/// being charged after the whole text exists.
+pub(crate) fn string_concat_within_fuel(
+    state: &State,
+    left: Value,
+    right: &Value,
+) -> Result<Value, Error> {
+    let rv = ok!(state.format_within_fuel(format_args!("{left}{right}")));
+    Ok(concat_result(rv, &left, right))
+}
+
 /// Wraps the result of a concatenation, keeping it safe if both sides are.
 fn concat_result(rv: String, left: &Value, right: &Value) -> Value {
     if left.is_safe() && right.is_safe() {
@@ -840,14 +856,25 @@ pub(crate) fn markup_concat(
 ) -> Result<Value, Error> {
     let mut rv = String::new();
     let mut out = Output::new(&mut rv);
+    // like in `string_concat_within_fuel`, objects are formatted within the
+    // fuel left.
+    #[cfg(feature = "fuel")]
+    if left.as_object().is_some() || right.as_object().is_some() {
+        out.set_limit(state.serialized_limit());
+    }
+    let mut written = Ok(());
     for value in [left, right] {
-        match value.0 {
-            ValueRepr::String(ref s, StringType::Safe) => {
-                ok!(out.write_str(s).map_err(Error::from))
-            }
-            _ => ok!(state.env().format(value, state, &mut out)),
+        written = match value.0 {
+            ValueRepr::String(ref s, StringType::Safe) => out.write_str(s).map_err(Error::from),
+            _ => state.env().format(value, state, &mut out),
+        };
+        if written.is_err() {
+            break;
         }
     }
+    #[cfg(feature = "fuel")]
+    let written = state.end_output_limit(&mut out, written);
+    ok!(written);
     Ok(Value::from_safe_string(rv))
 }
 
@@ -981,6 +1008,26 @@ pub(crate) fn charge_fuel_for_get_item(
     Ok(())
 }
 
+/// Formats a value if its text is at most `max` bytes long.
+fn format_at_most(value: &Value, max: usize) -> Option<String> {
+    struct AtMost(String, usize);
+
+    impl fmt::Write for AtMost {
+        fn write_str(&mut self, s: &str) -> fmt::Result {
+            if s.len() > self.1 - self.0.len() {
+                return Err(fmt::Error);
+            }
+            self.0.push_str(s);
+            Ok(())
+        }
+    }
+
+    let mut rv = AtMost(String::new(), max);
+    fmt::write(&mut rv, format_args!("{value}"))
+        .ok()
+        .map(|_| rv.0)
+}
+
 /// Implements a containment operation on values.
 ///
 /// If a state is passed, the items visited are charged against the fuel.
@@ -997,7 +1044,9 @@ pub fn contains(state: Option<&State>, container: &Value, value: &Value) -> Resu
         if let Some(s2) = value.as_str() {
             s.contains(s2)
         } else {
-            s.contains(&value.to_string())
+            // a text longer than the string cannot be in it, so formatting
+            // stops there (a huge container is not formatted in full).
+            format_at_most(value, s.len()).is_some_and(|s2| s.contains(&s2))
         }
     } else if let ValueRepr::Object(ref obj) = container.0 {
         match obj.repr() {

@@ -111,6 +111,15 @@ impl FuelTracker {
         }
     }
 
+    /// Exhausts the fuel and returns the out of fuel error.
+    ///
+    /// This is used when work stopped because the fuel could not pay for
+    /// it: every later charge fails as well.
+    pub fn exhaust(&self) -> Error {
+        self.remaining.set(0);
+        Error::from(ErrorKind::OutOfFuel)
+    }
+
     /// Tracks an instruction.  If it runs out of fuel an error is returned.
     #[inline]
     pub fn track(&self, instr: &Instruction) -> Result<(), Error> {

@@ -480,26 +480,35 @@ impl<'env> Executor<'env> {
                 Instruction::Emit => {
                     let value = stack.pop();
                     // formatting containers walks them which is a lot more
-                    // expensive than writing out a string.
+                    // expensive than writing out a string.  They are written
+                    // within the fuel left, so that a huge container stops
+                    // once it costs more than that.
                     #[cfg(feature = "fuel")]
                     let serialized_start = match value.0 {
                         ValueRepr::Object(_) if state.fuel_tracker.is_some() => {
+                            out.set_limit(state.serialized_limit());
                             Some(out.uncharged_bytes())
                         }
                         _ => None,
                     };
                     #[cfg(feature = "debug")]
                     let span_start = out.span_start();
-                    if state.env().is_default_formatter() {
+                    let written = if state.env().is_default_formatter() {
                         if strict_undefined
                             && matches!(value.0, ValueRepr::Undefined(UndefinedType::Default, _))
                         {
                             bail!(Error::undefined(&value));
                         }
-                        ctx_ok!(write_escaped(out, &state.auto_escape, &value));
+                        write_escaped(out, &state.auto_escape, &value)
                     } else {
-                        ctx_ok!(state.env().format(&value, state, out));
-                    }
+                        state.env().format(&value, state, out)
+                    };
+                    #[cfg(feature = "fuel")]
+                    let written = match serialized_start {
+                        Some(_) => state.end_output_limit(out, written),
+                        None => written,
+                    };
+                    ctx_ok!(written);
                     #[cfg(feature = "fuel")]
                     if let Some(start) = serialized_start {
                         let written = out.uncharged_bytes().saturating_sub(start);
@@ -688,6 +697,8 @@ impl<'env> Executor<'env> {
                     let formats_object = b.as_object().is_some() || a.as_object().is_some();
                     let rv = charge_value!(if ops::needs_markup_concat(state, &b, &a) {
                         ctx_ok!(ops::markup_concat(state, &b, &a))
+                    } else if formats_object {
+                        ctx_ok!(ops::string_concat_within_fuel(state, b, &a))
                     } else {
                         ops::string_concat(b, &a)
                     });

@@ -434,7 +434,15 @@ impl<'template, 'env> State<'template, 'env> {
     pub fn format(&mut self, value: Value) -> Result<String, Error> {
         let mut rv = String::new();
         let mut out = Output::new(&mut rv);
-        self.env().format(&value, self, &mut out).map(|_| rv)
+        // like when printed, a container is formatted within the fuel left
+        #[cfg(feature = "fuel")]
+        if value.as_object().is_some() {
+            out.set_limit(self.serialized_limit());
+        }
+        let written = self.env().format(&value, self, &mut out);
+        #[cfg(feature = "fuel")]
+        let written = self.end_output_limit(&mut out, written);
+        written.map(|_| rv)
     }
 
     /// Returns the fuel levels.
@@ -760,6 +768,84 @@ impl State<'_, '_> {
             }
         }
         Ok(())
+    }
+
+    /// Returns how many bytes of text the fuel left can pay for as
+    /// serialized output, or `None` without fuel tracking.
+    #[cfg(feature = "fuel")]
+    pub(crate) fn serialized_limit(&self) -> Option<usize> {
+        use crate::vm::fuel::SERIALIZED_BYTE_COST;
+        self.fuel_tracker.as_ref().map(|tracker| {
+            let bytes = tracker.remaining_units().saturating_sub(1) / SERIALIZED_BYTE_COST;
+            usize::try_from(bytes).unwrap_or(usize::MAX)
+        })
+    }
+
+    /// Ends a [`serialized_limit`](Self::serialized_limit) set on `out`.
+    ///
+    /// If a write passed the limit, the text would have cost more than the
+    /// fuel left: the fuel is exhausted and the result is out of fuel, even
+    /// if the writer ignored the failed write.
+    #[cfg(feature = "fuel")]
+    pub(crate) fn end_output_limit(
+        &self,
+        out: &mut Output,
+        result: Result<(), Error>,
+    ) -> Result<(), Error> {
+        let over = out.end_limit();
+        match result {
+            _ if over => Err(self.out_of_fuel()),
+            Err(err) if err.kind() == ErrorKind::OutOfFuel => Err(self.out_of_fuel()),
+            result => result,
+        }
+    }
+
+    /// Exhausts the fuel and returns the out of fuel error.
+    ///
+    /// This is used when work stopped because the fuel could not pay for it:
+    /// every later charge fails as well.
+    #[cfg(feature = "fuel")]
+    pub(crate) fn out_of_fuel(&self) -> Error {
+        match self.fuel_tracker {
+            Some(ref tracker) => tracker.exhaust(),
+            None => Error::from(ErrorKind::OutOfFuel),
+        }
+    }
+
+    /// Formats into a new string like `format!`, within the fuel left.
+    ///
+    /// Once the text costs more than the fuel left (as serialized output),
+    /// formatting stops with an out of fuel error, so that a huge container
+    /// fails before its whole text exists.  A failing `Display` impl is an
+    /// error, not a panic.  The text is not charged.
+    pub(crate) fn format_within_fuel(&self, args: fmt::Arguments<'_>) -> Result<String, Error> {
+        let mut rv = String::new();
+        let mut out = Output::new(&mut rv);
+        #[cfg(feature = "fuel")]
+        out.set_limit(self.serialized_limit());
+        let result = fmt::write(&mut out, args).map_err(Error::from);
+        #[cfg(feature = "fuel")]
+        let result = self.end_output_limit(&mut out, result);
+        ok!(result);
+        Ok(rv)
+    }
+
+    /// Converts a value to a string like `to_string`, formatting objects
+    /// within the fuel left and charging their text as serialized output.
+    pub(crate) fn to_string_within_fuel<'v>(
+        &self,
+        value: &'v Value,
+    ) -> Result<Cow<'v, str>, Error> {
+        if value.as_object().is_none() {
+            return Ok(match value.as_str() {
+                Some(s) => Cow::Borrowed(s),
+                None => Cow::Owned(value.to_string()),
+            });
+        }
+        let rv = ok!(self.format_within_fuel(format_args!("{value}")));
+        ok!(self.charge_fuel(rv.len() as u64));
+        ok!(self.charge_serialized(rv.len()));
+        Ok(Cow::Owned(rv))
     }
 
     /// Charges fuel for one format specifier of the `format` filter.
