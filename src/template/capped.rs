@@ -48,7 +48,8 @@ pub(super) fn join(
     use std::fmt::Write as _;
     let attribute = match attribute {
         Some(a) => Some(a),
-        None => kwargs.get::<Option<String>>("attribute")?,
+        // Keyword arguments convert without the fuel: a list here is held to the cap.
+        None => kwargs.get::<Option<JValue>>("attribute")?.map(|a| text(&a, "join")).transpose()?,
     };
     kwargs.assert_all_used()?;
     let too_large = || invalid(format!("join: the text is larger than {MAX_OUTPUT} bytes"));
@@ -89,13 +90,21 @@ pub(super) fn join(
 
 /// minijinja's `string`, written through the cap.
 pub(super) fn string(value: &JValue) -> Result<JValue, minijinja::Error> {
-    use std::fmt::Write as _;
     if value.as_str().is_some() {
         return Ok(value.clone());
     }
+    Ok(JValue::from(text(value, "string")?))
+}
+
+/// `value` as text, refused past [`MAX_OUTPUT`] bytes (`filter` names who asked).
+fn text(value: &JValue, filter: &str) -> Result<String, minijinja::Error> {
+    use std::fmt::Write as _;
+    if let Some(s) = value.as_str() {
+        return Ok(s.to_string());
+    }
     let mut out = CappedText(String::new());
-    write!(out, "{value}").map_err(|_| invalid(format!("string: the text is larger than {MAX_OUTPUT} bytes")))?;
-    Ok(JValue::from(out.0))
+    write!(out, "{value}").map_err(|_| invalid(format!("{filter}: the text is larger than {MAX_OUTPUT} bytes")))?;
+    Ok(out.0)
 }
 
 struct CappedText(String);

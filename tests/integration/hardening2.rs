@@ -893,6 +893,102 @@ fn hardening2_6_join_and_string_of_huge_lists_hit_the_cap() {
     assert!(out.all().contains(r#"{"a":"1-x","b":"p,q","c":"[1, 2]"}"#), "{out:?}");
 }
 
+/// Item 6, the last paths: `~` and the string arguments of filters and tests
+/// formatted a whole value before the fuel was charged (`BIG ~ 'x'`: 6.4 s and
+/// 950 MiB to end on the work budget; `BIG | sha256`: 6.5 s and 485 MiB, and
+/// then the request was sent). minijinja is patched (vendor/minijinja/PATCHED.md)
+/// to format within the fuel left, so each ends on the work budget — or the
+/// cap — in ~0.1 s, with nothing sent. Ordinary concatenations are unchanged.
+#[test]
+fn hardening2_6_concat_and_string_arguments_of_huge_lists_hit_the_cap() {
+    const BIG: &str = "([range(1000)|list] * 100000)";
+    let server = Server::start(|_| Resp::json(200, json!({"ok": true})));
+    let expressions = [
+        "{{ BIG ~ 'x' }}",
+        "{{ 'x' ~ BIG }}",
+        "{{ {'k': BIG} ~ 'x' }}",
+        // Constant folding formatted this one while compiling.
+        "{{ ([0] * 100000000) ~ 'x' }}",
+        "{{ BIG | lower }}",
+        "{{ BIG | upper }}",
+        "{{ BIG | trim }}",
+        "{{ 'abc' | trim(BIG) }}",
+        "{{ BIG | title }}",
+        "{{ BIG | capitalize }}",
+        "{{ BIG | replace('a', 'b') }}",
+        "{{ 'a' | replace('a', BIG) }}",
+        "{{ BIG | indent(2) }}",
+        "{{ BIG | safe }}",
+        "{{ BIG | escape }}",
+        "{{ BIG | urlencode }}",
+        "{{ {'k': BIG} | urlencode }}",
+        "{{ '%s' | format(BIG) }}",
+        "{{ BIG | base64_encode }}",
+        "{{ BIG | base64_decode }}",
+        "{{ BIG | sha256 }}",
+        "{{ BIG | hmac_sha256('k') }}",
+        "{{ 'm' | hmac_sha256(BIG) }}",
+        "{{ BIG | totp }}",
+        "{{ BIG | jwt_claims }}",
+        "{{ [1, 2] | join(attribute=BIG) }}",
+        "{{ [BIG] | map('sha256') | first }}",
+        "{{ BIG is startingwith('a') }}",
+        "{{ 'a' is startingwith(BIG) }}",
+        "{% set x %}{{ BIG }}{% endset %}{{ x | length }}",
+        "{% filter upper %}{{ BIG }}{% endfilter %}",
+        "{% autoescape true %}{{ BIG }}{% endautoescape %}",
+        "{% autoescape 'json' %}{{ BIG }}{% endautoescape %}",
+    ];
+    let bodies = expressions.iter().map(|e| format!("body: \"{}\"", e.replace("BIG", BIG)));
+    // A sole expression is evaluated, not rendered.
+    let bodies = bodies.chain([format!("json: {{x: \"{{{{ {BIG} ~ 'x' }}}}\"}}")]);
+    for (i, body) in bodies.enumerate() {
+        let yaml = format!(
+            "base_url: {}\nauth_flow:\n  - {{id: big, type: api_request, request: {{method: POST, url: /big{i}, {body}}}}}\n",
+            server.url
+        );
+        let t = Conntest::new().connector("big", &yaml).args(["--no-cache", "test", "auth", "big"]);
+        let started = Instant::now();
+        let (out, peak) = run_with_peak(t.command(), 2 << 20);
+        assert_eq!(out.code, 1, "{body}: {out:?}");
+        assert!(
+            out.all().contains("4194304 bytes") || out.all().contains("ran past its work budget"),
+            "{body}: {out:?}"
+        );
+        assert!(started.elapsed() < Duration::from_secs(20), "{body}: {:?}", started.elapsed());
+        assert!(peak < 128 << 10, "{body}: peak {peak} KiB");
+        assert_eq!(server.count(&format!("/big{i}")), 0, "{body}: a request was sent");
+    }
+    // Ordinary concatenations and string arguments are unchanged; a list's text
+    // longer than a string is not in it, and is not formatted in full to say so.
+    let yaml = format!("base_url: {}\n", server.url)
+        + r#"auth_flow:
+  - id: c
+    type: api_request
+    request:
+      method: POST
+      url: /c
+      json:
+        a: "{{ 'a' ~ [1, 2] }}"
+        b: "{{ [1, 2] ~ 'x' ~ {'k': 'v'} }}"
+        c: "{{ [1, 2] | lower }}"
+        d: "{{ [1] | base64_encode }}"
+        e: "{{ '%s!' | format([1]) }}"
+        f: "{{ [1, 2] in 'x[1, 2]y' }}"
+        g: "{{ ([range(1000)|list] * 100000) in 'abc' }}"
+"#;
+    let t = Conntest::new().connector("c", &yaml).args(["--no-cache", "-v", "test", "auth", "c"]);
+    let (out, peak) = run_with_peak(t.command(), 2 << 20);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(
+        out.all().contains(
+            r#"{"a":"a[1, 2]","b":"[1, 2]x{'k': 'v'}","c":"[1, 2]","d":"WzFd","e":"[1]!","f":true,"g":false}"#
+        ),
+        "{out:?}"
+    );
+    assert!(peak < 128 << 10, "peak {peak} KiB");
+}
+
 /// Item 5, the bound: a process learns at most 2 M automaton states of secret
 /// text. An answer with 3 MB of distinct secret-named values passes it: the
 /// run still ends at once, says that later values are masked by name only,
