@@ -97,3 +97,23 @@ fn hardening2_18_sighup_and_sigquit_at_a_password_prompt_put_echo_back() {
         assert!(p.get_process().get_echo().expect("terminal settings"), "echo left off after SIG{signal}");
     }
 }
+
+/// conntest's own start-up on Linux (src/main.rs) keeps std's: SIGPIPE is
+/// ignored, so output to a pipe nobody reads is an error conntest handles,
+/// not a silent death by SIGPIPE — even when the parent left SIGPIPE at its
+/// default (Python's subprocess does; a Rust parent would pass it ignored).
+#[test]
+#[cfg(target_os = "linux")]
+fn a_closed_pipe_is_not_death_by_sigpipe() {
+    let script = "import os, subprocess, sys\nr, w = os.pipe()\nos.close(r)\n\
+                  p = subprocess.run([sys.argv[1], 'schema'], stdout=w, stderr=subprocess.DEVNULL)\n\
+                  print(p.returncode)\n";
+    let out = std::process::Command::new("python3")
+        .args(["-c", script])
+        .arg(crate::harness::bin())
+        .output()
+        .expect("python3 runs");
+    let code = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    assert_ne!(code, "-13", "killed by SIGPIPE");
+    assert_eq!(code, "0", "{out:?}");
+}
