@@ -769,6 +769,19 @@ fn hardening2_23_the_next_save_removes_parts_a_killed_clear_left() {
     let _ = kr.conntest(Conntest::new().args(["cache", "clear", &name])).run();
 }
 
+/// One POST step to `/big{i}` whose request has `body`, run without the
+/// cache: its output, peak RSS (KiB, killed past 2 GiB) and how long it took.
+fn big_step(server: &Server, i: usize, body: &str) -> (Output, u64, Duration) {
+    let yaml = format!(
+        "base_url: {}\nauth_flow:\n  - {{id: big, type: api_request, request: {{method: POST, url: /big{i}, {body}}}}}\n",
+        server.url
+    );
+    let t = Conntest::new().connector("big", &yaml).args(["--no-cache", "test", "auth", "big"]);
+    let started = Instant::now();
+    let (out, peak) = run_with_peak(t.command(), 2 << 20);
+    (out, peak, started.elapsed())
+}
+
 /// `cmd`'s output and its peak resident memory in KiB (`VmHWM`, read until it
 /// exits). Past `limit_kib` or 120 s it is killed, so that a regression fails
 /// the test instead of exhausting the machine.
@@ -870,16 +883,10 @@ fn hardening2_6_join_and_string_of_huge_lists_hit_the_cap() {
     .iter()
     .enumerate()
     {
-        let yaml = format!(
-            "base_url: {}\nauth_flow:\n  - {{id: big, type: api_request, request: {{method: POST, url: /big{i}, {body}}}}}\n",
-            server.url
-        );
-        let t = Conntest::new().connector("big", &yaml).args(["--no-cache", "test", "auth", "big"]);
-        let started = Instant::now();
-        let (out, peak) = run_with_peak(t.command(), 2 << 20);
+        let (out, peak, took) = big_step(&server, i, &body);
         assert_eq!(out.code, 1, "{body}: {out:?}");
         assert!(out.all().contains("4194304 bytes"), "{body}: {out:?}");
-        assert!(started.elapsed() < Duration::from_secs(20), "{body}: {:?}", started.elapsed());
+        assert!(took < Duration::from_secs(20), "{body}: {took:?}");
         assert!(peak < 128 << 10, "{body}: peak {peak} KiB");
         assert_eq!(server.count(&format!("/big{i}")), 0, "{body}: a request was sent");
     }
@@ -943,19 +950,13 @@ fn hardening2_6_concat_and_string_arguments_of_huge_lists_hit_the_cap() {
     // A sole expression is evaluated, not rendered.
     let bodies = bodies.chain([format!("json: {{x: \"{{{{ {BIG} ~ 'x' }}}}\"}}")]);
     for (i, body) in bodies.enumerate() {
-        let yaml = format!(
-            "base_url: {}\nauth_flow:\n  - {{id: big, type: api_request, request: {{method: POST, url: /big{i}, {body}}}}}\n",
-            server.url
-        );
-        let t = Conntest::new().connector("big", &yaml).args(["--no-cache", "test", "auth", "big"]);
-        let started = Instant::now();
-        let (out, peak) = run_with_peak(t.command(), 2 << 20);
+        let (out, peak, took) = big_step(&server, i, &body);
         assert_eq!(out.code, 1, "{body}: {out:?}");
         assert!(
             out.all().contains("4194304 bytes") || out.all().contains("ran past its work budget"),
             "{body}: {out:?}"
         );
-        assert!(started.elapsed() < Duration::from_secs(20), "{body}: {:?}", started.elapsed());
+        assert!(took < Duration::from_secs(20), "{body}: {took:?}");
         assert!(peak < 128 << 10, "{body}: peak {peak} KiB");
         assert_eq!(server.count(&format!("/big{i}")), 0, "{body}: a request was sent");
     }
