@@ -883,7 +883,7 @@ fn hardening2_6_join_and_string_of_huge_lists_hit_the_cap() {
     .iter()
     .enumerate()
     {
-        let (out, peak, took) = big_step(&server, i, &body);
+        let (out, peak, took) = big_step(&server, i, body);
         assert_eq!(out.code, 1, "{body}: {out:?}");
         assert!(out.all().contains("4194304 bytes"), "{body}: {out:?}");
         assert!(took < Duration::from_secs(20), "{body}: {took:?}");
