@@ -40,6 +40,14 @@ fn gen_connector(name: &str, url: &str) -> Conntest {
     )
 }
 
+/// `test auth NAME --var gen=GENERATION` with `t`: stdout discarded, stderr piped.
+fn auth_run(t: &Conntest, name: &str, generation: &str) -> std::process::Command {
+    let mut cmd = t.command();
+    cmd.args(["test", "auth", name, "--var", &format!("gen={generation}")]);
+    cmd.stdout(Stdio::null()).stderr(Stdio::piped());
+    cmd
+}
+
 #[test]
 fn issue_9_9_the_lock_dir_is_private_to_the_user() {
     require_keyring();
@@ -267,12 +275,7 @@ fn issue_9_2_kill_9_at_random_points_of_split_saves_never_loses_the_entry() {
     let server = gen_server(BLOB);
     let name = unique("kill");
     let t = k.conntest(gen_connector(&name, &server.url).env("CONNTEST_CACHE_CHUNK_CHARS", "64"));
-    let auth = |generation: &str| {
-        let mut cmd = t.command();
-        cmd.args(["test", "auth", &name, "--var", &format!("gen={generation}")]);
-        cmd.stdout(Stdio::null()).stderr(Stdio::piped());
-        cmd
-    };
+    let auth = |generation: &str| auth_run(&t, &name, generation);
     // Two whole runs: a complete entry to start from, and how long a run takes.
     let mut full = Duration::ZERO;
     for generation in ["base0", "base"] {
@@ -328,9 +331,8 @@ fn issue_9_2_twenty_processes_saving_split_entries_leave_a_complete_one() {
     let name = unique("twenty");
     let t = k.conntest(gen_connector(&name, &server.url).env("CONNTEST_CACHE_CHUNK_CHARS", "64"));
     let auth = |generation: &str, timeout: &str| {
-        let mut cmd = t.command();
-        cmd.args(["test", "auth", &name, "--var", &format!("gen={generation}")]);
-        cmd.env("CONNTEST_KEYRING_TIMEOUT", timeout).stdout(Stdio::null()).stderr(Stdio::piped());
+        let mut cmd = auth_run(&t, &name, generation);
+        cmd.env("CONNTEST_KEYRING_TIMEOUT", timeout);
         cmd
     };
     let mut full = Duration::ZERO;
@@ -462,12 +464,7 @@ fn hardening2_20_fifty_processes_saving_26_part_entries_all_cache() {
     let server = gen_server(LEN);
     let name = unique("fifty");
     let t = k.conntest(gen_connector(&name, &server.url).env("CONNTEST_CACHE_CHUNK_CHARS", "64"));
-    let auth = |generation: &str| {
-        let mut cmd = t.command();
-        cmd.args(["test", "auth", &name, "--var", &format!("gen={generation}")]);
-        cmd.stdout(Stdio::null()).stderr(Stdio::piped());
-        cmd
-    };
+    let auth = |generation: &str| auth_run(&t, &name, generation);
     let started = Instant::now();
     let base = auth("base").output().expect("run");
     assert!(base.status.success(), "{}", String::from_utf8_lossy(&base.stderr));
