@@ -396,6 +396,18 @@ mod tests {
         }
     }
 
+    /// The cap counts the states of every tier together, up to exactly [`MAX_STATES`].
+    #[test]
+    fn the_tiers_together_are_capped_at_max_states() {
+        let mut t = Tiers::default();
+        // Merged up to the last tier; each tier's root is a state too.
+        assert!(t.insert(&vec![b'a'; MAX_STATES - 100]));
+        assert_eq!(t.tiers.iter().map(|t| t.index.states()).sum::<usize>(), MAX_STATES - 97);
+        assert!(t.insert(&vec![b'b'; 97]), "exactly MAX_STATES is allowed");
+        assert!(!t.insert(b"c"), "one more is not, though the first tier has room");
+        assert!(t.contains(&vec![b'b'; 97]) && !t.contains(b"c"));
+    }
+
     #[test]
     fn the_index_is_capped() {
         let mut i = Index::default();
