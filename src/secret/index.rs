@@ -396,6 +396,22 @@ mod tests {
         }
     }
 
+    /// Ranges found in different tiers come out in text order, overlapping
+    /// ones merged: an old secret before a new one, and two that overlap.
+    #[test]
+    fn ranges_of_different_tiers_are_sorted_and_merged() {
+        let mut t = Tiers::default();
+        assert!(t.insert(b"old-secret") && t.insert(b"shared-tail"));
+        for i in 0..20 {
+            assert!(t.insert(format!("filler-{i:03}-{}", "f".repeat(120)).as_bytes()));
+        }
+        assert_eq!(t.bytes(), [4 * 131, 21 + 16 * 131, 0], "the two old secrets moved up");
+        assert!(t.insert(b"new-secret") && t.insert(b"head-shared"));
+        t.prepare();
+        assert_eq!(t.ranges(b"<old-secret> <new-secret>"), vec![(1, 11), (14, 24)]);
+        assert_eq!(t.ranges(b"<head-shared-tail>"), vec![(1, 17)]);
+    }
+
     /// The cap counts the states of every tier together, up to exactly [`MAX_STATES`].
     #[test]
     fn the_tiers_together_are_capped_at_max_states() {
@@ -403,9 +419,9 @@ mod tests {
         // Merged up to the last tier; each tier's root is a state too.
         assert!(t.insert(&vec![b'a'; MAX_STATES - 100]));
         assert_eq!(t.tiers.iter().map(|t| t.index.states()).sum::<usize>(), MAX_STATES - 97);
-        assert!(t.insert(&vec![b'b'; 97]), "exactly MAX_STATES is allowed");
+        assert!(t.insert(&[b'b'; 97]), "exactly MAX_STATES is allowed");
         assert!(!t.insert(b"c"), "one more is not, though the first tier has room");
-        assert!(t.contains(&vec![b'b'; 97]) && !t.contains(b"c"));
+        assert!(t.contains(&[b'b'; 97]) && !t.contains(b"c"));
     }
 
     #[test]
