@@ -21,10 +21,12 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use std::future::Future;
+
 use keyring_core::api::{Credential, CredentialApi, CredentialStoreApi};
 use keyring_core::{Entry, Error, Result};
-use secret_service::blocking::{Item, SecretService};
-use secret_service::{EncryptionType, Error as ServiceError};
+use secret_service::{EncryptionType, Error as ServiceError, Item, SecretService};
+use tokio::runtime::Handle;
 use zvariant::OwnedObjectPath;
 
 /// The attribute that names the program, beside `service` and `username`.
@@ -42,6 +44,16 @@ type Service = Arc<Mutex<Connection>>;
 struct Connection {
     ss: SecretService<'static>,
     found: HashMap<(String, String), OwnedObjectPath>,
+    /// The command's runtime: the D-Bus connection's reader is one of its tasks
+    /// (zbus on tokio), so a call costs no thread of its own and no hand-off
+    /// between runtimes — the async-io build started three threads per process.
+    runtime: Handle,
+}
+
+/// Waits for `f` on this (blocking-pool) thread while the runtime's workers
+/// drive the connection.
+fn wait<F: Future>(runtime: &Handle, f: F) -> F::Output {
+    runtime.block_on(f)
 }
 
 pub struct Store {
@@ -49,9 +61,12 @@ pub struct Store {
 }
 
 impl Store {
+    /// Connects on the current runtime; called on its blocking pool.
     pub fn new() -> Result<Arc<Store>> {
-        let ss = SecretService::connect(EncryptionType::Plain).map_err(unreachable)?;
-        Ok(Arc::new(Store { ss: Arc::new(Mutex::new(Connection { ss, found: HashMap::new() })) }))
+        let runtime = Handle::try_current()
+            .map_err(|e| Error::PlatformFailure(format!("the keyring needs the async runtime ({e})").into()))?;
+        let ss = runtime.block_on(SecretService::connect(EncryptionType::Plain)).map_err(unreachable)?;
+        Ok(Arc::new(Store { ss: Arc::new(Mutex::new(Connection { ss, found: HashMap::new(), runtime })) }))
     }
 }
 
@@ -92,11 +107,11 @@ fn with<T>(ss: &Service, f: impl FnOnce(&mut Connection) -> Result<T>) -> Result
 
 /// The items matching `attributes`; locked ones are unlocked first (which
 /// fails with `NoStorageAccess` where nobody can answer the prompt).
-fn find<'a>(ss: &'a SecretService<'static>, attributes: &HashMap<&str, &str>) -> Result<Vec<Item<'a>>> {
-    let found = ss.search_items(attributes.clone()).map_err(failure)?;
+fn find<'a>(rt: &Handle, ss: &'a SecretService<'static>, attributes: &HashMap<&str, &str>) -> Result<Vec<Item<'a>>> {
+    let found = wait(rt, ss.search_items(attributes.clone())).map_err(failure)?;
     if !found.locked.is_empty() {
         let locked: Vec<&Item> = found.locked.iter().collect();
-        ss.unlock_all(&locked).map_err(failure)?;
+        wait(rt, ss.unlock_all(&locked)).map_err(failure)?;
     }
     Ok(found.unlocked.into_iter().chain(found.locked).collect())
 }
@@ -117,7 +132,7 @@ impl CredentialStoreApi for Store {
 
     fn search(&self, spec: &HashMap<&str, &str>) -> Result<Vec<Entry>> {
         let paths: Vec<OwnedObjectPath> =
-            with(&self.ss, |c| Ok(find(&c.ss, spec)?.into_iter().map(|i| i.item_path.clone()).collect()))?;
+            with(&self.ss, |c| Ok(find(&c.runtime, &c.ss, spec)?.into_iter().map(|i| i.item_path.clone()).collect()))?;
         Ok(paths.into_iter().map(|path| Cred::entry(&self.ss, Target::Found(path))).collect())
     }
 
@@ -145,13 +160,16 @@ impl Cred {
     }
 
     /// Runs `f` on the item; `NoEntry` when a named one does not exist.
-    fn on_item<T>(&self, f: impl Fn(&Item<'_>) -> Result<T>) -> Result<T> {
+    fn on_item<T>(&self, f: impl Fn(&Handle, &Item<'_>) -> Result<T>) -> Result<T> {
         with(&self.ss, |c| match &self.target {
-            Target::Found(path) => f(&c.ss.get_item_by_path(path.clone()).map_err(failure)?),
+            Target::Found(path) => {
+                let item = wait(&c.runtime, c.ss.get_item_by_path(path.clone())).map_err(failure)?;
+                f(&c.runtime, &item)
+            }
             Target::Named { service, user } => {
                 let key = (service.clone(), user.clone());
                 if let Some(path) = c.found.get(&key).cloned() {
-                    match c.ss.get_item_by_path(path).map_err(failure).and_then(|item| f(&item)) {
+                    match wait(&c.runtime, c.ss.get_item_by_path(path)).map_err(failure).and_then(|item| f(&c.runtime, &item)) {
                         Ok(done) => return Ok(done),
                         // Deleted or replaced meanwhile (or locked): search as if never found.
                         Err(_) => {
@@ -159,11 +177,11 @@ impl Cred {
                         }
                     }
                 }
-                match newest(find(&c.ss, &named(service, user))?, user) {
+                match newest(&c.runtime, find(&c.runtime, &c.ss, &named(service, user))?, user) {
                     None => Err(Error::NoEntry),
                     Some(item) => {
                         c.found.insert(key, item.item_path.clone());
-                        f(&item)
+                        f(&c.runtime, &item)
                     }
                 }
             }
@@ -182,12 +200,12 @@ impl Cred {
 /// version, stored one beside conntest's): the newest is kept, the others are
 /// removed with a warning, so that reads and saves go on instead of failing
 /// with "matched by 2 credentials" until `cache clear`.
-fn newest<'a>(mut items: Vec<Item<'a>>, user: &str) -> Option<Item<'a>> {
+fn newest<'a>(rt: &Handle, mut items: Vec<Item<'a>>, user: &str) -> Option<Item<'a>> {
     if items.len() > 1 {
-        items.sort_by_key(|i| std::cmp::Reverse(i.get_modified().unwrap_or(0)));
+        items.sort_by_cached_key(|i| std::cmp::Reverse(wait(rt, i.get_modified()).unwrap_or(0)));
         let extra = items.len() - 1;
         for item in items.drain(1..) {
-            let _ = item.delete();
+            let _ = wait(rt, item.delete());
         }
         crate::output::warn(&format!(
             "the keyring held {} items for `{user}`; kept the newest and removed the other{}",
@@ -207,46 +225,47 @@ impl CredentialApi for Cred {
     /// every attribute at once.
     fn set_secret(&self, secret: &[u8]) -> Result<()> {
         let Target::Named { service, user } = &self.target else {
-            return self.on_item(|item| item.set_secret(secret, CONTENT_TYPE).map_err(failure));
+            return self.on_item(|rt, item| wait(rt, item.set_secret(secret, CONTENT_TYPE)).map_err(failure));
         };
-        match self.on_item(|item| item.set_secret(secret, CONTENT_TYPE).map_err(failure)) {
+        match self.on_item(|rt, item| wait(rt, item.set_secret(secret, CONTENT_TYPE)).map_err(failure)) {
             Err(Error::NoEntry) => {}
             done => return done,
         }
         with(&self.ss, |c| {
-            let ss = &c.ss;
-            let collection = ss.get_default_collection().map_err(failure)?;
-            if collection.is_locked().map_err(failure)? {
-                collection.unlock().map_err(failure)?;
+            let rt = &c.runtime;
+            let collection = wait(rt, c.ss.get_default_collection()).map_err(failure)?;
+            if wait(rt, collection.is_locked()).map_err(failure)? {
+                wait(rt, collection.unlock()).map_err(failure)?;
             }
             let mut attributes = named(service, user);
             attributes.insert(ACCOUNT, user);
             attributes.insert(APPLICATION, service);
             let label = format!("{service}: {user}");
-            let item = collection.create_item(&label, attributes, secret, true, CONTENT_TYPE).map_err(failure)?;
+            let item =
+                wait(rt, collection.create_item(&label, attributes, secret, true, CONTENT_TYPE)).map_err(failure)?;
             c.found.insert((service.clone(), user.clone()), item.item_path.clone());
             Ok(())
         })
     }
 
     fn get_secret(&self) -> Result<Vec<u8>> {
-        self.on_item(|item| item.get_secret().map_err(failure))
+        self.on_item(|rt, item| wait(rt, item.get_secret()).map_err(failure))
     }
 
     fn get_attributes(&self) -> Result<HashMap<String, String>> {
-        self.on_item(|item| item.get_attributes().map_err(failure))
+        self.on_item(|rt, item| wait(rt, item.get_attributes()).map_err(failure))
     }
 
     fn update_attributes(&self, attributes: &HashMap<&str, &str>) -> Result<()> {
-        self.on_item(|item| {
-            let mut all = item.get_attributes().map_err(failure)?;
+        self.on_item(|rt, item| {
+            let mut all = wait(rt, item.get_attributes()).map_err(failure)?;
             all.extend(attributes.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-            item.set_attributes(all.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()).map_err(failure)
+            wait(rt, item.set_attributes(all.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect())).map_err(failure)
         })
     }
 
     fn delete_credential(&self) -> Result<()> {
-        let deleted = self.on_item(|item| item.delete().map_err(failure));
+        let deleted = self.on_item(|rt, item| wait(rt, item.delete()).map_err(failure));
         self.forget();
         deleted
     }
@@ -255,7 +274,7 @@ impl CredentialApi for Cred {
         match &self.target {
             Target::Found(_) => Ok(None),
             Target::Named { .. } => {
-                let path = self.on_item(|item| Ok(item.item_path.clone()))?;
+                let path = self.on_item(|_, item| Ok(item.item_path.clone()))?;
                 Ok(Some(Arc::new(Cred { ss: self.ss.clone(), target: Target::Found(path) })))
             }
         }
