@@ -39,6 +39,12 @@ const CONTENT_TYPE: &str = "text/plain";
 /// found: the next call on it (a save's write after its read) goes straight to
 /// the item instead of searching again (`SearchItems` is the daemon's slowest
 /// call). A path that no longer answers is forgotten and searched for.
+///
+/// After a daemon restart gnome-keyring 42 hands out the numbers of deleted
+/// items again (seen here: a new item took the path of one deleted before the
+/// restart), so a remembered path may then name another program's item. It is
+/// never written all the same: the session opened with the old daemon died
+/// with it, and every call carrying it fails with `NoSession`.
 type Service = Arc<Mutex<Connection>>;
 
 struct Connection {
@@ -169,7 +175,10 @@ impl Cred {
             Target::Named { service, user } => {
                 let key = (service.clone(), user.clone());
                 if let Some(path) = c.found.get(&key).cloned() {
-                    match wait(&c.runtime, c.ss.get_item_by_path(path)).map_err(failure).and_then(|item| f(&c.runtime, &item)) {
+                    match wait(&c.runtime, c.ss.get_item_by_path(path))
+                        .map_err(failure)
+                        .and_then(|item| f(&c.runtime, &item))
+                    {
                         Ok(done) => return Ok(done),
                         // Deleted or replaced meanwhile (or locked): search as if never found.
                         Err(_) => {
