@@ -44,7 +44,8 @@ const CONTENT_TYPE: &str = "text/plain";
 /// items again (seen here: a new item took the path of one deleted before the
 /// restart), so a remembered path may then name another program's item. It is
 /// never written all the same: the session opened with the old daemon died
-/// with it, and every call carrying it fails with `NoSession`.
+/// with it, and every call carrying it fails with `NoSession` — upon which
+/// [`with`] opens a new session and forgets every remembered path.
 type Service = Arc<Mutex<Connection>>;
 
 struct Connection {
@@ -106,9 +107,33 @@ fn unreachable(e: ServiceError) -> Error {
 }
 
 /// Runs `f` with the connection (one call at a time, as the bus connection is shared).
-fn with<T>(ss: &Service, f: impl FnOnce(&mut Connection) -> Result<T>) -> Result<T> {
+///
+/// When the Secret Service no longer knows this process's session (its daemon
+/// was restarted: gnome-keyring 42 crashes when a client vanishes mid-call,
+/// and the session bus starts it again), the connection is opened afresh and
+/// `f` runs once more: the daemon refused before doing anything, so nothing
+/// is done twice.
+fn with<T>(ss: &Service, f: impl Fn(&mut Connection) -> Result<T>) -> Result<T> {
     let mut guard = ss.lock().map_err(|_| Error::PlatformFailure("the keyring connection is poisoned".into()))?;
-    f(&mut guard)
+    match f(&mut guard) {
+        Err(e) if session_lost(&e) => {
+            let runtime = guard.runtime.clone();
+            guard.ss = runtime.block_on(SecretService::connect(EncryptionType::Plain)).map_err(unreachable)?;
+            guard.found.clear();
+            f(&mut guard)
+        }
+        done => done,
+    }
+}
+
+/// Whether the daemon answered that the session this process opened does not exist.
+fn session_lost(e: &Error) -> bool {
+    match e {
+        Error::PlatformFailure(inner) | Error::NoStorageAccess(inner) => {
+            inner.to_string().contains("org.freedesktop.Secret.Error.NoSession")
+        }
+        _ => false,
+    }
 }
 
 /// The items matching `attributes`; locked ones are unlocked first (which

@@ -190,7 +190,12 @@ impl Keyring {
 
     /// A `secret-tool` command against this keyring.
     pub fn secret_tool(&self) -> Command {
-        let mut cmd = Command::new("secret-tool");
+        self.on_bus("secret-tool")
+    }
+
+    /// `program` run on this keyring's session bus.
+    pub fn on_bus(&self, program: &str) -> Command {
+        let mut cmd = Command::new(program);
         if let Some(bus) = &self.bus {
             cmd.env("DBUS_SESSION_BUS_ADDRESS", bus);
         }

@@ -4,6 +4,8 @@ use std::process::Command;
 
 use serde_json::json;
 
+#[cfg(unix)]
+use crate::harness::Keyring;
 use crate::harness::{Conntest, Output, bin, require_keyring, unique};
 use crate::server::{Resp, Server};
 
@@ -393,4 +395,56 @@ fn a_keyring_that_never_answers_times_out() {
     assert!(stdout.contains("auth=0") && stdout.contains("api=4"), "{stdout}\n{stderr}");
     assert!(stderr.contains("did not answer within 1 s"), "{stderr}");
     assert!(started.elapsed() < std::time::Duration::from_secs(15), "took {:?}", started.elapsed());
+}
+
+/// The process that owns `org.freedesktop.secrets` on `k`'s bus.
+#[cfg(unix)]
+fn secrets_daemon(k: &Keyring) -> Option<u32> {
+    let out = k
+        .on_bus("dbus-send")
+        .args([
+            "--session",
+            "--print-reply",
+            "--dest=org.freedesktop.DBus",
+            "/org/freedesktop/DBus",
+            "org.freedesktop.DBus.GetConnectionUnixProcessID",
+            "string:org.freedesktop.secrets",
+        ])
+        .output()
+        .ok()?;
+    String::from_utf8_lossy(&out.stdout).split_whitespace().last()?.parse().ok()
+}
+
+#[cfg(unix)]
+#[test]
+fn a_secret_service_restarted_during_the_sign_in_still_gets_the_save() {
+    // Its own keyring: the daemon is killed, and the session starts it again
+    // (unlocked, same keyring file) on the next call, as a desktop would.
+    let k = Keyring::private();
+    let server = Server::start(|req| match req.path_only() {
+        "/login" => {
+            Resp::json(200, json!({"access_token": "restart-token"})).delay(std::time::Duration::from_millis(2500))
+        }
+        "/me" if req.header("authorization") == Some("Bearer restart-token") => Resp::json(200, json!({"ok": true})),
+        _ => Resp::json(401, json!({})),
+    });
+    let name = unique("restart");
+    let t = k.conntest(conntest(&name, &server.url));
+    let mut cmd = t.command();
+    let child = cmd
+        .args(["test", "auth", &name, "--input", "f.user=ann"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run");
+    // conntest opened its keyring session at start; the sign-in waits on /login.
+    std::thread::sleep(std::time::Duration::from_millis(1000));
+    let daemon = secrets_daemon(&k).expect("the private Secret Service's pid");
+    assert!(Command::new("kill").args(["-9", &daemon.to_string()]).status().expect("kill").success());
+    let out: Output = child.wait_with_output().expect("wait").into();
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(!out.stderr.contains("warning"), "the save went to the restarted daemon: {out:?}");
+    assert_ne!(secrets_daemon(&k), Some(daemon), "the daemon was restarted");
+    let stored = k.secret_tool().args(["lookup", "service", "conntest", "account", &name]).output().expect("lookup");
+    assert!(String::from_utf8_lossy(&stored.stdout).contains("restart-token"), "{stored:?}");
 }
