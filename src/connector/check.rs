@@ -72,9 +72,9 @@ impl<'a> Checker<'a> {
         self.d.at(crate::connector::spans::Pos { line, column }, message, hint);
     }
 
-    /// The file line where the text of the string at `path` starts.
-    pub fn text_line(&self, path: &Path) -> usize {
-        self.d.spans.text_line(path)
+    /// Where the text of the string at `path` starts in the file (found when asked).
+    pub fn text_at(&self, path: &Path) -> crate::connector::spans::TextAt {
+        self.d.spans.text_at(path)
     }
 
     /// A problem a step's own checks found in the value at `path`.

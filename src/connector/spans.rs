@@ -7,6 +7,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::sync::Arc;
 
 use super::scalar::{Cost, resolve, size};
 use saphyr_parser::{Event, Parser, Span};
@@ -70,11 +71,37 @@ pub struct Pos {
 /// for). Keys written twice are found by the first pass, which then indexes.
 #[derive(Debug)]
 pub struct Spans {
+    lazy: Arc<Lazy>,
+    /// Keys written twice in one mapping, at their second occurrence.
+    pub duplicates: Vec<(Path, Pos)>,
+}
+
+#[derive(Debug)]
+struct Lazy {
     /// The text (without its byte-order mark), to index when first asked.
     text: String,
     index: std::sync::OnceLock<Index>,
-    /// Keys written twice in one mapping, at their second occurrence.
-    pub duplicates: Vec<(Path, Pos)>,
+}
+
+/// Where one string value's text starts, found when first asked — after
+/// validation too: a `js` step keeps one to place its run-time errors, and a
+/// valid file never pays for the index.
+#[derive(Clone)]
+pub struct TextAt {
+    lazy: Arc<Lazy>,
+    path: Path,
+}
+
+impl TextAt {
+    pub fn line(&self) -> usize {
+        self.lazy.value(&self.path).line
+    }
+}
+
+impl fmt::Debug for TextAt {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "TextAt({})", self.path)
+    }
 }
 
 /// Every node of the document once, with its parent and the segment leading to
@@ -128,14 +155,16 @@ const MAX_TEXT: usize = 16 << 20;
 pub fn parse(text: &str) -> (Result<Value, SyntaxError>, Spans) {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let (doc, b) = build(text, false);
-    let mut spans = Spans { text: text.to_string(), index: std::sync::OnceLock::new(), duplicates: Vec::new() };
+    let lazy = Lazy { text: text.to_string(), index: std::sync::OnceLock::new() };
+    let mut duplicates = Vec::new();
     if b.saw_duplicate {
         let (_, b) = build(text, true);
         let index = b.index.unwrap_or_default();
         let parents = index.parents();
-        spans.duplicates = b.duplicates.iter().map(|&(node, at)| (index.path_of(&parents, node), at)).collect();
-        let _ = spans.index.set(index);
+        duplicates = b.duplicates.iter().map(|&(node, at)| (index.path_of(&parents, node), at)).collect();
+        let _ = lazy.index.set(index);
     }
+    let spans = Spans { lazy: Arc::new(lazy), duplicates };
     (doc, spans)
 }
 
@@ -173,12 +202,31 @@ fn build(text: &str, indexed: bool) -> (Result<Value, SyntaxError>, Builder) {
 }
 
 impl Spans {
+    /// Position of the value at `path`, else of its nearest indexed ancestor.
+    pub fn value(&self, path: &Path) -> Pos {
+        self.lazy.value(path)
+    }
+
+    /// Where the text of the string at `path` starts, found when first asked
+    /// (for a `|` or `>` block, saphyr places it on the first line of the text).
+    pub fn text_at(&self, path: &Path) -> TextAt {
+        TextAt { lazy: self.lazy.clone(), path: path.clone() }
+    }
+
+    /// Position of the key naming `path` (falls back to its value).
+    pub fn key(&self, path: &Path) -> Pos {
+        let ix = self.lazy.index();
+        let node = path.0.iter().try_fold(ROOT, |at, seg| ix.children.get(&(at, seg.clone())).copied());
+        node.and_then(|n| ix.nodes[n as usize].key).unwrap_or_else(|| self.value(path))
+    }
+}
+
+impl Lazy {
     fn index(&self) -> &Index {
         self.index.get_or_init(|| build(&self.text, true).1.index.unwrap_or_default())
     }
 
-    /// Position of the value at `path`, else of its nearest indexed ancestor.
-    pub fn value(&self, path: &Path) -> Pos {
+    fn value(&self, path: &Path) -> Pos {
         let ix = self.index();
         let mut found = ix.nodes[ROOT as usize].value;
         let mut at = ROOT;
@@ -190,19 +238,6 @@ impl Spans {
             found = ix.nodes[at as usize].value.or(found);
         }
         found.unwrap_or(Pos { line: 1, column: 1 })
-    }
-
-    /// The line where the text of the string at `path` starts (for a `|` or
-    /// `>` block, saphyr already places it on the first line of the text).
-    pub fn text_line(&self, path: &Path) -> usize {
-        self.value(path).line
-    }
-
-    /// Position of the key naming `path` (falls back to its value).
-    pub fn key(&self, path: &Path) -> Pos {
-        let ix = self.index();
-        let node = path.0.iter().try_fold(ROOT, |at, seg| ix.children.get(&(at, seg.clone())).copied());
-        node.and_then(|n| ix.nodes[n as usize].key).unwrap_or_else(|| self.value(path))
     }
 }
 

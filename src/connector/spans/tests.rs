@@ -71,10 +71,21 @@ fn refuses_bombs_depth_and_second_documents() {
 #[test]
 fn indexes_on_first_use_or_at_once_for_a_duplicate() {
     let (_, spans) = parse("a: {b: 1}\n");
-    assert!(spans.index.get().is_none(), "a valid document is indexed only when asked");
+    assert!(spans.lazy.index.get().is_none(), "a valid document is indexed only when asked");
     assert_eq!(spans.value(&Path::root().key("a").key("b")), Pos { line: 1, column: 8 });
-    assert!(spans.index.get().is_some());
+    assert!(spans.lazy.index.get().is_some());
     let (_, spans) = parse("a: 1\nb: {c: 1, c: 2}\n");
-    assert!(spans.index.get().is_some());
+    assert!(spans.lazy.index.get().is_some());
     assert_eq!(spans.duplicates, vec![(Path::root().key("b").key("c"), Pos { line: 2, column: 11 })]);
+}
+
+#[test]
+fn text_at_indexes_only_when_its_line_is_asked() {
+    let (_, spans) = parse("steps:\n  - id: t\n    code: |\n      let a = 1;\n      return a;\n");
+    let at = spans.text_at(&Path::root().key("steps").index(0).key("code"));
+    drop(spans);
+    assert!(at.lazy.index.get().is_none(), "taking the place indexes nothing");
+    assert_eq!(at.line(), 4, "a `|` block's text starts on the line after the key");
+    assert!(at.lazy.index.get().is_some());
+    assert_eq!(format!("{at:?}"), "TextAt(steps[0].code)", "Debug names the path, not the file's text");
 }

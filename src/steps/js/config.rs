@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::connector::check::Checker;
-use crate::connector::spans::Path;
+use crate::connector::spans::{Path, TextAt};
 use crate::js::Limits;
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -42,15 +42,17 @@ pub struct Js {
     pub(super) limits: Limits,
     /// Where the code starts in the connector file, for error messages.
     pub(super) file: String,
-    pub(super) first_line: usize,
+    /// Where the code's text starts: indexed only when an error needs it.
+    pub(super) code_at: TextAt,
 }
 
 impl Js {
     pub fn build(raw: &Raw, path: &Path, ck: &mut Checker) -> Self {
         let params =
             raw.params.iter().map(|(k, v)| (k.clone(), ck.json(&path.key("params").key(k.clone()), v))).collect();
-        let first_line = ck.text_line(&path.key("code"));
+        let code_at = ck.text_at(&path.key("code"));
         if let Err(e) = crate::js::check(&raw.code) {
+            let first_line = code_at.line();
             let line = e.line.map(|l| first_line + l - 1).unwrap_or(first_line);
             ck.invalid_at(
                 line,
@@ -67,7 +69,7 @@ impl Js {
                 memory_bytes: (raw.memory_mb.unwrap_or(32) as usize) << 20,
             },
             file: ck.file.clone(),
-            first_line,
+            code_at,
         }
     }
 }

@@ -51,7 +51,7 @@ impl Js {
     /// The engine's message with the connector file line it points at.
     fn locate(&self, e: JsError) -> String {
         match e.line {
-            Some(l) => format!("{} (at {}:{})", e.message, self.file, self.first_line + l - 1),
+            Some(l) => format!("{} (at {}:{})", e.message, self.file, self.code_at.line() + l - 1),
             None => e.message,
         }
     }
