@@ -64,15 +64,23 @@ const MAX_DIR_DEPTH: usize = 16;
 /// Collects connector files, descending into subdirectories (hidden ones
 /// skipped, each real directory once, so a symlink loop ends).
 fn walk(entries: std::fs::ReadDir, depth: usize, files: &mut Vec<PathBuf>, seen: &mut Vec<PathBuf>) {
-    for p in entries.filter_map(|e| e.ok().map(|e| e.path())) {
+    for entry in entries.filter_map(Result::ok) {
+        let p = entry.path();
+        // The listing says what an entry is: only a symbolic link (or a file
+        // system that does not say) costs a stat — a thousand-file directory
+        // made three apiece.
+        let (is_dir, is_file) = match entry.file_type() {
+            Ok(t) if !t.is_symlink() => (t.is_dir(), t.is_file()),
+            _ => std::fs::metadata(&p).map(|m| (m.is_dir(), m.is_file())).unwrap_or((false, false)),
+        };
         let hidden = p.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.'));
         let named_like_one = matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml"));
         // DIR/environments holds `--env` files, not connectors.
         let environments = depth == 0 && p.file_name().is_some_and(|n| n == ENVIRONMENTS);
-        if p.is_dir() && (hidden || environments) {
+        if is_dir && (hidden || environments) {
             continue;
         }
-        if p.is_dir() && !named_like_one {
+        if is_dir && !named_like_one {
             let Ok(real) = p.canonicalize() else { continue };
             if depth < MAX_DIR_DEPTH && !seen.contains(&real) {
                 seen.push(real);
@@ -80,7 +88,7 @@ fn walk(entries: std::fs::ReadDir, depth: usize, files: &mut Vec<PathBuf>, seen:
                     walk(inner, depth + 1, files, seen);
                 }
             }
-        } else if !hidden && usable(&p) {
+        } else if !hidden && named_like_one && (is_file || usable(&p)) {
             files.push(p);
         }
     }
@@ -350,5 +358,41 @@ mod schema_tests {
             obj.remove("$id");
         }
         assert_eq!(built_in, super::generated(), "regenerate connectors/connector.schema.json");
+    }
+}
+
+#[cfg(all(test, unix))]
+mod discover_tests {
+    use std::os::unix::fs::symlink;
+
+    /// What the directory listing says decides, and a symbolic link is followed.
+    #[test]
+    fn finds_files_and_followed_links_and_skips_the_rest() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let d = dir.path();
+        let write = |p: &str| std::fs::write(d.join(p), "auth_flow: []\n").expect("write");
+        for sub in ["sub", ".hidden", "environments", "real"] {
+            std::fs::create_dir(d.join(sub)).expect("mkdir");
+        }
+        for p in ["a.yaml", "b.yml", "notes.txt", "sub/c.yaml", ".hidden/d.yaml", "environments/local.yaml"] {
+            write(p);
+        }
+        write("real/e.yaml");
+        let elsewhere = tempfile::tempdir().expect("tempdir");
+        std::fs::write(elsewhere.path().join("f.yaml"), "auth_flow: []\n").expect("write");
+        symlink("a.yaml", d.join("link.yaml")).expect("link to a file");
+        symlink("real", d.join("linked")).expect("link to a directory");
+        symlink(elsewhere.path(), d.join("outside")).expect("link to a directory outside");
+        symlink("a.yaml", d.join("link.txt")).expect("link not named like a connector");
+        let found: Vec<String> = super::discover(d)
+            .expect("discover")
+            .iter()
+            .map(|p| p.strip_prefix(d).expect("under dir").display().to_string())
+            .collect();
+        // `real` and `linked` are one directory, listed once (whichever comes first).
+        let e = if found.contains(&"linked/e.yaml".to_string()) { "linked/e.yaml" } else { "real/e.yaml" };
+        let mut want = vec!["a.yaml", "b.yml", "link.yaml", e, "outside/f.yaml", "sub/c.yaml"];
+        want.sort();
+        assert_eq!(found, want);
     }
 }
