@@ -117,17 +117,23 @@ pub fn run(g: &Global, args: &[String]) -> Result<(), Error> {
             report::print_json(&json!({ "results": results }));
         }
         Format::Text => {
+            // Runs of valid files go out in one write each.
+            let mut valid_run = Vec::new();
             for (file, r) in files.iter().zip(&loaded) {
                 match r {
-                    Ok(name) => output::out(&format!(
+                    Ok(name) => valid_run.push(format!(
                         "{} {} {}",
                         style("✔").green(),
                         file.display(),
                         style(format!("({name})")).dim()
                     )),
-                    Err(inv) => print_invalid(inv, true),
+                    Err(inv) => {
+                        output::out_lines(&std::mem::take(&mut valid_run));
+                        print_invalid(inv, true);
+                    }
                 }
             }
+            output::out_lines(&valid_run);
             let valid = files.len() - invalid;
             let line = format!("{valid} valid, {invalid} invalid");
             output::out(&if invalid == 0 { style(line).green().to_string() } else { style(line).red().to_string() });

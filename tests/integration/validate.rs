@@ -118,3 +118,26 @@ fn hints_show_the_fix() {
     assert!(out.contains("a step cannot read its own outputs"), "{out}");
     insta::assert_snapshot!(out);
 }
+
+#[test]
+fn text_output_keeps_one_line_per_file_in_order() {
+    let out = Conntest::new()
+        .connector("a-good", "auth_flow: []\n")
+        .connector("b-good", "auth_flow: []\n")
+        .connector("c-bad", "auth_flow: 3\n")
+        .connector("d-good", "auth_flow: []\n")
+        .args(["validate"])
+        .run();
+    assert_eq!(out.code, 2, "{out:?}");
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    let ok = |i: usize, name: &str| {
+        assert!(lines[i].starts_with("✔ ") && lines[i].ends_with(&format!("{name}.yaml ({name})")), "line {i}: {out:?}")
+    };
+    ok(0, "a-good");
+    ok(1, "b-good");
+    assert!(lines[2].starts_with("✘ ") && lines[2].contains("c-bad.yaml:1:"), "{out:?}");
+    let d = lines.iter().position(|l| l.starts_with("✔ ") && l.contains("d-good")).expect("d-good's line");
+    assert!(d > 2, "{out:?}");
+    assert_eq!(lines.last(), Some(&"3 valid, 1 invalid"), "{out:?}");
+    assert_eq!(lines.len(), d + 2, "d-good's line comes last before the summary: {out:?}");
+}
