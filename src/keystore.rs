@@ -19,9 +19,8 @@
 //! it, that is `NoStorageAccess`.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-
 use std::future::Future;
+use std::sync::{Arc, Mutex};
 
 use keyring_core::api::{Credential, CredentialApi, CredentialStoreApi};
 use keyring_core::{Entry, Error, Result};
@@ -72,7 +71,7 @@ impl Store {
     pub fn new() -> Result<Arc<Store>> {
         let runtime = Handle::try_current()
             .map_err(|e| Error::PlatformFailure(format!("the keyring needs the async runtime ({e})").into()))?;
-        let ss = runtime.block_on(SecretService::connect(EncryptionType::Plain)).map_err(unreachable)?;
+        let ss = wait(&runtime, SecretService::connect(EncryptionType::Plain)).map_err(unreachable)?;
         Ok(Arc::new(Store { ss: Arc::new(Mutex::new(Connection { ss, found: HashMap::new(), runtime })) }))
     }
 }
@@ -117,8 +116,7 @@ fn with<T>(ss: &Service, f: impl Fn(&mut Connection) -> Result<T>) -> Result<T> 
     let mut guard = ss.lock().map_err(|_| Error::PlatformFailure("the keyring connection is poisoned".into()))?;
     match f(&mut guard) {
         Err(e) if session_lost(&e) => {
-            let runtime = guard.runtime.clone();
-            guard.ss = runtime.block_on(SecretService::connect(EncryptionType::Plain)).map_err(unreachable)?;
+            guard.ss = wait(&guard.runtime, SecretService::connect(EncryptionType::Plain)).map_err(unreachable)?;
             guard.found.clear();
             f(&mut guard)
         }
