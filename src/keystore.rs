@@ -326,3 +326,22 @@ impl CredentialApi for Cred {
         self
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Only the daemon's "no such session" opens a new session; a miss, a
+    /// locked keyring or a missing provider are answers, not a lost session.
+    #[test]
+    fn only_a_lost_session_reconnects() {
+        let failure = |text: &str| Error::PlatformFailure(text.to_string().into());
+        // What the Secret Service answered after a daemon restart (seen in the restart test).
+        let lost = "zbus error: org.freedesktop.Secret.Error.NoSession: The session wrapping the secret does not exist";
+        assert!(session_lost(&failure(lost)));
+        assert!(session_lost(&Error::NoStorageAccess(lost.to_string().into())));
+        assert!(!session_lost(&Error::NoEntry));
+        assert!(!session_lost(&failure("zbus error: org.freedesktop.DBus.Error.ServiceUnknown")));
+        assert!(!session_lost(&Error::NoStorageAccess("the collection is locked".to_string().into())));
+    }
+}
