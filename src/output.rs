@@ -55,8 +55,8 @@ pub fn out_lines(lines: &[String]) {
     let colour = Colour::for_stream(console::colors_enabled());
     let masker = masker();
     let mut text = String::new();
-    for line in lines {
-        if !text.is_empty() {
+    for (i, line) in lines.iter().enumerate() {
+        if i > 0 {
             text.push('\n');
         }
         text.push_str(&terminal_safe(&masker.mask(line), colour));
