@@ -53,6 +53,8 @@ struct Connection {
     /// The command's runtime: the D-Bus connection's reader is one of its tasks
     /// (zbus on tokio), so a call costs no thread of its own and no hand-off
     /// between runtimes — the async-io build started three threads per process.
+    /// The store is kept for the process and the connection for this runtime:
+    /// right, as a process runs one command on one runtime (`commands::block_on`).
     runtime: Handle,
 }
 
