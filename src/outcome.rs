@@ -170,3 +170,29 @@ impl RunResult {
         )
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A connector's panic unwinds to its task and becomes a failed result
+    /// naming it: panics unwind in this build (the unwinder is linked
+    /// statically on Linux, see build.rs), they do not abort the run.
+    #[test]
+    fn a_panicking_run_is_a_failed_result_not_an_abort() {
+        let runtime = tokio::runtime::Builder::new_current_thread().build().expect("a runtime");
+        let joined = runtime.block_on(async {
+            tokio::spawn(async {
+                let v: Vec<u8> = Vec::new();
+                v[std::hint::black_box(3)]
+            })
+            .await
+        });
+        let Err(e) = joined else { panic!("the task did not panic") };
+        let result = RunResult::crashed("acme".into(), "acme.yaml".into(), "auth", e);
+        assert_eq!(result.exit_code, crate::error::EXIT_FAILED);
+        let error = result.error.expect("an error");
+        assert!(error.contains("index out of bounds: the len is 0 but the index is 3"), "{error}");
+        assert!(result.hint.is_some_and(|h| h.contains("bug in conntest")));
+    }
+}

@@ -198,3 +198,27 @@ fn the_import_reader_sees_grouped_and_relative_paths() {
     let found = imports(text, "cache::store", &modules);
     assert_eq!(found, ["cache", "cache::entry", "http::message"].iter().map(|s| s.to_string()).collect());
 }
+
+/// build.rs links the panic unwinder statically where the C compiler has
+/// `libgcc_eh.a`: the binary does not load `libgcc_s.so.1`, about 0.1 ms of
+/// every start (`a_panicking_run_is_a_failed_result_not_an_abort` checks that
+/// panics still unwind).
+#[test]
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn the_binary_does_not_load_libgcc_s() {
+    let cc = std::env::var("CC").unwrap_or_else(|_| "cc".to_string());
+    let eh = std::process::Command::new(&cc).arg("-print-file-name=libgcc_eh.a").output().expect("the C compiler");
+    let eh = String::from_utf8_lossy(&eh.stdout).trim().to_string();
+    if !Path::new(&eh).is_absolute() {
+        eprintln!("{cc} has no libgcc_eh.a: the unwinder stays dynamic, nothing to check");
+        return;
+    }
+    let out = std::process::Command::new("readelf")
+        .arg("-d")
+        .arg(crate::harness::bin())
+        .output()
+        .expect("readelf (binutils) to read the binary's dynamic section");
+    let dynamic = String::from_utf8_lossy(&out.stdout);
+    assert!(dynamic.contains("(NEEDED)") && dynamic.contains("[libc.so.6]"), "{dynamic}");
+    assert!(!dynamic.contains("libgcc_s"), "the binary still loads libgcc_s:\n{dynamic}");
+}
