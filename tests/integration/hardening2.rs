@@ -985,6 +985,63 @@ fn hardening2_6_concat_and_string_arguments_of_huge_lists_hit_the_cap() {
     assert!(peak < 128 << 10, "peak {peak} KiB");
 }
 
+/// Item 6's follow-up: `==`, `<` and hashing walked containers nested in
+/// containers without fuel — `[BIG] == [BIG]` visited 10^8 items for the price
+/// of one (4.6–8.0 s, then the request was sent). minijinja is patched
+/// (vendor/minijinja/PATCHED.md, `value/walk.rs`) to count every item a walk
+/// visits against the fuel left, so each ends on the work budget at once with
+/// nothing sent. Ordinary comparisons, sorting and map keys are unchanged.
+#[test]
+fn hardening2_6_deep_comparisons_and_hashing_of_huge_lists_hit_the_work_budget() {
+    const BIG: &str = "([range(1000)|list] * 100000)";
+    let server = Server::start(|_| Resp::json(200, json!({"ok": true})));
+    let expressions = [
+        "{{ [BIG] == [BIG] }}",
+        "{{ [BIG] != [BIG] }}",
+        "{{ BIG == BIG }}",
+        "{{ [BIG] < [BIG] }}",
+        "{{ {'k': BIG} == {'k': BIG} }}",
+        "{{ {BIG: 1} | length }}",
+        "{{ [BIG] in [[BIG]] }}",
+        "{{ [[BIG], [BIG]] | unique | list | length }}",
+        "{{ [[BIG], [BIG]] | sort | length }}",
+        "{% if [BIG] == [BIG] %}same{% endif %}",
+    ];
+    for (i, e) in expressions.iter().enumerate() {
+        let body = format!("body: \"{}\"", e.replace("BIG", BIG));
+        let (out, peak, took) = big_step(&server, i, &body);
+        assert_eq!(out.code, 1, "{body}: {out:?}");
+        assert!(out.all().contains("ran past its work budget"), "{body}: {out:?}");
+        assert!(took < Duration::from_secs(20), "{body}: {took:?}");
+        assert!(peak < 128 << 10, "{body}: peak {peak} KiB");
+        assert_eq!(server.count(&format!("/big{i}")), 0, "{body}: a request was sent");
+    }
+    let yaml = format!("base_url: {}\n", server.url)
+        + r#"auth_flow:
+  - id: c
+    type: api_request
+    request:
+      method: POST
+      url: /c
+      json:
+        a: "{{ [1, [2, 3]] == [1, [2, 3]] }}"
+        b: "{{ [1, [2, 3]] == [1, [2, 4]] }}"
+        c: "{{ [1, 2] < [1, 3] }}"
+        d: "{{ [[2, 1], [1, 3]] | sort | first }}"
+        e: "{{ [[1], [1]] | unique | list }}"
+        f: "{{ {'a': [1]} == {'a': [1]} }}"
+        g: "{{ {(1, 2): 'v'}[(1, 2)] }}"
+        h: "{{ [range(100) | list] * 10 == [range(100) | list] * 10 }}"
+"#;
+    let t = Conntest::new().connector("c", &yaml).args(["--no-cache", "-v", "test", "auth", "c"]);
+    let out: Output = t.command().output().expect("run").into();
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(
+        out.all().contains(r#"{"a":true,"b":false,"c":true,"d":[1,3],"e":[[1]],"f":true,"g":"v","h":true}"#),
+        "{out:?}"
+    );
+}
+
 /// Item 5, the bound: a process learns at most 2 M automaton states of secret
 /// text. An answer with 3 MB of distinct secret-named values passes it: the
 /// run still ends at once, says that later values are masked by name only,

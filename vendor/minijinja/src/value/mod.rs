@@ -262,6 +262,7 @@ pub(crate) mod merge_object;
 pub(crate) mod namespace_object;
 mod object;
 pub(crate) mod ops;
+pub(crate) mod walk;
 
 mod serialize;
 mod tuple;
@@ -753,7 +754,7 @@ impl PartialEq for Value {
                                 if !a.try_iter_pairs().is_some_and(|mut ak| {
                                     ak.all(|(k, v1)| {
                                         a_count += 1;
-                                        b.get_value(&k) == Some(v1)
+                                        walk::tick() && b.get_value(&k) == Some(v1)
                                     })
                                 }) {
                                     return false;
@@ -769,7 +770,7 @@ impl PartialEq for Value {
                                 ObjectRepr::Seq | ObjectRepr::Iterable,
                             ) => {
                                 if let (Some(ak), Some(bk)) = (a.try_iter(), b.try_iter()) {
-                                    ak.eq(bk)
+                                    walk::eq_iter(ak, bk)
                                 } else {
                                     false
                                 }
@@ -949,7 +950,7 @@ impl Ord for Value {
                                 // we don't want to pay the cost of actually sorting the keys for
                                 // ordering so we just accept this for now.
                                 match (a.try_iter_pairs(), b.try_iter_pairs()) {
-                                    (Some(a), Some(b)) => a.cmp(b),
+                                    (Some(a), Some(b)) => walk::cmp_iter(a, b),
                                     _ => unreachable!(),
                                 }
                             }
@@ -957,7 +958,7 @@ impl Ord for Value {
                                 ObjectRepr::Seq | ObjectRepr::Iterable,
                                 ObjectRepr::Seq | ObjectRepr::Iterable,
                             ) => match (a.try_iter(), b.try_iter()) {
-                                (Some(a), Some(b)) => a.cmp(b),
+                                (Some(a), Some(b)) => walk::cmp_iter(a, b),
                                 _ => unreachable!(),
                             },
                             // terrible fallback for plain objects

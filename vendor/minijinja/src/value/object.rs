@@ -978,6 +978,9 @@ impl Hash for DynObject {
     fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
         if let Some(iter) = self.try_iter_pairs() {
             for (key, value) in iter {
+                if !crate::value::walk::tick() {
+                    break;
+                }
                 key.hash(state);
                 value.hash(state);
             }

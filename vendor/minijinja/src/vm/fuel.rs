@@ -147,6 +147,27 @@ impl FuelTracker {
     }
 }
 
+/// Charges the container items that comparisons and hashing visited since
+/// the walk bound was armed, and fails with `OutOfFuel` (exhausting the fuel)
+/// if they ran past it (conntest patch, see `value::walk`).
+#[inline]
+pub(crate) fn settle_walk(tracker: &FuelTracker) -> Result<(), Error> {
+    let (visited, exceeded) = crate::value::walk::settle();
+    if exceeded {
+        return Err(tracker.exhaust());
+    }
+    if visited > 0 {
+        tracker.consume(cost_of(usize::try_from(visited).unwrap_or(usize::MAX), ITEM_COST))?;
+    }
+    Ok(())
+}
+
+/// Arms the walk bound with the items the fuel left can pay for.
+#[inline]
+pub(crate) fn arm_walk(tracker: &FuelTracker) {
+    crate::value::walk::arm(tracker.remaining_units() / ITEM_COST);
+}
+
 /// Does an instruction consume fuel?
 fn consumes_fuel(instruction: &Instruction) -> bool {
     !matches!(

@@ -257,6 +257,9 @@ impl<'env> Executor<'env> {
         mut stack: Stack,
         mut pc: u32,
     ) -> Result<Option<Value>, Error> {
+        // conntest patch: this evaluation's bound on container walks.
+        #[cfg(feature = "fuel")]
+        let _walk = crate::value::walk::Scope::enter();
         let initial_auto_escape = state.auto_escape.clone();
         let undefined_behavior = state.undefined_behavior();
         let strict_undefined = matches!(
@@ -443,11 +446,13 @@ impl<'env> Executor<'env> {
             // by the previous instruction.
             #[cfg(feature = "fuel")]
             if let Some(ref tracker) = state.fuel_tracker {
+                ctx_ok!(fuel::settle_walk(tracker));
                 ctx_ok!(tracker.track(instr));
                 let bytes = out.take_uncharged_bytes();
                 if bytes > 0 {
                     ctx_ok!(tracker.consume(fuel::cost_of(bytes, fuel::BYTE_COST)));
                 }
+                fuel::arm_walk(tracker);
             }
 
             // charges for the size of a value that was just created.
@@ -1083,6 +1088,7 @@ impl<'env> Executor<'env> {
         // charge for the output of the last instruction.
         #[cfg(feature = "fuel")]
         if let Some(ref tracker) = state.fuel_tracker {
+            ok!(fuel::settle_walk(tracker));
             let bytes = out.take_uncharged_bytes();
             ok!(tracker.consume(fuel::cost_of(bytes, fuel::BYTE_COST)));
         }
