@@ -50,18 +50,40 @@ type Service = Arc<Mutex<Connection>>;
 struct Connection {
     ss: SecretService<'static>,
     found: HashMap<(String, String), OwnedObjectPath>,
-    /// The command's runtime: the D-Bus connection's reader is one of its tasks
-    /// (zbus on tokio), so a call costs no thread of its own and no hand-off
-    /// between runtimes — the async-io build started three threads per process.
-    /// The store is kept for the process and the connection for this runtime:
-    /// right, as a process runs one command on one runtime (`commands::block_on`).
+    /// The keyring's own runtime ([`runtime`]), whose worker drives the D-Bus
+    /// connection.
     runtime: Handle,
 }
 
-/// Waits for `f` on this (blocking-pool) thread while the runtime's workers
-/// drive the connection.
+/// Waits for `f` on this (blocking-pool) thread while the keyring runtime's
+/// worker drives the connection.
 fn wait<F: Future>(runtime: &Handle, f: F) -> F::Output {
     runtime.block_on(f)
+}
+
+/// A runtime of the keyring's own, one worker thread, kept for the process:
+/// the D-Bus connection's reader is one of its tasks (zbus on tokio).
+///
+/// Not the command's runtime: that one is single-threaded
+/// (`commands::block_on`), so it would drive the connection only while the
+/// command waits, and the keyring, opened in the background at the start,
+/// would make no progress while the command loads and checks the connector
+/// files. One thread where the async-io build started three.
+fn runtime() -> Result<Handle> {
+    static RUNTIME: std::sync::OnceLock<std::result::Result<tokio::runtime::Runtime, String>> =
+        std::sync::OnceLock::new();
+    RUNTIME
+        .get_or_init(|| {
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(1)
+                .thread_name("keyring")
+                .enable_all()
+                .build()
+                .map_err(|e| e.to_string())
+        })
+        .as_ref()
+        .map(|runtime| runtime.handle().clone())
+        .map_err(|e| Error::PlatformFailure(format!("cannot start the keyring's runtime: {e}").into()))
 }
 
 pub struct Store {
@@ -69,10 +91,9 @@ pub struct Store {
 }
 
 impl Store {
-    /// Connects on the current runtime; called on its blocking pool.
+    /// Connects; called on a blocking-pool thread (never on a runtime's worker).
     pub fn new() -> Result<Arc<Store>> {
-        let runtime = Handle::try_current()
-            .map_err(|e| Error::PlatformFailure(format!("the keyring needs the async runtime ({e})").into()))?;
+        let runtime = runtime()?;
         let ss = wait(&runtime, SecretService::connect(EncryptionType::Plain)).map_err(unreachable)?;
         Ok(Arc::new(Store { ss: Arc::new(Mutex::new(Connection { ss, found: HashMap::new(), runtime })) }))
     }
