@@ -1016,6 +1016,27 @@ fn hardening2_6_deep_comparisons_and_hashing_of_huge_lists_hit_the_work_budget()
         assert!(peak < 128 << 10, "{body}: peak {peak} KiB");
         assert_eq!(server.count(&format!("/big{i}")), 0, "{body}: a request was sent");
     }
+    // A sort whose comparisons run out of their allowance midway: std's
+    // `sort_by` then saw an order that is not total and panicked ("internal
+    // error", found by fuzzing with these numbers); minijinja's sorts use a
+    // merge sort that cannot panic. This one fits its allowance in the merge
+    // sort (and is sorted right), and each item compares 5,001 nested items.
+    let tails: &[u32] = &[
+        804, 376, 928, 896, 19, 998, 152, 345, 430, 997, 383, 354, 636, 266, 192, 972, 264, 962, 324, 104, 768, 173,
+        333, 853, 623, 995, 549, 763, 143, 574, 745, 382, 89, 278, 987, 458, 673, 410, 895, 841, 144, 93, 58, 827, 467,
+        362, 562, 750, 356, 467, 80, 869, 393, 570, 938, 230, 914, 600, 643, 519, 76, 346, 510, 969, 193, 678, 325,
+        836, 90, 344, 611, 768, 187, 129, 498, 706, 382, 972, 151, 116, 714, 899, 451, 177, 923, 763, 679, 277, 12,
+        291, 690, 792, 781, 758, 685, 532, 262, 454, 821,
+    ];
+    let items: Vec<String> = tails.iter().map(|t| format!("([range(1000)|list] * 5 + [{t}])")).collect();
+    let body = format!("body: \"{{{{ [{}] | sort | map('last') | join('-') }}}}\"", items.join(", "));
+    let (out, _, _) = big_step(&server, 99, &body);
+    assert_eq!(out.code, 0, "{out:?}");
+    let mut sorted = tails.to_vec();
+    sorted.sort();
+    let sorted: Vec<String> = sorted.iter().map(u32::to_string).collect();
+    assert_eq!(server.count("/big99"), 1);
+    assert!(server.requests().iter().any(|r| r.body == sorted.join("-")), "not sorted: {out:?}");
     let yaml = format!("base_url: {}\n", server.url)
         + r#"auth_flow:
   - id: c

@@ -641,9 +641,65 @@ where
     }
     #[cfg(not(feature = "internal_safe_search"))]
     {
-        seq.sort_by(f);
+        merge_sort_by(seq, f);
     }
     Ok(())
+}
+
+/// A stable sort that cannot panic whatever `f` answers (conntest patch, see
+/// PATCHED.md): `sort_by` may panic when the comparator is not a total order,
+/// and comparing containers stops answering truthfully once the fuel for
+/// walking them ran out (`value::walk`), after which the VM fails the render
+/// anyway. Given a total order it sorts exactly as `sort_by` does (both are
+/// stable). Bottom-up merge sort of indices, then the permutation is applied.
+#[cfg(feature = "builtins")]
+fn merge_sort_by<T, F>(seq: &mut [T], mut f: F)
+where
+    F: FnMut(&T, &T) -> Ordering,
+{
+    let n = seq.len();
+    if n < 2 {
+        return;
+    }
+    let mut idx: Vec<usize> = (0..n).collect();
+    let mut buf: Vec<usize> = vec![0; n];
+    let mut width = 1;
+    while width < n {
+        let mut start = 0;
+        while start < n {
+            let mid = (start + width).min(n);
+            let end = (start + 2 * width).min(n);
+            let (mut l, mut r) = (start, mid);
+            for slot in &mut buf[start..end] {
+                // ties take the left run: stable
+                let take_right =
+                    l >= mid || (r < end && f(&seq[idx[r]], &seq[idx[l]]) == Ordering::Less);
+                if take_right {
+                    *slot = idx[r];
+                    r += 1;
+                } else {
+                    *slot = idx[l];
+                    l += 1;
+                }
+            }
+            start = end;
+        }
+        std::mem::swap(&mut idx, &mut buf);
+        width *= 2;
+    }
+    // position `p` takes the item at `idx[p]`: follow each cycle with swaps
+    for first in 0..n {
+        let mut at = first;
+        while idx[at] != at {
+            let from = idx[at];
+            idx[at] = at;
+            if from == first {
+                break;
+            }
+            seq.swap(at, from);
+            at = from;
+        }
+    }
 }
 
 #[cfg(test)]
