@@ -1013,6 +1013,13 @@ fn hardening2_6_deep_comparisons_and_hashing_of_huge_lists_hit_the_work_budget()
     for (i, e) in expressions.iter().enumerate() {
         stopped_unsent(&server, i, &format!("body: \"{}\"", e.replace("BIG", BIG)), &["ran past its work budget"]);
     }
+    // A sole expression is evaluated, not rendered.
+    stopped_unsent(
+        &server,
+        50,
+        &format!("json: {{x: \"{{{{ [{BIG}] == [{BIG}] }}}}\"}}"),
+        &["ran past its work budget"],
+    );
     // A sort whose comparisons run out of their allowance midway: std's
     // `sort_by` then saw an order that is not total and panicked ("internal
     // error", found by fuzzing with these numbers); minijinja's sorts use a
