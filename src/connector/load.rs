@@ -88,8 +88,12 @@ fn walk(entries: std::fs::ReadDir, depth: usize, files: &mut Vec<PathBuf>, seen:
                     walk(inner, depth + 1, files, seen);
                 }
             }
-        } else if !hidden && named_like_one && (is_file || usable(&p)) {
-            files.push(p);
+        } else if !hidden && named_like_one {
+            if is_file {
+                files.push(p);
+            } else {
+                say_skipped(&p);
+            }
         }
     }
 }
@@ -115,26 +119,17 @@ pub fn same_names(files: &[PathBuf], names: &[Option<String>]) -> Vec<(usize, Pa
     out
 }
 
-/// Whether `p` is a connector file; one that is named like one but cannot be
-/// (a directory, a symlink loop) is reported once instead of skipped silently.
-fn usable(p: &FsPath) -> bool {
+/// Says, once per path, why an entry named like a connector file is skipped
+/// (a directory, a symlink loop) instead of skipping it silently.
+fn say_skipped(p: &FsPath) {
     static SAID: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
-    if is_connector_file(p) {
-        return true;
-    }
-    let hidden = p.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.'));
-    let named_like_one = matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml"));
-    if named_like_one
-        && !hidden
-        && let Some(why) = not_a_connector_file(p)
-    {
+    if let Some(why) = not_a_connector_file(p) {
         let mut said = SAID.lock().unwrap_or_else(|e| e.into_inner());
         if !said.iter().any(|s| s == p) {
             crate::output::warn(&format!("skipping {}: it {why}", p.display()));
             said.push(p.to_path_buf());
         }
     }
-    false
 }
 
 /// Why `p` cannot be read as a connector file; `None` when it can, or does not exist at all.
